@@ -1,0 +1,1 @@
+// Shared prelude for every kernel file (OpenCL C 1.2).

@@ -1,0 +1,68 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Synapse: continual learning with Synaptic Intelligence on OpenCL devices.
+// Module map (one concern each):
+//   SynapseEngine      backend-neutral: tensors, the Backend protocol, layers, models, Adam/SI state layout
+//   SynapseReference   the pure-Swift backend: the definition of every op
+//   SynapseOpenCL      the OpenCL backend (the only importer of COpenCL); kernels embedded from Kernels/
+//   SynapseContinual   SI and the baselines, the task trainer, continual-learning metrics
+//   SynapseData        CIFAR-10/100 and IDX readers, task builders
+//   SynapseChecks      kernel-vs-reference checks shared by tests, synapse-check and synapse-bench
+//   SynapseCLI         what the executables share: device choice, options, result files
+
+let package = Package(
+    name: "Synapse",
+    products: [
+        // MARK: Public products
+        .executable(name: "cifar-split", targets: ["cifar-split"]),
+        .executable(name: "split-mnist", targets: ["split-mnist"]),
+        .executable(name: "permuted-mnist", targets: ["permuted-mnist"]),
+        .executable(name: "synapse-check", targets: ["synapse-check"]),
+        .executable(name: "synapse-bench", targets: ["synapse-bench"]),
+        .library(name: "SynapseEngine", targets: ["SynapseEngine"]),
+        .library(name: "SynapseContinual", targets: ["SynapseContinual"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: System libraries
+        .systemLibrary(name: "COpenCL", pkgConfig: "OpenCL",
+                       providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // MARK: Build tools (kernel embedding)
+        .executableTarget(name: "embed-kernels"),
+        .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["embed-kernels"]),
+
+        // MARK: Libraries
+        .target(name: "SynapseEngine"),
+        .target(name: "SynapseReference", dependencies: ["SynapseEngine"]),
+        .target(name: "SynapseOpenCL", dependencies: ["SynapseEngine", "COpenCL"],
+                plugins: ["EmbedKernels"]),
+        .target(name: "SynapseContinual", dependencies: ["SynapseEngine"]),
+        .target(name: "SynapseData", dependencies: ["CZlib"]),
+        .target(name: "SynapseChecks", dependencies: ["SynapseEngine", "SynapseReference"]),
+        .target(name: "SynapseCLI", dependencies: [
+            "SynapseEngine", "SynapseReference", "SynapseOpenCL", "SynapseContinual", "SynapseData",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // MARK: Executables (thin)
+        .executableTarget(name: "cifar-split", dependencies: ["SynapseCLI"]),
+        .executableTarget(name: "split-mnist", dependencies: ["SynapseCLI"]),
+        .executableTarget(name: "permuted-mnist", dependencies: ["SynapseCLI"]),
+        .executableTarget(name: "synapse-check", dependencies: ["SynapseCLI", "SynapseChecks"]),
+        .executableTarget(name: "synapse-bench", dependencies: ["SynapseCLI", "SynapseChecks"],
+                          path: "Benchmarks/synapse-bench"),
+
+        // MARK: Tests
+        .testTarget(name: "EngineTests", dependencies: ["SynapseEngine", "SynapseReference", "SynapseChecks"]),
+        .testTarget(name: "OpenCLTests", dependencies: ["SynapseOpenCL", "SynapseReference", "SynapseChecks"]),
+        .testTarget(name: "DataTests", dependencies: ["SynapseData"]),
+        .testTarget(name: "ContinualTests", dependencies: ["SynapseContinual", "SynapseReference", "SynapseOpenCL"]),
+        .testTarget(name: "ExperimentTests", dependencies: ["SynapseCLI"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,1 @@
+// SynapseCLI: see Package.swift for this module's job.

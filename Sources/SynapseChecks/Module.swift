@@ -1,0 +1,1 @@
+// SynapseChecks: see Package.swift for this module's job.

@@ -1,0 +1,1 @@
+// SynapseContinual: see Package.swift for this module's job.

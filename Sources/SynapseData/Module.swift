@@ -1,0 +1,1 @@
+// SynapseData: see Package.swift for this module's job.

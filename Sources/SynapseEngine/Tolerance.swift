@@ -1,0 +1,34 @@
+/// The one tolerance policy for comparing a backend's float32 results with the reference.
+///
+/// Why errors exist at all: backends sum the same terms in different orders (tiles, vector
+/// lanes, fused multiply-add), and each reordered float32 sum of n terms of unit scale can
+/// differ by about n·ε·max|term| (ε = 2^-23 ≈ 1.19e-7) in the worst case; exp/log differ by a
+/// few ulp between libraries. Inputs in the checks are drawn from unit-scale ranges.
+///
+/// The error measure is mixed absolute/relative: |actual − expected| / (1 + |expected|), so
+/// large values are compared relatively and values near zero absolutely. The tolerance for a
+/// result that is a reduction over n terms is 8·n·ε + 1e-5 (the 8 covers fma and the
+/// accumulated rounding of inputs that are themselves results; the 1e-5 covers transcendental
+/// functions). Anything a wrong index or a missed term would cause is O(1) and far above it.
+public enum Tolerance {
+    public static let floatEpsilon: Double = 1.1920929e-7
+
+    /// Tolerance for results that reduce over `reductionLength` terms (1 for elementwise ops).
+    public static func forReduction(length reductionLength: Int) -> Double {
+        8.0 * Double(max(1, reductionLength)) * floatEpsilon + 1e-5
+    }
+
+    /// max_i |actual_i − expected_i| / (1 + |expected_i|); infinite if the counts differ or a
+    /// value is NaN where the other is not.
+    public static func maxError(_ actual: [Float], _ expected: [Float]) -> Double {
+        guard actual.count == expected.count else { return .infinity }
+        var worst = 0.0
+        for (a, e) in zip(actual, expected) {
+            if a.isNaN != e.isNaN { return .infinity }
+            if a.isNaN { continue }
+            let err = abs(Double(a) - Double(e)) / (1 + abs(Double(e)))
+            if !(err <= worst) { worst = err }
+        }
+        return worst
+    }
+}

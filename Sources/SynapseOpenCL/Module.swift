@@ -1,0 +1,3 @@
+// SynapseOpenCL: the OpenCL backend.
+import COpenCL
+let embeddedKernelCount = EmbeddedKernels.sources.count

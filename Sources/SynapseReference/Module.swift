@@ -1,0 +1,1 @@
+// SynapseReference: see Package.swift for this module's job.
