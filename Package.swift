@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "SynapseReference", dependencies: ["SynapseEngine"]),
         .target(name: "SynapseOpenCL", dependencies: ["SynapseEngine", "COpenCL"],
                 plugins: ["EmbedKernels"]),
-        .target(name: "SynapseContinual", dependencies: ["SynapseEngine"]),
+        .target(name: "SynapseContinual", dependencies: ["SynapseEngine", "SynapseData"]),
         .target(name: "SynapseData", dependencies: ["CZlib"]),
         .target(name: "SynapseChecks", dependencies: ["SynapseEngine", "SynapseReference"]),
         .target(name: "SynapseCLI", dependencies: [
@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["SynapseEngine", "SynapseReference", "SynapseChecks"]),
         .testTarget(name: "OpenCLTests", dependencies: ["SynapseOpenCL", "SynapseReference", "SynapseChecks"]),
         .testTarget(name: "DataTests", dependencies: ["SynapseData"]),
-        .testTarget(name: "ContinualTests", dependencies: ["SynapseContinual", "SynapseReference", "SynapseOpenCL"]),
+        .testTarget(name: "ContinualTests", dependencies: ["SynapseContinual", "SynapseData", "SynapseReference", "SynapseOpenCL"]),
         .testTarget(name: "ExperimentTests", dependencies: ["SynapseCLI"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,1 +1,0 @@
-// SynapseData: see Package.swift for this module's job.
