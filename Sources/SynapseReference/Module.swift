@@ -1,1 +1,0 @@
-// SynapseReference: see Package.swift for this module's job.

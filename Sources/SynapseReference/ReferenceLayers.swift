@@ -1,0 +1,202 @@
+// Bias, activations, pooling, dropout, loss and accuracy: plain loops.
+// N batch; a bias is indexed [outer, channels, inner]; pooling works on [planes, H, W];
+// logits are [N, units] with the live units [unitStart, unitStart + unitCount).
+
+import Foundation
+import SynapseEngine
+
+extension ReferenceBackend {
+    // MARK: Bias and ReLU
+
+    public func addBias(_ x: Tensor, bias: Tensor, outer: Int, channels: Int, inner: Int, relu: Bool) throws {
+        let op = "addBias"
+        try checkSizes(op, ["outer": outer, "channels": channels, "inner": inner])
+        let values = try floats(x, "x", op, needs: outer * channels * inner)
+        let b = try floats(bias, "bias", op, needs: channels)
+        for o in 0..<outer {
+            for ch in 0..<channels {
+                let row = values + (o * channels + ch) * inner
+                for i in 0..<inner {
+                    let value = row[i] + b[ch]
+                    row[i] = relu ? max(0, value) : value
+                }
+            }
+        }
+    }
+
+    /// Sums in Double, rounded once (the exact sum to float32 precision).
+    public func biasBackward(_ dOutput: Tensor, outer: Int, channels: Int, inner: Int, dBias: Tensor) throws {
+        let op = "biasBackward"
+        try checkSizes(op, ["outer": outer, "channels": channels, "inner": inner])
+        let dy = try floats(dOutput, "dOutput", op, needs: outer * channels * inner)
+        let db = try floats(dBias, "dBias", op, needs: channels)
+        var sums = [Double](repeating: 0, count: channels)
+        for o in 0..<outer {
+            for ch in 0..<channels {
+                let row = dy + (o * channels + ch) * inner
+                for i in 0..<inner { sums[ch] += Double(row[i]) }
+            }
+        }
+        for ch in 0..<channels { db[ch] = Float(sums[ch]) }
+    }
+
+    public func reluBackward(output: Tensor, dOutput: Tensor, count: Int, dInput: Tensor) throws {
+        let op = "reluBackward"
+        let y = try floats(output, "output", op, needs: count)
+        let dy = try floats(dOutput, "dOutput", op, needs: count)
+        let dx = try floats(dInput, "dInput", op, needs: count)
+        for i in 0..<count { dx[i] = y[i] > 0 ? dy[i] : 0 }
+    }
+
+    // MARK: 2×2 max-pool, stride 2
+
+    /// Index (within one [H, W] plane) of the window maximum for output (p, q); the window is
+    /// scanned in row-major order and only a strictly larger value replaces the current best,
+    /// so the first maximum wins ties.
+    private static func windowArgmax(_ plane: UnsafePointer<Float>, width W: Int, p: Int, q: Int) -> Int {
+        let topLeft = (2 * p) * W + 2 * q
+        var best = topLeft
+        for index in [topLeft + 1, topLeft + W, topLeft + W + 1] where plane[index] > plane[best] {
+            best = index
+        }
+        return best
+    }
+
+    public func maxPool2x2Forward(input: Tensor, planes: Int, height: Int, width: Int, output: Tensor) throws {
+        let op = "maxPool2x2Forward"
+        try checkSizes(op, ["planes": planes, "height": height, "width": width])
+        let (H, W, P, Q) = (height, width, height / 2, width / 2)
+        let x = try floats(input, "input", op, needs: planes * H * W)
+        let y = try floats(output, "output", op, needs: planes * P * Q)
+        for plane in 0..<planes {
+            let inPlane = x + plane * H * W
+            for p in 0..<P {
+                for q in 0..<Q {
+                    y[(plane * P + p) * Q + q] = inPlane[Self.windowArgmax(inPlane, width: W, p: p, q: q)]
+                }
+            }
+        }
+    }
+
+    public func maxPool2x2Backward(input: Tensor, dOutput: Tensor, planes: Int, height: Int, width: Int,
+                                   dInput: Tensor) throws {
+        let op = "maxPool2x2Backward"
+        try checkSizes(op, ["planes": planes, "height": height, "width": width])
+        let (H, W, P, Q) = (height, width, height / 2, width / 2)
+        let x = try floats(input, "input", op, needs: planes * H * W)
+        let dy = try floats(dOutput, "dOutput", op, needs: planes * P * Q)
+        let dx = try floats(dInput, "dInput", op, needs: planes * H * W)
+        dx.update(repeating: 0, count: planes * H * W)
+        for plane in 0..<planes {
+            let inPlane = x + plane * H * W
+            for p in 0..<P {
+                for q in 0..<Q {
+                    let winner = Self.windowArgmax(inPlane, width: W, p: p, q: q)
+                    dx[plane * H * W + winner] = dy[(plane * P + p) * Q + q]
+                }
+            }
+        }
+    }
+
+    // MARK: Dropout
+
+    private func checkKeepProbability(_ p: Float, _ op: String) throws {
+        guard p > 0 && p <= 1 else {
+            throw BackendError("\(op): keepProbability must be in (0, 1], got \(p)")
+        }
+    }
+
+    public func dropoutForward(input: Tensor, count: Int, keepProbability: Float, seed: UInt64,
+                               stream: UInt32, step: UInt32, output: Tensor) throws {
+        let op = "dropoutForward"
+        try checkKeepProbability(keepProbability, op)
+        let x = try floats(input, "input", op, needs: count)
+        let y = try floats(output, "output", op, needs: count)
+        for i in 0..<count {
+            let kept = DropoutMask.keeps(index: i, keepProbability: keepProbability,
+                                         seed: seed, stream: stream, step: step)
+            y[i] = kept ? x[i] / keepProbability : 0
+        }
+    }
+
+    public func dropoutBackward(dOutput: Tensor, count: Int, keepProbability: Float, seed: UInt64,
+                                stream: UInt32, step: UInt32, dInput: Tensor) throws {
+        let op = "dropoutBackward"
+        try checkKeepProbability(keepProbability, op)
+        let dy = try floats(dOutput, "dOutput", op, needs: count)
+        let dx = try floats(dInput, "dInput", op, needs: count)
+        for i in 0..<count {
+            let kept = DropoutMask.keeps(index: i, keepProbability: keepProbability,
+                                         seed: seed, stream: stream, step: step)
+            dx[i] = kept ? dy[i] / keepProbability : 0
+        }
+    }
+
+    // MARK: Loss and accuracy
+
+    private func checkLiveUnits(_ op: String, batch: Int, units: Int, unitStart: Int, unitCount: Int) throws {
+        try checkSizes(op, ["batch": batch, "units": units])
+        guard unitStart >= 0, unitCount >= 1, unitStart + unitCount <= units else {
+            throw BackendError("\(op): live units [\(unitStart), \(unitStart + unitCount)) must be a non-empty range inside [0, \(units))")
+        }
+    }
+
+    /// The row max is taken over the live units only, and the log-sum-exp is computed in Double:
+    /// the reference is the definition, so it carries no float32 rounding of its own beyond the
+    /// final conversion (kernels in float32 are compared with it under `Tolerance`).
+    /// Throws if a label is outside the live range.
+    public func softmaxCrossEntropy(logits: Tensor, labels: Tensor, batch: Int, units: Int,
+                                    unitStart: Int, unitCount: Int, losses: Tensor, dLogits: Tensor) throws {
+        let op = "softmaxCrossEntropy"
+        try checkLiveUnits(op, batch: batch, units: units, unitStart: unitStart, unitCount: unitCount)
+        let z = try floats(logits, "logits", op, needs: batch * units)
+        let label = try ints(labels, "labels", op, needs: batch)
+        let loss = try floats(losses, "losses", op, needs: batch)
+        let dz = try floats(dLogits, "dLogits", op, needs: batch * units)
+        let live = unitStart..<(unitStart + unitCount)
+        for n in 0..<batch {
+            guard live.contains(Int(label[n])) else {
+                throw BackendError("\(op): labels[\(n)] = \(label[n]) is outside the live units \(live)")
+            }
+        }
+        for n in 0..<batch {
+            let row = z + n * units
+            let target = Int(label[n])
+            var rowMax = -Double.infinity
+            for u in live { rowMax = max(rowMax, Double(row[u])) }
+            var sumExp = 0.0
+            for u in live { sumExp += exp(Double(row[u]) - rowMax) }
+            let logSumExp = log(sumExp)
+            loss[n] = Float(logSumExp - (Double(row[target]) - rowMax))
+            // Read each logit before writing its gradient, so dLogits may alias logits.
+            let dRow = dz + n * units
+            for u in 0..<units {
+                if live.contains(u) {
+                    let softmax = exp(Double(row[u]) - rowMax - logSumExp)
+                    let oneHot = u == target ? 1.0 : 0.0
+                    dRow[u] = Float((softmax - oneHot) / Double(batch))
+                } else {
+                    dRow[u] = 0
+                }
+            }
+        }
+    }
+
+    public func countCorrect(logits: Tensor, labels: Tensor, batch: Int, units: Int,
+                             unitStart: Int, unitCount: Int, counter: Tensor) throws {
+        let op = "countCorrect"
+        try checkLiveUnits(op, batch: batch, units: units, unitStart: unitStart, unitCount: unitCount)
+        let z = try floats(logits, "logits", op, needs: batch * units)
+        let label = try ints(labels, "labels", op, needs: batch)
+        let total = try floats(counter, "counter", op, needs: 1)
+        var correct = 0
+        for n in 0..<batch {
+            let row = z + n * units
+            var best = unitStart
+            // Strictly greater: the lowest unit wins ties.
+            for u in (unitStart + 1)..<(unitStart + unitCount) where row[u] > row[best] { best = u }
+            if best == Int(label[n]) { correct += 1 }
+        }
+        total[0] += Float(correct)
+    }
+}

@@ -1,0 +1,66 @@
+// The fused SI update and the end-of-task consolidation (docs/SI.md), one pass per parameter.
+// Every quantity is per parameter: θ, θ* (anchor), Ω (importance), ω, Adam m and v.
+
+import Foundation
+import SynapseEngine
+
+extension ReferenceBackend {
+    /// Pointers to the six views of a parameter state, each checked to hold `state.count` floats.
+    private func statePointers(_ state: ParameterState, _ op: String) throws
+        -> (theta: UnsafeMutablePointer<Float>, anchor: UnsafeMutablePointer<Float>,
+            importance: UnsafeMutablePointer<Float>, omega: UnsafeMutablePointer<Float>,
+            m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>) {
+        let count = state.count
+        return (try floats(state.theta, "theta", op, needs: count),
+                try floats(state.anchor, "anchor", op, needs: count),
+                try floats(state.importance, "importance", op, needs: count),
+                try floats(state.omega, "omega", op, needs: count),
+                try floats(state.m, "m", op, needs: count),
+                try floats(state.v, "v", op, needs: count))
+    }
+
+    /// Arithmetic in float32 per parameter, as the kernels do; the bias corrections 1 − β^t are
+    /// computed once in Double (β^t for large t underflows gracefully there) and rounded.
+    public func fusedSIUpdate(_ state: ParameterState, taskGradient: Tensor, strength c: Float,
+                              hyper: AdamHyper, step: Int) throws {
+        let op = "fusedSIUpdate"
+        guard step >= 1 else {
+            throw BackendError("\(op): step is the Adam step t ≥ 1 (1 right after a reset), got \(step)")
+        }
+        let s = try statePointers(state, op)
+        let gTask = try floats(taskGradient, "taskGradient", op, needs: state.count)
+        let (lr, beta1, beta2, epsilon) = (hyper.learningRate, hyper.beta1, hyper.beta2, hyper.epsilon)
+        let correction1 = Float(1 - pow(Double(beta1), Double(step)))
+        let correction2 = Float(1 - pow(Double(beta2), Double(step)))
+        for i in 0..<state.count {
+            // Step 2: gradient of L_task + c·Σ Ω(θ − θ*)².
+            let g = gTask[i] + 2 * c * s.importance[i] * (s.theta[i] - s.anchor[i])
+            // Step 3: Adam with bias correction.
+            s.m[i] = beta1 * s.m[i] + (1 - beta1) * g
+            s.v[i] = beta2 * s.v[i] + (1 - beta2) * (g * g)
+            let mHat = s.m[i] / correction1
+            let vHat = s.v[i] / correction2
+            let delta = -lr * mHat / (vHat.squareRoot() + epsilon)
+            // Step 4: the path integral uses the task gradient and the actual update.
+            s.omega[i] -= gTask[i] * delta
+            // Step 5.
+            s.theta[i] += delta
+        }
+    }
+
+    /// Throws unless ξ > 0 and finite: with ξ ≤ 0 an unmoved parameter would divide by zero.
+    public func siConsolidate(_ state: ParameterState, xi: Float) throws {
+        let op = "siConsolidate"
+        guard xi > 0 && xi.isFinite else {
+            throw BackendError("\(op): xi (the damping ξ) must be finite and > 0, got \(xi)")
+        }
+        let s = try statePointers(state, op)
+        for i in 0..<state.count {
+            let moved = s.theta[i] - s.anchor[i]
+            // The clamp is on the running total, not on this task's contribution.
+            s.importance[i] = max(0, s.importance[i] + s.omega[i] / (moved * moved + xi))
+            s.anchor[i] = s.theta[i]
+            s.omega[i] = 0
+        }
+    }
+}
