@@ -1,1 +1,0 @@
-// SynapseContinual: see Package.swift for this module's job.
