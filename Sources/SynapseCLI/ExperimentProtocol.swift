@@ -1,0 +1,106 @@
+// The paper's protocols (SI.md, "Protocols"), the defaults each tool starts from, and the numbers
+// the authors published for them.
+
+import SynapseContinual
+import SynapseEngine
+
+/// The three executables.
+public enum Tool: String, Codable, Sendable, CaseIterable {
+    case cifarSplit = "cifar-split"
+    case splitMNIST = "split-mnist"
+    case permutedMNIST = "permuted-mnist"
+}
+
+/// A task sequence with its network and its training schedule.
+public enum ExperimentProtocol: String, Codable, Sendable, CaseIterable {
+    /// 5 tasks of two digits, MLP 784-256-256, multi-head.
+    case splitMNIST = "split-mnist"
+    /// 10 tasks of all ten digits (task 1 unpermuted), MLP 784-2000-2000-10, single head.
+    case permutedMNIST = "permuted-mnist"
+    /// 6 tasks: CIFAR-10, then CIFAR-100 fine labels in blocks of ten; the conv net, multi-head.
+    case splitCIFAR10_100 = "split-cifar10-100"
+    /// 5 tasks of two CIFAR-10 classes each (not in the paper); the conv net, multi-head.
+    case splitCIFAR10 = "split-cifar10"
+
+    /// Human-readable name for tables and charts.
+    public var title: String {
+        switch self {
+        case .splitMNIST: return "split MNIST"
+        case .permutedMNIST: return "permuted MNIST"
+        case .splitCIFAR10_100: return "split CIFAR-10/100"
+        case .splitCIFAR10: return "split CIFAR-10"
+        }
+    }
+
+    /// Tasks in the full protocol.
+    public var taskCount: Int {
+        switch self {
+        case .splitMNIST, .splitCIFAR10: return 5
+        case .permutedMNIST: return 10
+        case .splitCIFAR10_100: return 6
+        }
+    }
+
+    /// Whether `--tasks` may exceed `taskCount` (permuted MNIST can draw any number of permutations).
+    public var allowsMoreTasks: Bool { self == .permutedMNIST }
+
+    public var headMode: HeadMode { self == .permutedMNIST ? .singleHead : .multiHead }
+
+    /// The schedule and strengths of SI.md for this protocol. Split CIFAR-10 (not in the paper)
+    /// borrows split CIFAR-10/100's. For split CIFAR the paper shows c = 0.01 and c = 0.1; the default
+    /// is 0.1 (`--c 0.01` runs the other, and both published numbers are in `PublishedResults`).
+    public func defaults(method: Method = .si, seed: UInt64 = 0) -> ContinualOptions {
+        switch self {
+        case .splitMNIST: return .splitMNIST(method: method, seed: seed)
+        case .permutedMNIST: return .permutedMNIST(method: method, seed: seed)
+        case .splitCIFAR10_100, .splitCIFAR10: return .splitCIFAR(method: method, seed: seed)
+        }
+    }
+
+    /// The network of this protocol for `outputUnits` output units.
+    public func architecture(outputUnits: Int) -> (inputShape: [Int], layers: [LayerSpec]) {
+        switch self {
+        case .splitMNIST: return Architecture.splitMNIST(outputUnits: outputUnits)
+        case .permutedMNIST: return Architecture.permutedMNIST(outputUnits: outputUnits)
+        case .splitCIFAR10_100, .splitCIFAR10: return Architecture.splitCIFAR(outputUnits: outputUnits)
+        }
+    }
+}
+
+/// The authors' published results (SI.md, "Published numbers"), for the summary table.
+public enum PublishedResults {
+    /// A published result: the mean test accuracy over all tasks after the last task, as printed
+    /// (a range where the paper gives only a range), and the per-task values where published.
+    public struct Entry: Equatable, Sendable {
+        public var text: String
+        public var perTask: [Double]?
+    }
+
+    /// The published number for `method` with SI strength `c` under `proto`, or nil when the
+    /// paper has none. For `scratch` the paper reports each task right after its own training.
+    public static func lookup(_ proto: ExperimentProtocol, method: Method, c: Double) -> Entry? {
+        func same(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(1, abs(b)) }
+        switch (proto, method) {
+        case (.splitCIFAR10_100, .finetune):
+            return Entry(text: "0.625", perTask: [0.459, 0.549, 0.570, 0.687, 0.675, 0.810])
+        case (.splitCIFAR10_100, .si) where same(c, 0.01):
+            return Entry(text: "0.735", perTask: [0.746, 0.718, 0.714, 0.744, 0.704, 0.786])
+        case (.splitCIFAR10_100, .si) where same(c, 0.1):
+            return Entry(text: "0.720", perTask: [0.783, 0.743, 0.682, 0.719, 0.670, 0.725])
+        case (.splitCIFAR10_100, .scratch):
+            return Entry(text: "0.711", perTask: [0.804, 0.690, 0.647, 0.733, 0.679, 0.713])
+        case (.permutedMNIST, .finetune):
+            return Entry(text: "0.574", perTask: nil)
+        case (.permutedMNIST, .si) where same(c, 0.1):
+            return Entry(text: "0.969", perTask: nil)
+        case (.permutedMNIST, .si) where same(c, 0.02):
+            return Entry(text: "0.939", perTask: nil)
+        case (.permutedMNIST, .si) where same(c, 0.01):
+            return Entry(text: "0.920", perTask: nil)
+        case (.splitMNIST, .si) where same(c, 1.0):
+            return Entry(text: "≈0.97–0.99", perTask: nil)
+        default:
+            return nil
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// SynapseCLI: see Package.swift for this module's job.

@@ -1,0 +1,263 @@
+// What a run writes: `<method>.json` per method, `summary.csv` (one row per method) and the summary
+// table on stdout. The chart is in AccuracyChart.swift.
+
+import Foundation
+import SynapseContinual
+
+/// The contents of `<method>.json`. Accuracies are fractions in [0, 1].
+public struct MethodReport: Codable, Equatable {
+    public struct TaskEntry: Codable, Equatable {
+        public var name: String
+        /// Wall time of the task: training, consolidation, evaluation (seconds).
+        public var seconds: Double
+        /// Training images per second (training steps only).
+        public var imagesPerSecond: Double
+        /// The backend's peak allocated bytes so far (device memory; host memory for the reference backend).
+        public var peakDeviceBytes: Int
+        /// The process's peak resident set so far, bytes (0 where the OS does not say).
+        public var peakResidentBytes: Int
+        /// Mean unregularised training loss of each epoch.
+        public var trainingLoss: [Double]
+
+        enum CodingKeys: String, CodingKey {
+            case name, seconds, imagesPerSecond = "images_per_second", peakDeviceBytes = "peak_device_bytes"
+            case peakResidentBytes = "peak_resident_bytes", trainingLoss = "training_loss"
+        }
+    }
+
+    /// A published number beside ours (only when the run follows the paper's protocol exactly).
+    public struct Published: Codable, Equatable {
+        public var averageAccuracy: String
+        public var perTask: [Double]?
+        enum CodingKeys: String, CodingKey { case averageAccuracy = "average_accuracy", perTask = "per_task" }
+    }
+
+    public var tool: Tool
+    public var method: Method
+    /// The device's name as the backend reports it.
+    public var device: String
+    public var config: RunConfig
+    /// The trainer's full option set for this method (c is 0 for finetune, and so on).
+    public var trainerOptions: ContinualOptions
+    public var headMode: HeadMode
+    public var taskNames: [String]
+    /// Tasks trained so far (rows of the matrices); equal to `taskNames.count` when `finished`.
+    public var completedTasks: Int
+    public var finished: Bool
+    /// TASK-INCREMENTAL accuracy R[i][j]: test accuracy on task j after training task i, argmax over
+    /// task j's own output units (the paper's measure).
+    public var accuracy: [[Double]]
+    /// CLASS-INCREMENTAL accuracy: argmax over the units of every task seen so far; null for tasks
+    /// not yet seen (multi-head).
+    public var classIncrementalAccuracy: [[Double?]]
+    /// Task-incremental: mean_j R[last][j] over the tasks trained.
+    public var averageAccuracy: Double?
+    /// Task-incremental backward transfer: mean_{j<last} R[last][j] − R[j][j].
+    public var bwt: Double?
+    /// Task-incremental forgetting of each task j < last: max_{j≤i<last} R[i][j] − R[last][j].
+    public var forgetting: [Double]
+    /// Mean of `forgetting` (nil with one task).
+    public var averageForgetting: Double?
+    public var classIncrementalAverageAccuracy: Double?
+    public var classIncrementalBWT: Double?
+    public var classIncrementalForgetting: [Double]
+    /// Wall seconds of all tasks so far (across resumes).
+    public var seconds: Double
+    public var tasks: [TaskEntry]
+    /// Training loss per epoch, per task (the same numbers as in `tasks`).
+    public var trainingLoss: [[Double]]
+    public var published: Published?
+
+    enum CodingKeys: String, CodingKey {
+        case tool, method, device, config, trainerOptions = "trainer_options", headMode = "head_mode"
+        case taskNames = "task_names", completedTasks = "completed_tasks", finished
+        case accuracy, classIncrementalAccuracy = "class_incremental_accuracy"
+        case averageAccuracy = "average_accuracy", bwt, forgetting, averageForgetting = "average_forgetting"
+        case classIncrementalAverageAccuracy = "class_incremental_average_accuracy"
+        case classIncrementalBWT = "class_incremental_bwt"
+        case classIncrementalForgetting = "class_incremental_forgetting"
+        case seconds, tasks, trainingLoss = "training_loss", published
+    }
+
+    // Explicit encoding so that missing values are written as null rather than left out.
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(tool, forKey: .tool)
+        try container.encode(method, forKey: .method)
+        try container.encode(device, forKey: .device)
+        try container.encode(config, forKey: .config)
+        try container.encode(trainerOptions, forKey: .trainerOptions)
+        try container.encode(headMode, forKey: .headMode)
+        try container.encode(taskNames, forKey: .taskNames)
+        try container.encode(completedTasks, forKey: .completedTasks)
+        try container.encode(finished, forKey: .finished)
+        try container.encode(accuracy, forKey: .accuracy)
+        try container.encode(classIncrementalAccuracy, forKey: .classIncrementalAccuracy)
+        try container.encode(averageAccuracy, forKey: .averageAccuracy)
+        try container.encode(bwt, forKey: .bwt)
+        try container.encode(forgetting, forKey: .forgetting)
+        try container.encode(averageForgetting, forKey: .averageForgetting)
+        try container.encode(classIncrementalAverageAccuracy, forKey: .classIncrementalAverageAccuracy)
+        try container.encode(classIncrementalBWT, forKey: .classIncrementalBWT)
+        try container.encode(classIncrementalForgetting, forKey: .classIncrementalForgetting)
+        try container.encode(seconds, forKey: .seconds)
+        try container.encode(tasks, forKey: .tasks)
+        try container.encode(trainingLoss, forKey: .trainingLoss)
+        try container.encode(published, forKey: .published)
+    }
+
+    /// The report of `result` (possibly partial) under `config`.
+    public init(result: ContinualResult, config: RunConfig) {
+        tool = config.tool
+        method = result.options.method
+        device = result.device
+        self.config = config
+        trainerOptions = result.options
+        headMode = result.headMode
+        taskNames = result.taskNames
+        completedTasks = result.completedTasks
+        finished = result.completedTasks == result.taskNames.count
+        accuracy = result.taskIncrementalAccuracy
+        classIncrementalAccuracy = result.classIncrementalAccuracy
+        averageAccuracy = result.taskIncremental.averageAccuracy
+        bwt = result.taskIncremental.backwardTransfer
+        forgetting = result.taskIncremental.forgetting
+        averageForgetting = forgetting.isEmpty ? nil : forgetting.reduce(0, +) / Double(forgetting.count)
+        classIncrementalAverageAccuracy = result.classIncremental.averageAccuracy
+        classIncrementalBWT = result.classIncremental.backwardTransfer
+        classIncrementalForgetting = result.classIncremental.forgetting
+        seconds = result.wallSeconds.reduce(0, +)
+        tasks = (0..<result.completedTasks).map { t in
+            TaskEntry(name: result.taskNames[t],
+                      seconds: t < result.wallSeconds.count ? result.wallSeconds[t] : 0,
+                      imagesPerSecond: t < result.imagesPerSecond.count ? result.imagesPerSecond[t] : 0,
+                      peakDeviceBytes: t < result.peakDeviceBytes.count ? result.peakDeviceBytes[t] : 0,
+                      peakResidentBytes: t < result.peakResidentBytes.count ? result.peakResidentBytes[t] : 0,
+                      trainingLoss: t < result.trainingLoss.count ? result.trainingLoss[t] : [])
+        }
+        trainingLoss = result.trainingLoss
+        if finished, config.followsPaperProtocol,
+           let entry = PublishedResults.lookup(config.experimentProtocol, method: method,
+                                               c: config.effectiveC(for: method)) {
+            published = Published(averageAccuracy: entry.text, perTask: entry.perTask)
+        } else {
+            published = nil
+        }
+    }
+
+    /// Test accuracy of each task after the last trained task (the last row of R).
+    public var finalAccuracy: [Double] { accuracy.last ?? [] }
+
+    /// Pretty-printed JSON with sorted keys (stable diffs between runs).
+    public func jsonText() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
+    }
+}
+
+/// summary.csv and the stdout table.
+public enum Summary {
+    /// One row per method: averages (task- and class-incremental), BWT, forgetting, time, the
+    /// strengths used, and the final accuracy of each task.
+    public static func csv(_ reports: [MethodReport]) -> String {
+        let taskCount = reports.map(\.taskNames.count).max() ?? 0
+        var header = ["method", "device", "completed_tasks", "task_incremental_average_accuracy",
+                      "class_incremental_average_accuracy", "bwt", "average_forgetting", "seconds",
+                      "c", "xi", "lambda", "gamma", "epochs", "batch_size", "learning_rate", "seed",
+                      "published_average_accuracy"]
+        header += (0..<taskCount).map { "final_accuracy_task\($0 + 1)" }
+        var lines = [header.joined(separator: ",")]
+        for report in reports {
+            let options = report.trainerOptions
+            var row = [report.method.rawValue, csvField(report.device), String(report.completedTasks),
+                       number(report.averageAccuracy), number(report.classIncrementalAverageAccuracy),
+                       number(report.bwt), number(report.averageForgetting), String(format: "%.1f", report.seconds),
+                       number(Double(report.method == .finetune ? 0 : options.c)), number(Double(options.xi)),
+                       number(Double(options.lambda)), number(Double(options.gamma)),
+                       String(options.epochsPerTask), String(options.batchSize), number(Double(options.learningRate)),
+                       String(options.seed), csvField(report.published?.averageAccuracy ?? "")]
+            row += (0..<taskCount).map { t in t < report.finalAccuracy.count ? number(report.finalAccuracy[t]) : "" }
+            lines.append(row.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The table printed at the end of a run. Task-incremental and class-incremental columns are
+    /// labelled; the paper's number appears beside ours when the protocol was followed exactly.
+    public static func table(_ reports: [MethodReport], config: RunConfig) -> String {
+        let showPaper = reports.contains { $0.published != nil }
+        var columns = ["method", "avg acc (task-inc)"]
+        if showPaper { columns.append("paper") }
+        columns += ["avg acc (class-inc)", "BWT", "forgetting", "time"]
+        var rows: [[String]] = []
+        for report in reports {
+            var row = [label(report), percent(report.averageAccuracy)]
+            if showPaper { row.append(report.published?.averageAccuracy ?? "—") }
+            row += [percent(report.classIncrementalAverageAccuracy), signed(report.bwt),
+                    percent(report.averageForgetting), duration(report.seconds)]
+            rows.append(row)
+        }
+        let widths = columns.indices.map { i in ([columns[i]] + rows.map { $0[i] }).map(\.count).max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, cell in
+                let pad = String(repeating: " ", count: widths[i] - cell.count)
+                return i == 0 ? cell + pad : pad + cell
+            }.joined(separator: "  ")
+        }
+        var text = "\(config.experimentProtocol.title), \(config.tasks) tasks, \(config.epochs) epochs/task, "
+            + "batch \(config.batchSize), seed \(config.seed)"
+        if let limit = config.trainLimit { text += ", ≤\(limit) train images/task" }
+        if let limit = config.testLimit { text += ", ≤\(limit) test images/task" }
+        text += "\n" + line(columns) + "\n" + line(widths.map { String(repeating: "-", count: $0) }) + "\n"
+        text += rows.map(line).joined(separator: "\n") + "\n"
+        text += "task-inc: argmax over the task's own output units (the paper's measure); "
+            + "class-inc: argmax over the units of every task seen so far.\n"
+        if showPaper {
+            text += "paper: Zenke, Poole & Ganguli 2017 (SI.md), mean test accuracy after the last task.\n"
+        } else if !config.followsPaperProtocol {
+            text += "(no published numbers shown: the run does not follow the paper's protocol exactly.)\n"
+        }
+        return text
+    }
+
+    /// "si (c=0.1)", "finetune", "ewc (λ=100)": the method with the strength it used.
+    static func label(_ report: MethodReport) -> String {
+        let options = report.trainerOptions
+        switch report.method {
+        case .si: return "si (c=\(format(Double(options.c))))"
+        case .ewc, .mas: return "\(report.method.rawValue) (λ=\(format(Double(options.lambda))))"
+        case .onlineEWC: return "online-ewc (λ=\(format(Double(options.lambda))), γ=\(format(Double(options.gamma))))"
+        default: return report.method.rawValue
+        }
+    }
+
+    static func number(_ value: Double?) -> String {
+        guard let value else { return "" }
+        return String(format: "%.4f", value)
+    }
+
+    static func percent(_ value: Double?) -> String {
+        guard let value else { return "—" }
+        return String(format: "%.3f", value)
+    }
+
+    static func signed(_ value: Double?) -> String {
+        guard let value else { return "—" }
+        return String(format: "%+.3f", value)
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        if seconds < 60 { return String(format: "%.1fs", seconds) }
+        let total = Int(seconds.rounded())
+        if total < 3600 { return "\(total / 60)m\(String(format: "%02d", total % 60))s" }
+        return "\(total / 3600)h\(String(format: "%02d", total % 3600 / 60))m"
+    }
+
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,240 @@
+// A minimal reader and writer of the safetensors format (huggingface/safetensors), float32 only,
+// so a checkpoint opens in numpy (`safetensors.numpy.load_file`) and PyTorch as it is.
+//
+// Layout of a file:
+//   bytes 0..<8        N, the header length, unsigned 64-bit little-endian
+//   bytes 8..<8+N      the header: UTF-8 JSON object
+//                        { "<name>": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
+//                          "__metadata__": {"<key>": "<string value>", ...} }
+//                      padded with spaces so the data starts on an 8-byte boundary
+//   bytes 8+N..<end    the data: every tensor's elements, row-major, little-endian, back to back;
+//                      `data_offsets` are byte offsets into this region, and the tensors cover it
+//                      exactly (no gaps, no overlap), as the reference implementation requires.
+
+import Foundation
+
+/// Why a safetensors file could not be read or written.
+public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
+    /// The file at fault.
+    public let path: String
+    /// What was wrong, saying what was expected and what was found.
+    public let reason: String
+
+    public init(path: String, _ reason: String) { self.path = path; self.reason = reason }
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// The contents of one safetensors file: named float32 tensors (in file order) and string metadata.
+public struct SafeTensors: Equatable {
+    /// One named tensor: its shape and its elements in row-major order.
+    public struct Entry: Equatable {
+        public var name: String
+        public var shape: [Int]
+        public var values: [Float]
+        public init(name: String, shape: [Int], values: [Float]) {
+            self.name = name; self.shape = shape; self.values = values
+        }
+    }
+
+    /// Tensors in the order they are stored.
+    public private(set) var entries: [Entry] = []
+    /// The `__metadata__` map: scalars and JSON text, all as strings (the format allows only strings).
+    public var metadata: [String: String] = [:]
+
+    public init() {}
+
+    /// Adds a tensor. `shape` must describe exactly `values.count` elements, and the name must be new
+    /// and not the reserved `__metadata__`.
+    public mutating func add(_ name: String, shape: [Int], values: [Float]) throws {
+        guard name != "__metadata__", !name.isEmpty else {
+            throw SafeTensorsError(path: name, "a tensor name must be non-empty and not \"__metadata__\"")
+        }
+        guard !entries.contains(where: { $0.name == name }) else {
+            throw SafeTensorsError(path: name, "a tensor of this name is already stored")
+        }
+        guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == values.count else {
+            throw SafeTensorsError(path: name, "shape \(shape) does not hold \(values.count) elements")
+        }
+        entries.append(Entry(name: name, shape: shape, values: values))
+    }
+
+    /// Adds a rank-1 tensor.
+    public mutating func add(_ name: String, values: [Float]) throws {
+        try add(name, shape: [values.count], values: values)
+    }
+
+    /// The tensor named `name`, or nil.
+    public subscript(name: String) -> Entry? { entries.first { $0.name == name } }
+
+    // MARK: Writing
+
+    /// The file's bytes.
+    public func serialized() -> [UInt8] {
+        var header = "{"
+        var offset = 0
+        for (index, entry) in entries.enumerated() {
+            let end = offset + entry.values.count * 4
+            if index > 0 { header += "," }
+            header += jsonString(entry.name) + ":{\"dtype\":\"F32\",\"shape\":["
+                + entry.shape.map(String.init).joined(separator: ",")
+                + "],\"data_offsets\":[\(offset),\(end)]}"
+            offset = end
+        }
+        if !metadata.isEmpty {
+            if !entries.isEmpty { header += "," }
+            header += "\"__metadata__\":{"
+            header += metadata.keys.sorted().map { jsonString($0) + ":" + jsonString(metadata[$0]!) }
+                .joined(separator: ",")
+            header += "}"
+        }
+        header += "}"
+        var headerBytes = Array(header.utf8)
+        // Pad with spaces (valid JSON white space) so the data is 8-byte aligned for mmap readers.
+        while (8 + headerBytes.count) % 8 != 0 { headerBytes.append(0x20) }
+
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(8 + headerBytes.count + offset)
+        var length = UInt64(headerBytes.count).littleEndian
+        withUnsafeBytes(of: &length) { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: headerBytes)
+        for entry in entries {
+            for value in entry.values {
+                var bits = value.bitPattern.littleEndian
+                withUnsafeBytes(of: &bits) { bytes.append(contentsOf: $0) }
+            }
+        }
+        return bytes
+    }
+
+    /// Writes the file atomically: to a temporary file in the same folder, flushed to disk, then
+    /// renamed over `path`, so a reader (or a resumed run) sees the old file or the new one, never
+    /// half of one.
+    public func write(to path: String) throws {
+        try AtomicFile.write(serialized(), to: path)
+    }
+
+    // MARK: Reading
+
+    /// Reads and checks a file written by any safetensors writer that uses only F32 tensors.
+    public static func read(from path: String) throws -> SafeTensors {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw SafeTensorsError(path: path, "cannot read the file (\(error.localizedDescription))")
+        }
+        return try SafeTensors(bytes: [UInt8](data), path: path)
+    }
+
+    /// Parses and checks `bytes`; `path` only names the source in errors.
+    public init(bytes: [UInt8], path: String) throws {
+        guard bytes.count >= 8 else {
+            throw SafeTensorsError(path: path, "expected at least 8 bytes (the header length); found \(bytes.count)")
+        }
+        var length: UInt64 = 0
+        for i in (0..<8).reversed() { length = length << 8 | UInt64(bytes[i]) }
+        guard length >= 2, length <= UInt64(bytes.count - 8) else {
+            throw SafeTensorsError(path: path,
+                "header length \(length) does not fit a file of \(bytes.count) bytes (expected 2...\(bytes.count - 8))")
+        }
+        let headerEnd = 8 + Int(length)
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd]))
+        } catch {
+            throw SafeTensorsError(path: path, "the header is not valid JSON")
+        }
+        guard let header = object as? [String: Any] else {
+            throw SafeTensorsError(path: path, "expected the header to be a JSON object")
+        }
+        let dataLength = bytes.count - headerEnd
+
+        var parsed: [(begin: Int, end: Int, entry: Entry)] = []
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let map = value as? [String: Any] else {
+                    throw SafeTensorsError(path: path, "expected __metadata__ to be an object of strings")
+                }
+                for (key, item) in map {
+                    guard let text = item as? String else {
+                        throw SafeTensorsError(path: path, "metadata \"\(key)\": expected a string value")
+                    }
+                    metadata[key] = text
+                }
+                continue
+            }
+            guard let info = value as? [String: Any] else {
+                throw SafeTensorsError(path: path, "tensor \"\(name)\": expected an object")
+            }
+            guard let dtype = info["dtype"] as? String, dtype == "F32" else {
+                throw SafeTensorsError(path: path,
+                    "tensor \"\(name)\": expected dtype \"F32\"; found \(String(describing: info["dtype"] ?? "none"))")
+            }
+            guard let shape = Self.integers(info["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
+                throw SafeTensorsError(path: path, "tensor \"\(name)\": expected a shape of non-negative integers")
+            }
+            guard let offsets = Self.integers(info["data_offsets"]), offsets.count == 2,
+                  offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= dataLength else {
+                throw SafeTensorsError(path: path,
+                    "tensor \"\(name)\": expected data_offsets [begin, end] within the \(dataLength) data bytes")
+            }
+            let count = shape.reduce(1, *)
+            guard offsets[1] - offsets[0] == count * 4 else {
+                throw SafeTensorsError(path: path,
+                    "tensor \"\(name)\": shape \(shape) needs \(count * 4) bytes; data_offsets span \(offsets[1] - offsets[0])")
+            }
+            var values = [Float](repeating: 0, count: count)
+            let base = headerEnd + offsets[0]
+            for i in 0..<count {
+                let p = base + 4 * i
+                let bits = UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16
+                    | UInt32(bytes[p + 3]) << 24
+                values[i] = Float(bitPattern: bits)
+            }
+            parsed.append((offsets[0], offsets[1], Entry(name: name, shape: shape, values: values)))
+        }
+        // The tensors must tile the data region: sorted by offset, each starts where the last ended.
+        parsed.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
+        var expectedBegin = 0
+        for item in parsed {
+            guard item.begin == expectedBegin else {
+                throw SafeTensorsError(path: path,
+                    "tensor \"\(item.entry.name)\" starts at data byte \(item.begin); expected \(expectedBegin) (gap or overlap)")
+            }
+            expectedBegin = item.end
+        }
+        guard expectedBegin == dataLength else {
+            throw SafeTensorsError(path: path,
+                "the tensors cover \(expectedBegin) data bytes; the file holds \(dataLength)")
+        }
+        entries = parsed.map(\.entry)
+    }
+
+    /// A JSON array of integers as [Int] (JSONSerialization yields NSNumber).
+    private static func integers(_ value: Any?) -> [Int]? {
+        guard let array = value as? [Any] else { return nil }
+        var result = [Int]()
+        for item in array {
+            guard let number = item as? NSNumber, let exact = Int(exactly: number.doubleValue) else { return nil }
+            result.append(exact)
+        }
+        return result
+    }
+}
+
+/// A JSON string literal for `text` (quotes, backslashes and control characters escaped).
+func jsonString(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20:
+            let hex = String(scalar.value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}
