@@ -1,0 +1,192 @@
+#!/bin/bash
+# Synapse kit, run side: the kernel checks, the benchmark, PyTorch's version of the same training
+# step, and a short split-CIFAR-10 run, on a machine with no Swift toolchain and no network.
+#
+# Usage: run.sh OUTDIR [gpu|cpu]
+#   OUTDIR  where the logs go (created). At most 8 files, so that all of them come back from a
+#           device machine: run.log (what was found, each step's exit status, the summary lines),
+#           env.log, check.log, bench.log, bench-DEVICE.json, torch.log, torch.json, cifar.log.
+#   gpu     NVIDIA's OpenCL driver (libnvidia-opencl.so.1, found with ldconfig or under
+#           /usr/local/nvidia and /usr/lib*); cpu: PoCL (from /etc/OpenCL/vendors/pocl.icd).
+# Environment:
+#   SYNAPSE_ICD_LIB   the OpenCL driver library to use instead of searching for one
+#   KIT_STEP_LIMIT_S  seconds each step may run (default 240; the cifar step gets the same)
+#   KIT_CIFAR_EPOCHS  epochs per task of the short split-CIFAR-10 run (default 2)
+#   KIT_SKIP          space-separated steps to skip: check bench torch cifar
+# Every step runs even when an earlier one failed; the exit status is the number of failed steps.
+set -u
+
+KIT=$(cd "$(dirname "$0")" && pwd)
+if [ $# -lt 1 ]; then
+    echo "usage: run.sh OUTDIR [gpu|cpu]" >&2
+    exit 2
+fi
+OUT=$1
+DEVICE=${2:-gpu}
+case $DEVICE in
+    gpu|cpu) ;;
+    *) echo "run.sh: the device must be 'gpu' or 'cpu', found '$DEVICE'" >&2; exit 2 ;;
+esac
+mkdir -p "$OUT" || { echo "run.sh: cannot create the output folder '$OUT'" >&2; exit 2; }
+OUT=$(cd "$OUT" && pwd)
+LIMIT=${KIT_STEP_LIMIT_S:-240}
+EPOCHS=${KIT_CIFAR_EPOCHS:-2}
+SKIP=" ${KIT_SKIP:-} "
+WORK=$(mktemp -d /tmp/synapse-kit.XXXXXX)
+LOG=$OUT/run.log
+: >"$LOG"
+FAILED=0
+
+log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$LOG"; }
+
+# step NAME LOGFILE COMMAND...: runs COMMAND with a time limit, output to LOGFILE, status to run.log.
+step() {
+    local name=$1 file=$2
+    shift 2
+    if [[ $SKIP == *" $name "* ]]; then
+        log "step $name: skipped (KIT_SKIP)"
+        return
+    fi
+    log "step $name: $*"
+    local t0 t1 rc
+    t0=$(date +%s.%N)
+    timeout --kill-after=10 "$LIMIT" "$@" >"$file" 2>&1
+    rc=$?
+    t1=$(date +%s.%N)
+    local secs
+    secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+    if [ $rc -eq 0 ]; then
+        log "step $name: ok in ${secs}s -> $(basename "$file")"
+    else
+        [ $rc -eq 124 ] && log "step $name: stopped at the ${LIMIT}s limit"
+        log "step $name: FAILED (exit $rc) after ${secs}s -> $(basename "$file"); its last lines:"
+        tail -n 15 "$file" | sed 's/^/    /' | tee -a "$LOG"
+        FAILED=$((FAILED + 1))
+    fi
+}
+
+log "Synapse kit at $KIT, device $DEVICE, output $OUT, scratch $WORK"
+[ -f "$KIT/MANIFEST.txt" ] && sed -n '1,12p' "$KIT/MANIFEST.txt" | sed 's/^/    /' | tee -a "$LOG"
+
+# --- the binaries: xz-compressed tar (the three share most of their bytes), python3 as fallback.
+unpack_xz_tar() { # ARCHIVE DEST
+    if command -v xz >/dev/null 2>&1; then
+        xz -dc "$1" | tar -xf - -C "$2"
+    else
+        python3 -c 'import lzma, sys, tarfile; tarfile.open(fileobj=lzma.open(sys.argv[1])).extractall(sys.argv[2])' "$1" "$2"
+    fi
+}
+unxz_to() { # FILE.xz DEST
+    if command -v xz >/dev/null 2>&1; then
+        xz -dc "$1" >"$2"
+    else
+        python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$1" "$2"
+    fi
+}
+BIN=$WORK/bin
+if [ -f "$KIT/bin.tar.xz" ]; then
+    unpack_xz_tar "$KIT/bin.tar.xz" "$WORK" || log "could not unpack $KIT/bin.tar.xz"
+elif [ -d "$KIT/bin" ]; then
+    cp -r "$KIT/bin" "$BIN"
+fi
+chmod +x "$BIN"/* 2>/dev/null
+for b in synapse-check synapse-bench cifar-split; do
+    [ -x "$BIN/$b" ] || log "missing binary: $BIN/$b"
+done
+
+# --- libOpenCL from ocl-icd (the .deb, unpacked here), and a one-line ICD file for the driver.
+OCL=$WORK/ocl-icd
+mkdir -p "$OCL"
+DEB=$(ls "$KIT"/ocl/ocl-icd-libopencl1_*.deb 2>/dev/null | head -1)
+if [ -z "$DEB" ]; then
+    log "no ocl-icd-libopencl1 .deb in $KIT/ocl"
+elif command -v dpkg >/dev/null 2>&1; then
+    dpkg -x "$DEB" "$OCL" || log "dpkg -x $DEB failed"
+else
+    (cd "$OCL" && ar x "$DEB" && tar -xf data.tar.* ) || log "could not unpack $DEB without dpkg"
+fi
+LIBDIR=$(dirname "$(find "$OCL" -name 'libOpenCL.so.1*' | head -1)" 2>/dev/null)
+[ -e "$LIBDIR/libOpenCL.so.1" ] || log "libOpenCL.so.1 not found after unpacking $DEB"
+
+find_driver() {
+    if [ -n "${SYNAPSE_ICD_LIB:-}" ]; then
+        echo "$SYNAPSE_ICD_LIB"
+        return
+    fi
+    local p=""
+    if [ "$DEVICE" = gpu ]; then
+        p=$(ldconfig -p 2>/dev/null | awk '/libnvidia-opencl\.so\.1 / { print $NF; exit }')
+        if [ -z "$p" ]; then
+            p=$(find /usr/local/nvidia /usr/lib /usr/lib64 /usr/lib/x86_64-linux-gnu \
+                    -name 'libnvidia-opencl.so*' 2>/dev/null | sort | head -1)
+        fi
+        [ -z "$p" ] && [ -f /etc/OpenCL/vendors/nvidia.icd ] && p=$(head -1 /etc/OpenCL/vendors/nvidia.icd)
+    else
+        [ -f /etc/OpenCL/vendors/pocl.icd ] && p=$(head -1 /etc/OpenCL/vendors/pocl.icd)
+        [ -z "$p" ] && p=$(ldconfig -p 2>/dev/null | awk '/libpocl\.so/ { print $NF; exit }')
+    fi
+    echo "$p"
+}
+DRIVER=$(find_driver)
+VENDORS=$WORK/vendors
+mkdir -p "$VENDORS"
+if [ -z "$DRIVER" ]; then
+    log "no OpenCL driver library found for '$DEVICE' (set SYNAPSE_ICD_LIB to its path)"
+else
+    echo "$DRIVER" >"$VENDORS/synapse-$DEVICE.icd"
+    log "ICD file $VENDORS/synapse-$DEVICE.icd names: $DRIVER"
+fi
+export OCL_ICD_VENDORS=$VENDORS
+# The driver's own folder too: NVIDIA's OpenCL library loads libcuda.so.1 from beside it.
+EXTRA=""
+case $DRIVER in /*) EXTRA=":$(dirname "$DRIVER")" ;; esac
+export LD_LIBRARY_PATH=$LIBDIR$EXTRA${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+log "OCL_ICD_VENDORS=$OCL_ICD_VENDORS LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+
+# --- the machine and the devices, first, into env.log.
+{
+    echo "== uname"; uname -a
+    echo "== cpu"; grep -m1 'model name' /proc/cpuinfo; nproc
+    echo "== memory"; grep -E 'MemTotal|MemAvailable' /proc/meminfo
+    echo "== nvidia-smi"; nvidia-smi 2>&1 | head -20
+    echo "== OpenCL libraries seen by ldconfig"; ldconfig -p 2>/dev/null | grep -i -E 'opencl|pocl|libcuda\.'
+    echo "== ldd synapse-bench"; ldd "$BIN/synapse-bench" 2>&1
+    echo "== synapse-bench --list-devices"; timeout 120 "$BIN/synapse-bench" --list-devices 2>&1
+    echo "== clinfo -l"; command -v clinfo >/dev/null && timeout 60 clinfo -l 2>&1
+    echo "== python3 / torch"
+    timeout 120 python3 -c 'import torch, sys; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.cuda.is_available())' 2>&1
+} >"$OUT/env.log" 2>&1
+sed -n '/== synapse-bench --list-devices/,/== clinfo/p' "$OUT/env.log" | sed 's/^/    /' | tee -a "$LOG"
+
+# --- 1. kernel checks, 2. benchmark, 3. PyTorch, 4. a short split-CIFAR-10 run.
+step check "$OUT/check.log" "$BIN/synapse-check" --device "$DEVICE"
+step bench "$OUT/bench.log" "$BIN/synapse-bench" --device "$DEVICE" --json "$OUT/bench-$DEVICE.json"
+if [ "$DEVICE" = gpu ]; then TORCH_DEVICE=cuda; else TORCH_DEVICE=cpu; fi
+step torch "$OUT/torch.log" env PYTHONUNBUFFERED=1 python3 "$KIT/torch_step.py" \
+    --device "$TORCH_DEVICE" --json "$OUT/torch.json"
+
+DATA=$WORK/data/cifar-10-batches-bin
+if [ -d "$KIT/data" ]; then
+    mkdir -p "$DATA"
+    for f in "$KIT"/data/*; do
+        case $f in
+            *.xz) unxz_to "$f" "$DATA/$(basename "${f%.xz}")" || log "could not unpack $f" ;;
+            *) cp "$f" "$DATA/" ;;
+        esac
+    done
+    log "data: $(ls -l "$DATA" | tail -n +2 | awk '{ printf "%s %s bytes; ", $NF, $5 }')"
+    step cifar "$OUT/cifar.log" "$BIN/cifar-split" --split cifar10 --data "$DATA" \
+        --device "$DEVICE" --epochs "$EPOCHS" --output "$WORK/cifar-run"
+else
+    log "step cifar: skipped, the kit carries no CIFAR data"
+fi
+
+# --- the summary: every figure line, so that run.log alone tells the story.
+{
+    echo "== summary ($FAILED failed steps)"
+    grep -h -E '^SUMMARY' "$OUT"/*.log 2>/dev/null
+    grep -h -E -i 'images/s|img/s|peak|passed|failed' "$OUT/bench.log" "$OUT/check.log" 2>/dev/null | tail -n 40
+    grep -h -E -i 'accuracy|seconds|time|img/s' "$OUT/cifar.log" 2>/dev/null | tail -n 15
+} | tee -a "$LOG"
+rm -rf "$WORK"
+exit $FAILED
