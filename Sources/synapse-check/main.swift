@@ -1,1 +1,83 @@
-print("under construction")
+// synapse-check: runs every kernel-vs-reference check (SynapseChecks) on one device and prints a
+// table of op, shape, max error, tolerance and verdict. Exit status: 0 all passed, 1 a mismatch,
+// 2 a bad device or bad arguments.
+//
+//   synapse-check [--device gpu|cpu|<index>|<name>] [--style cpu|gpu] [--filter <op text>] [--list-devices]
+import Foundation
+import SynapseChecks
+import SynapseCLI
+import SynapseEngine
+import SynapseOpenCL
+import SynapseReference
+
+func fail(_ message: String, status: Int32) -> Never {
+    FileHandle.standardError.write(("synapse-check: " + message + "\n").data(using: .utf8) ?? Data())
+    exit(status)
+}
+
+let usage = "usage: synapse-check [--device gpu|cpu|reference|<index>|<name>] [--style cpu|gpu] [--filter <op text>] [--list-devices]"
+var deviceSpec: String?
+var style: KernelStyle?
+var filter: String?
+var arguments = CommandLine.arguments.dropFirst()
+while let argument = arguments.popFirst() {
+    switch argument {
+    case "--device", "--style", "--filter":
+        guard let value = arguments.popFirst() else { fail("\(argument) needs a value\n\(usage)", status: 2) }
+        if argument == "--device" { deviceSpec = value }
+        else if argument == "--filter" { filter = value }
+        else {
+            guard let chosen = KernelStyle(rawValue: value.lowercased()) else {
+                fail("--style '\(value)': expected cpu or gpu", status: 2)
+            }
+            style = chosen
+        }
+    case "--list-devices":
+        do { print(try DeviceChoice.listing(), terminator: "") } catch { fail("\(error)", status: 2) }
+        exit(0)
+    case "-h", "--help":
+        print(usage)
+        exit(0)
+    default:
+        fail("unknown argument '\(argument)'\n\(usage)", status: 2)
+    }
+}
+
+let backend: any Backend
+do {
+    backend = try DeviceChoice.makeBackend(deviceSpec, style: style)
+} catch {
+    fail("\(error)", status: 2)
+}
+
+var description = "\(backend.deviceName) (\(backend.deviceKind.rawValue))"
+if let opencl = backend as? OpenCLBackend {
+    description += ", \(opencl.device.openCLVersion), driver \(opencl.device.driverVersion), kernel style \(opencl.style.rawValue)"
+}
+print("synapse-check on \(description)")
+
+let checks = OpChecks.standard.filter { check in
+    guard let filter else { return true }
+    return check.op.lowercased().contains(filter.lowercased())
+}
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+}
+print(pad("op", 30) + pad("shape", 42) + pad("max error", 12) + pad("tolerance", 12) + "ok")
+let reference = ReferenceBackend()
+var failures = 0
+let start = Date()
+for check in checks {
+    let result = check.run(on: backend, reference: reference)
+    if !result.passed { failures += 1 }
+    print(pad(result.op, 30) + pad(result.shape, 42) + pad(String(format: "%.3g", result.error), 12)
+          + pad(String(format: "%.3g", result.tolerance), 12) + (result.passed ? "ok" : "MISMATCH"))
+    if let failure = result.failure { print("    error: \(failure)") }
+}
+let seconds = Date().timeIntervalSince(start)
+if let opencl = backend as? OpenCLBackend {
+    let c = opencl.cacheStatistics
+    print("kernel cache: \(c.hits) hits, \(c.compiled) compiled, \(c.rejected) rejected, \(c.written) written")
+}
+print("\(checks.count - failures) of \(checks.count) checks passed in \(String(format: "%.1f", seconds)) s")
+exit(failures == 0 ? 0 : 1)

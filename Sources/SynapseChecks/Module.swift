@@ -1,1 +1,0 @@
-// SynapseChecks: see Package.swift for this module's job.

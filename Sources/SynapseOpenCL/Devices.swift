@@ -1,0 +1,147 @@
+// Platform and device enumeration, and choosing a device from a user's `--device` text.
+import COpenCL
+import Foundation
+import SynapseEngine
+
+/// One OpenCL device as enumerated at start-up: what a listing shows and what a backend opens.
+public struct OpenCLDevice: CustomStringConvertible {
+    /// Position in `OpenCLDevice.all()` (platforms in driver order, devices within each).
+    public let index: Int
+    public let name: String
+    public let platformName: String
+    public let kind: DeviceKind
+    public let computeUnits: Int
+    /// Global memory in bytes.
+    public let globalMemoryBytes: UInt64
+    /// CL_DEVICE_VERSION, e.g. "OpenCL 1.2 CUDA".
+    public let openCLVersion: String
+    /// CL_DRIVER_VERSION; part of the program-cache key (a new driver recompiles).
+    public let driverVersion: String
+
+    let id: cl_device_id
+    let platform: cl_platform_id
+
+    public var description: String { "#\(index) \(name) [\(kind.rawValue), \(platformName)]" }
+
+    /// Every device of every platform. No platform at all (no ICD installed) is an empty list,
+    /// not an error; a failing query of a present platform is an error.
+    public static func all() throws -> [OpenCLDevice] {
+        var platformCount: cl_uint = 0
+        let status = clGetPlatformIDs(0, nil, &platformCount)
+        // ocl-icd reports "no platforms" as CL_PLATFORM_NOT_FOUND_KHR (-1001).
+        if status == -1001 || platformCount == 0 { return [] }
+        try checkCL(status, "clGetPlatformIDs")
+        var platforms = [cl_platform_id?](repeating: nil, count: Int(platformCount))
+        try checkCL(clGetPlatformIDs(platformCount, &platforms, nil), "clGetPlatformIDs")
+
+        var devices: [OpenCLDevice] = []
+        for case let platform? in platforms {
+            let platformName = try platformString(platform, cl_platform_info(CL_PLATFORM_NAME))
+            var deviceCount: cl_uint = 0
+            let countStatus = clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), 0, nil, &deviceCount)
+            if countStatus == CL_DEVICE_NOT_FOUND { continue }
+            try checkCL(countStatus, "clGetDeviceIDs", "platform \(platformName)")
+            var ids = [cl_device_id?](repeating: nil, count: Int(deviceCount))
+            try checkCL(clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), deviceCount, &ids, nil),
+                        "clGetDeviceIDs", "platform \(platformName)")
+            for case let id? in ids {
+                let type: cl_device_type = try deviceValue(id, cl_device_info(CL_DEVICE_TYPE))
+                let kind: DeviceKind
+                if type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0 { kind = .gpu }
+                else if type & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 { kind = .cpu }
+                else if type & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0 { kind = .accelerator }
+                else { kind = .other }
+                let units: cl_uint = try deviceValue(id, cl_device_info(CL_DEVICE_MAX_COMPUTE_UNITS))
+                let memory: cl_ulong = try deviceValue(id, cl_device_info(CL_DEVICE_GLOBAL_MEM_SIZE))
+                devices.append(OpenCLDevice(
+                    index: devices.count,
+                    name: try deviceString(id, cl_device_info(CL_DEVICE_NAME)),
+                    platformName: platformName, kind: kind, computeUnits: Int(units),
+                    globalMemoryBytes: memory,
+                    openCLVersion: try deviceString(id, cl_device_info(CL_DEVICE_VERSION)),
+                    driverVersion: try deviceString(id, cl_device_info(CL_DRIVER_VERSION)),
+                    id: id, platform: platform))
+            }
+        }
+        return devices
+    }
+
+    /// Picks a device from `devices` by `spec`: "gpu" (first GPU of any platform), "cpu" (first
+    /// CPU device), a number (index into the listing) or a case-insensitive substring of the
+    /// device or platform name. No match is an error that lists what is present.
+    public static func select(_ spec: String, from devices: [OpenCLDevice]) throws -> OpenCLDevice {
+        let wanted = spec.trimmingCharacters(in: .whitespaces)
+        func missing(_ what: String) -> BackendError {
+            BackendError("no \(what) for --device '\(spec)'; devices present:\n" + listing(devices))
+        }
+        switch wanted.lowercased() {
+        case "gpu":
+            guard let gpu = devices.first(where: { $0.kind == .gpu }) else { throw missing("OpenCL GPU device") }
+            return gpu
+        case "cpu":
+            guard let cpu = devices.first(where: { $0.kind == .cpu }) else { throw missing("OpenCL CPU device") }
+            return cpu
+        default:
+            break
+        }
+        if let number = Int(wanted) {
+            guard number >= 0 && number < devices.count else {
+                throw missing("device number \(number) (valid: 0..<\(devices.count))")
+            }
+            return devices[number]
+        }
+        guard !wanted.isEmpty else { throw missing("device (empty name)") }
+        let needle = wanted.lowercased()
+        let matches = devices.filter {
+            $0.name.lowercased().contains(needle) || $0.platformName.lowercased().contains(needle)
+        }
+        guard let first = matches.first else { throw missing("device whose name contains '\(wanted)'") }
+        return first
+    }
+
+    /// A fixed-width table of `devices`: index, type, compute units, memory, OpenCL version,
+    /// driver, name and platform. "(no OpenCL devices found)" when empty.
+    public static func listing(_ devices: [OpenCLDevice]) -> String {
+        if devices.isEmpty { return "  (no OpenCL devices found: is an ICD such as pocl-opencl-icd installed?)\n" }
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+        var text = "  " + pad("#", 4) + pad("type", 6) + pad("units", 7) + pad("memory", 11)
+            + pad("OpenCL", 22) + pad("driver", 14) + "name (platform)\n"
+        for d in devices {
+            let gib = Double(d.globalMemoryBytes) / 1_073_741_824
+            text += "  " + pad("\(d.index)", 4) + pad(d.kind.rawValue, 6) + pad("\(d.computeUnits)", 7)
+                + pad(String(format: "%.1f GiB", gib), 11) + pad(d.openCLVersion, 22) + pad(d.driverVersion, 14)
+                + "\(d.name) (\(d.platformName))\n"
+        }
+        return text
+    }
+}
+
+// MARK: Info queries
+
+private func platformString(_ platform: cl_platform_id, _ info: cl_platform_info) throws -> String {
+    var size = 0
+    try checkCL(clGetPlatformInfo(platform, info, 0, nil, &size), "clGetPlatformInfo")
+    var bytes = [CChar](repeating: 0, count: size + 1)
+    try checkCL(clGetPlatformInfo(platform, info, size, &bytes, nil), "clGetPlatformInfo")
+    return cString(bytes)
+}
+
+func deviceString(_ device: cl_device_id, _ info: cl_device_info) throws -> String {
+    var size = 0
+    try checkCL(clGetDeviceInfo(device, info, 0, nil, &size), "clGetDeviceInfo")
+    var bytes = [CChar](repeating: 0, count: size + 1)
+    try checkCL(clGetDeviceInfo(device, info, size, &bytes, nil), "clGetDeviceInfo")
+    return cString(bytes)
+}
+
+func deviceValue<T: FixedWidthInteger>(_ device: cl_device_id, _ info: cl_device_info) throws -> T {
+    var value: T = 0
+    try checkCL(clGetDeviceInfo(device, info, MemoryLayout<T>.size, &value, nil), "clGetDeviceInfo")
+    return value
+}
+
+/// The text of a NUL-terminated C buffer, trimmed of trailing spaces (some drivers pad names).
+func cString(_ bytes: [CChar]) -> String {
+    let utf8 = bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+    return String(decoding: utf8, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+}

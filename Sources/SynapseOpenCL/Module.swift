@@ -1,3 +1,0 @@
-// SynapseOpenCL: the OpenCL backend.
-import COpenCL
-let embeddedKernelCount = EmbeddedKernels.sources.count

@@ -1,0 +1,462 @@
+// The OpenCL backend: one device, one context, one in-order queue. Every op enqueues kernels
+// and returns; only downloads and `synchronize` wait. Kernels live in Kernels/ (one op per file).
+import COpenCL
+import Foundation
+import SynapseEngine
+
+/// Runs the `Backend` ops on one OpenCL device.
+///
+/// Timing: `time(_:)` waits for the queue, runs the closure (which enqueues ops), waits again and
+/// returns the wall-clock seconds in between, which is device time plus launch overhead. With
+/// `profiling: true` every launch also records an OpenCL event, and `takeKernelProfile()` returns
+/// each kernel's device-side duration (CL_PROFILING_COMMAND_START..END).
+public final class OpenCLBackend: Backend {
+    public let device: OpenCLDevice
+    /// The kernel variant built for this device (see `KernelStyle`).
+    public let style: KernelStyle
+    public var deviceName: String { device.name }
+    public var deviceKind: DeviceKind { device.kind }
+    /// What the program cache did so far (hits, compiles, rejected files, writes).
+    public internal(set) var cacheStatistics = KernelCacheStatistics()
+
+    let context: cl_context
+    let queue: cl_command_queue
+    let profiling: Bool
+    var cache: ProgramCache
+    var programs: [String: cl_program] = [:]
+    var kernels: [String: CLKernel] = [:]
+    var workspaces: [String: OpenCLStorage] = [:]
+    var profiledEvents: [(String, cl_event)] = []
+    public private(set) var allocatedBytes = 0
+    public private(set) var peakAllocatedBytes = 0
+
+    /// Opens `device`. `style` nil means `KernelStyle.forDevice` (device type, or the
+    /// `SYNAPSE_KERNEL_STYLE` override); `cache` says where compiled programs are kept.
+    public init(device: OpenCLDevice, style: KernelStyle? = nil, cache: KernelCacheLocation = .environment,
+                profiling: Bool = false) throws {
+        self.device = device
+        self.style = try style ?? KernelStyle.forDevice(device.kind)
+        self.profiling = profiling
+        self.cache = ProgramCache(directory: cache.resolvedPath)
+
+        var status: cl_int = 0
+        var properties: [cl_context_properties] = [
+            cl_context_properties(CL_CONTEXT_PLATFORM), cl_context_properties(Int(bitPattern: UnsafeRawPointer(device.platform))), 0,
+        ]
+        var deviceID: cl_device_id? = device.id
+        let context = clCreateContext(&properties, 1, &deviceID, nil, nil, &status)
+        try checkCL(status, "clCreateContext", device.name)
+        guard let context else { throw OpenCLError(call: "clCreateContext", code: -34, detail: device.name) }
+        let queueProperties = profiling ? cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE) : 0
+        let queue = clCreateCommandQueue(context, device.id, queueProperties, &status)
+        if status != CL_SUCCESS { clReleaseContext(context) }
+        try checkCL(status, "clCreateCommandQueue", device.name)
+        guard let queue else { throw OpenCLError(call: "clCreateCommandQueue", code: -36, detail: device.name) }
+        self.context = context
+        self.queue = queue
+    }
+
+    /// Opens the device `spec` names (see `OpenCLDevice.select`).
+    public convenience init(deviceSpec spec: String, style: KernelStyle? = nil,
+                            cache: KernelCacheLocation = .environment, profiling: Bool = false) throws {
+        try self.init(device: OpenCLDevice.select(spec, from: OpenCLDevice.all()), style: style,
+                      cache: cache, profiling: profiling)
+    }
+
+    deinit {
+        clFinish(queue)
+        for (_, event) in profiledEvents { clReleaseEvent(event) }
+        workspaces.removeAll()
+        for kernel in kernels.values { clReleaseKernel(kernel.handle) }
+        for program in programs.values { clReleaseProgram(program) }
+        clReleaseCommandQueue(queue)
+        clReleaseContext(context)
+    }
+
+    func released(bytes: Int) { allocatedBytes -= bytes }
+
+    // MARK: Timing
+
+    /// Seconds of wall clock for the ops `body` enqueues, from an idle queue to an idle queue.
+    public func time(_ body: () throws -> Void) throws -> Double {
+        try synchronize()
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        try synchronize()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    /// Device-side durations (seconds) of every kernel launched since the last call, in launch
+    /// order; waits for the queue. Empty unless the backend was opened with `profiling: true`.
+    public func takeKernelProfile() throws -> [(kernel: String, seconds: Double)] {
+        try synchronize()
+        defer {
+            for (_, event) in profiledEvents { clReleaseEvent(event) }
+            profiledEvents.removeAll()
+        }
+        return try profiledEvents.map { label, event in
+            var start: cl_ulong = 0, end: cl_ulong = 0
+            try checkCL(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START), 8, &start, nil),
+                        "clGetEventProfilingInfo", label)
+            try checkCL(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), 8, &end, nil),
+                        "clGetEventProfilingInfo", label)
+            return (label, Double(end &- start) / 1e9)
+        }
+    }
+
+    // MARK: Memory
+
+    public func allocate(_ type: ElementType, count: Int) throws -> any DeviceStorage {
+        try allocate(type, count: count, zeroed: true)
+    }
+
+    func allocate(_ type: ElementType, count: Int, zeroed: Bool) throws -> any DeviceStorage {
+        guard count >= 0 else { throw BackendError("cannot allocate \(count) elements of \(type)") }
+        // A zero-size buffer is invalid in OpenCL; keep one element behind an empty storage.
+        let bytes = max(1, count) * type.byteSize
+        var status: cl_int = 0
+        let buffer = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status)
+        try checkCL(status, "clCreateBuffer", "\(count) × \(type) (\(bytes) bytes) on \(device.name)")
+        guard let buffer else { throw OpenCLError(call: "clCreateBuffer", code: -4, detail: "\(bytes) bytes") }
+        let storage = OpenCLStorage(buffer: buffer, elementType: type, capacity: count, owner: self)
+        allocatedBytes += count * type.byteSize
+        peakAllocatedBytes = max(peakAllocatedBytes, allocatedBytes)
+        if zeroed && count > 0 {
+            var zero: UInt8 = 0
+            try checkCL(clEnqueueFillBuffer(queue, buffer, &zero, 1, 0, count * type.byteSize, 0, nil, nil),
+                        "clEnqueueFillBuffer", "zeroing \(bytes) bytes")
+        }
+        return storage
+    }
+
+    private func write<T>(_ values: [T], _ type: ElementType, to tensor: Tensor) throws {
+        guard tensor.elementType == type else {
+            throw BackendError("upload of \(type) values into a \(tensor.elementType) tensor")
+        }
+        guard values.count == tensor.count else {
+            throw BackendError("upload of \(values.count) values into a view of \(tensor.count) elements (shape \(tensor.shape))")
+        }
+        if values.isEmpty { return }
+        let buffer = try mem(tensor)
+        try values.withUnsafeBytes { bytes in
+            try checkCL(clEnqueueWriteBuffer(queue, buffer, cl_bool(CL_TRUE), tensor.offset * type.byteSize,
+                                             bytes.count, bytes.baseAddress, 0, nil, nil),
+                        "clEnqueueWriteBuffer", "\(bytes.count) bytes")
+        }
+    }
+
+    public func upload(_ values: [Float], to tensor: Tensor) throws { try write(values, .float32, to: tensor) }
+    public func upload(_ values: [Int32], to tensor: Tensor) throws { try write(values, .int32, to: tensor) }
+    public func upload(_ values: [UInt8], to tensor: Tensor) throws { try write(values, .uint8, to: tensor) }
+
+    private func read<T>(_ tensor: Tensor, as: T.Type, zero: T) throws -> [T] {
+        var values = [T](repeating: zero, count: tensor.count)
+        if values.isEmpty { return values }
+        let buffer = try mem(tensor)
+        let size = tensor.elementType.byteSize
+        try values.withUnsafeMutableBytes { bytes in
+            try checkCL(clEnqueueReadBuffer(queue, buffer, cl_bool(CL_TRUE), tensor.offset * size,
+                                            bytes.count, bytes.baseAddress, 0, nil, nil),
+                        "clEnqueueReadBuffer", "\(bytes.count) bytes")
+        }
+        return values
+    }
+
+    /// float32 views only (as the reference backend): int32 views use `downloadInt32`.
+    public func download(_ tensor: Tensor) throws -> [Float] {
+        guard tensor.elementType == .float32 else {
+            throw BackendError("download of a \(tensor.elementType) tensor; expected float32 (use downloadInt32 for int32)")
+        }
+        return try read(tensor, as: Float.self, zero: 0)
+    }
+
+    public func downloadInt32(_ tensor: Tensor) throws -> [Int32] {
+        guard tensor.elementType == .int32 else {
+            throw BackendError("downloadInt32 of a \(tensor.elementType) tensor")
+        }
+        return try read(tensor, as: Int32.self, zero: 0)
+    }
+
+    public func synchronize() throws {
+        try checkCL(clFinish(queue), "clFinish", device.name)
+    }
+
+    // MARK: Argument checks (cheap, host-side, before anything is enqueued)
+
+    /// Throws unless `tensor` holds `type` and at least `count` elements.
+    func require(_ tensor: Tensor, _ name: String, count: Int, _ type: ElementType = .float32, op: String) throws {
+        guard tensor.elementType == type else {
+            throw BackendError("\(op): \(name) is \(tensor.elementType), expected \(type)")
+        }
+        guard count >= 0, tensor.count >= count else {
+            throw BackendError("\(op): \(name) has \(tensor.count) elements (shape \(tensor.shape)), needs \(count)")
+        }
+    }
+
+    func requireNonNegative(_ values: [(String, Int)], op: String) throws {
+        for (name, value) in values where value < 0 {
+            throw BackendError("\(op): \(name) = \(value), expected ≥ 0")
+        }
+    }
+
+    /// The work-group size of the tree reductions (must match REDUCE_WG in the kernels):
+    /// wide on GPUs, narrow on CPUs where PoCL serialises a group's work-items.
+    var reduceGroupSize: Int { style == .gpu ? 256 : 16 }
+    var reduceDefines: [String: String] { ["REDUCE_WG": "\(reduceGroupSize)"] }
+
+    // MARK: Elementwise helpers
+
+    public func fill(_ tensor: Tensor, value: Float) throws {
+        if tensor.count == 0 { return }
+        let buffer = try mem(tensor)
+        let size = tensor.elementType.byteSize
+        func enqueue<T>(_ pattern: T) throws {
+            let status = withUnsafeBytes(of: pattern) {
+                clEnqueueFillBuffer(queue, buffer, $0.baseAddress, $0.count, tensor.offset * size, tensor.count * size, 0, nil, nil)
+            }
+            try checkCL(status, "clEnqueueFillBuffer", "\(tensor.count) × \(tensor.elementType)")
+        }
+        switch tensor.elementType {
+        case .float32: try enqueue(value)
+        case .int32:
+            guard let integer = Int32(exactly: value) else { throw BackendError("fill: \(value) is not an int32") }
+            try enqueue(integer)
+        case .uint8:
+            guard let byte = UInt8(exactly: value) else { throw BackendError("fill: \(value) is not a uint8") }
+            try enqueue(byte)
+        }
+    }
+
+    public func copy(_ source: Tensor, to destination: Tensor) throws {
+        guard source.elementType == destination.elementType, source.count == destination.count else {
+            throw BackendError("copy: \(source.count) × \(source.elementType) into \(destination.count) × \(destination.elementType)")
+        }
+        if source.count == 0 { return }
+        let size = source.elementType.byteSize
+        try checkCL(clEnqueueCopyBuffer(queue, try mem(source), try mem(destination), source.offset * size,
+                                        destination.offset * size, source.count * size, 0, nil, nil),
+                    "clEnqueueCopyBuffer", "\(source.count) × \(source.elementType)")
+    }
+
+    public func accumulate(_ source: Tensor, into destination: Tensor, scale: Float, transform: AccumulateTransform) throws {
+        guard source.count == destination.count else {
+            throw BackendError("accumulate: source has \(source.count) elements, destination \(destination.count)")
+        }
+        try require(source, "source", count: source.count, op: "accumulate")
+        try require(destination, "destination", count: destination.count, op: "accumulate")
+        let code: Int32
+        switch transform {
+        case .identity: code = 0
+        case .square: code = 1
+        case .absolute: code = 2
+        }
+        try launch(kernel(file: "elementwise.cl", name: "accumulate"),
+                   [.tensor(source), .tensor(destination), .int(checkedInt(source.count, "count")), .float(scale), .int(code)],
+                   global: [source.count])
+    }
+
+    public func accumulateSum(_ values: Tensor, count: Int, into accumulator: Tensor) throws {
+        try requireNonNegative([("count", count)], op: "accumulateSum")
+        try require(values, "values", count: count, op: "accumulateSum")
+        try require(accumulator, "accumulator", count: 1, op: "accumulateSum")
+        let group = reduceGroupSize
+        try launch(kernel(file: "reduce.cl", name: "accumulate_sum", defines: reduceDefines),
+                   [.tensor(values), .int(checkedInt(count, "count")), .tensor(accumulator), .local(bytes: group * 4)],
+                   global: [group], local: [group])
+    }
+
+    // MARK: Data
+
+    public func gatherRows(_ source: Tensor, indices: Tensor, rows: Int, rowLength: Int, scale: Float,
+                           into destination: Tensor) throws {
+        let op = "gatherRows"
+        try requireNonNegative([("rows", rows), ("rowLength", rowLength)], op: op)
+        try require(source, "source", count: 0, .uint8, op: op)
+        try require(indices, "indices", count: rows, .int32, op: op)
+        try require(destination, "destination", count: rows * rowLength, op: op)
+        let sourceRows = rowLength == 0 ? 0 : source.count / rowLength
+        try launch(kernel(file: "gather.cl", name: "gather_rows"),
+                   [.tensor(source), .int(checkedInt(sourceRows, "source rows")), .tensor(indices),
+                    .int(checkedInt(rows, "rows")), .int(checkedInt(rowLength, "rowLength")), .float(scale),
+                    .tensor(destination)],
+                   global: [rowLength, rows])
+    }
+
+    public func gatherLabels(_ source: Tensor, indices: Tensor, rows: Int, into destination: Tensor) throws {
+        let op = "gatherLabels"
+        try requireNonNegative([("rows", rows)], op: op)
+        try require(source, "source", count: 0, .int32, op: op)
+        try require(indices, "indices", count: rows, .int32, op: op)
+        try require(destination, "destination", count: rows, .int32, op: op)
+        try launch(kernel(file: "gather.cl", name: "gather_labels"),
+                   [.tensor(source), .int(checkedInt(source.count, "source count")), .tensor(indices),
+                    .int(checkedInt(rows, "rows")), .tensor(destination)],
+                   global: [rows])
+    }
+
+    // MARK: Bias, activations, pooling
+
+    public func addBias(_ x: Tensor, bias: Tensor, outer: Int, channels: Int, inner: Int, relu: Bool) throws {
+        let op = "addBias"
+        try requireNonNegative([("outer", outer), ("channels", channels), ("inner", inner)], op: op)
+        try require(x, "x", count: outer * channels * inner, op: op)
+        try require(bias, "bias", count: channels, op: op)
+        try launch(kernel(file: "bias.cl", name: "add_bias"),
+                   [.tensor(x), .tensor(bias), .int(checkedInt(outer, "outer")), .int(checkedInt(channels, "channels")),
+                    .int(checkedInt(inner, "inner")), .int(relu ? 1 : 0)],
+                   global: [outer * channels * inner])
+    }
+
+    public func biasBackward(_ dOutput: Tensor, outer: Int, channels: Int, inner: Int, dBias: Tensor) throws {
+        let op = "biasBackward"
+        try requireNonNegative([("outer", outer), ("channels", channels), ("inner", inner)], op: op)
+        try require(dOutput, "dOutput", count: outer * channels * inner, op: op)
+        try require(dBias, "dBias", count: channels, op: op)
+        let group = reduceGroupSize
+        try launch(kernel(file: "bias.cl", name: "bias_backward", defines: reduceDefines),
+                   [.tensor(dOutput), .int(checkedInt(outer, "outer")), .int(checkedInt(channels, "channels")),
+                    .int(checkedInt(inner, "inner")), .tensor(dBias), .local(bytes: group * 4)],
+                   global: [channels * group], local: [group])
+    }
+
+    public func reluBackward(output: Tensor, dOutput: Tensor, count: Int, dInput: Tensor) throws {
+        let op = "reluBackward"
+        try requireNonNegative([("count", count)], op: op)
+        try require(output, "output", count: count, op: op)
+        try require(dOutput, "dOutput", count: count, op: op)
+        try require(dInput, "dInput", count: count, op: op)
+        try launch(kernel(file: "relu.cl", name: "relu_backward"),
+                   [.tensor(output), .tensor(dOutput), .int(checkedInt(count, "count")), .tensor(dInput)],
+                   global: [count])
+    }
+
+    public func maxPool2x2Forward(input: Tensor, planes: Int, height: Int, width: Int, output: Tensor) throws {
+        let op = "maxPool2x2Forward"
+        try requireNonNegative([("planes", planes), ("height", height), ("width", width)], op: op)
+        try require(input, "input", count: planes * height * width, op: op)
+        try require(output, "output", count: planes * (height / 2) * (width / 2), op: op)
+        try launch(kernel(file: "maxpool.cl", name: "maxpool_forward"),
+                   [.tensor(input), .int(checkedInt(planes, "planes")), .int(checkedInt(height, "height")),
+                    .int(checkedInt(width, "width")), .tensor(output)],
+                   global: [planes * (height / 2) * (width / 2)])
+    }
+
+    public func maxPool2x2Backward(input: Tensor, dOutput: Tensor, planes: Int, height: Int, width: Int,
+                                   dInput: Tensor) throws {
+        let op = "maxPool2x2Backward"
+        try requireNonNegative([("planes", planes), ("height", height), ("width", width)], op: op)
+        try require(input, "input", count: planes * height * width, op: op)
+        try require(dOutput, "dOutput", count: planes * (height / 2) * (width / 2), op: op)
+        try require(dInput, "dInput", count: planes * height * width, op: op)
+        try launch(kernel(file: "maxpool.cl", name: "maxpool_backward"),
+                   [.tensor(input), .tensor(dOutput), .int(checkedInt(planes, "planes")),
+                    .int(checkedInt(height, "height")), .int(checkedInt(width, "width")), .tensor(dInput)],
+                   global: [planes * height * width])
+    }
+
+    // MARK: Dropout
+
+    private func dropout(_ op: String, input: Tensor, count: Int, keepProbability p: Float, seed: UInt64,
+                         stream: UInt32, step: UInt32, output: Tensor) throws {
+        try requireNonNegative([("count", count)], op: op)
+        guard p > 0 && p <= 1 else { throw BackendError("\(op): keepProbability \(p) is outside (0, 1]") }
+        try require(input, "input", count: count, op: op)
+        try require(output, "output", count: count, op: op)
+        try launch(kernel(file: "dropout.cl", name: "dropout_apply"),
+                   [.tensor(input), .int(checkedInt(count, "count")), .float(p),
+                    .uint(DropoutMask.threshold(keepProbability: p)),
+                    .uint(UInt32(truncatingIfNeeded: seed)), .uint(UInt32(truncatingIfNeeded: seed >> 32)),
+                    .uint(stream), .uint(step), .tensor(output)],
+                   global: [(count + 3) / 4])
+    }
+
+    public func dropoutForward(input: Tensor, count: Int, keepProbability: Float, seed: UInt64,
+                               stream: UInt32, step: UInt32, output: Tensor) throws {
+        try dropout("dropoutForward", input: input, count: count, keepProbability: keepProbability, seed: seed,
+                    stream: stream, step: step, output: output)
+    }
+
+    public func dropoutBackward(dOutput: Tensor, count: Int, keepProbability: Float, seed: UInt64,
+                                stream: UInt32, step: UInt32, dInput: Tensor) throws {
+        try dropout("dropoutBackward", input: dOutput, count: count, keepProbability: keepProbability, seed: seed,
+                    stream: stream, step: step, output: dInput)
+    }
+
+    // MARK: Loss and accuracy
+
+    private func checkHead(_ op: String, logits: Tensor, labels: Tensor, batch: Int, units: Int,
+                           unitStart: Int, unitCount: Int) throws {
+        try requireNonNegative([("batch", batch), ("units", units), ("unitStart", unitStart), ("unitCount", unitCount)], op: op)
+        guard unitCount >= 1, unitStart + unitCount <= units else {
+            throw BackendError("\(op): live units [\(unitStart), \(unitStart + unitCount)) not inside [0, \(units))")
+        }
+        try require(logits, "logits", count: batch * units, op: op)
+        try require(labels, "labels", count: batch, .int32, op: op)
+    }
+
+    public func softmaxCrossEntropy(logits: Tensor, labels: Tensor, batch: Int, units: Int,
+                                    unitStart: Int, unitCount: Int, losses: Tensor, dLogits: Tensor) throws {
+        let op = "softmaxCrossEntropy"
+        try checkHead(op, logits: logits, labels: labels, batch: batch, units: units, unitStart: unitStart, unitCount: unitCount)
+        try require(losses, "losses", count: batch, op: op)
+        try require(dLogits, "dLogits", count: batch * units, op: op)
+        try launch(kernel(file: "softmax_xent.cl", name: "softmax_xent"),
+                   [.tensor(logits), .tensor(labels), .int(checkedInt(batch, "batch")), .int(checkedInt(units, "units")),
+                    .int(checkedInt(unitStart, "unitStart")), .int(checkedInt(unitCount, "unitCount")),
+                    .tensor(losses), .tensor(dLogits)],
+                   global: [batch])
+    }
+
+    public func countCorrect(logits: Tensor, labels: Tensor, batch: Int, units: Int,
+                             unitStart: Int, unitCount: Int, counter: Tensor) throws {
+        let op = "countCorrect"
+        try checkHead(op, logits: logits, labels: labels, batch: batch, units: units, unitStart: unitStart, unitCount: unitCount)
+        try require(counter, "counter", count: 1, op: op)
+        let group = reduceGroupSize
+        try launch(kernel(file: "accuracy.cl", name: "count_correct", defines: reduceDefines),
+                   [.tensor(logits), .tensor(labels), .int(checkedInt(batch, "batch")), .int(checkedInt(units, "units")),
+                    .int(checkedInt(unitStart, "unitStart")), .int(checkedInt(unitCount, "unitCount")),
+                    .tensor(counter), .local(bytes: group * 4)],
+                   global: [group], local: [group])
+    }
+
+    // MARK: Optimizer and Synaptic Intelligence
+
+    private func requireState(_ state: ParameterState, op: String) throws {
+        let n = state.count
+        for (name, tensor) in [("theta", state.theta), ("anchor", state.anchor), ("importance", state.importance),
+                               ("omega", state.omega), ("m", state.m), ("v", state.v)] {
+            try require(tensor, name, count: n, op: op)
+        }
+    }
+
+    public func fusedSIUpdate(_ state: ParameterState, taskGradient: Tensor, strength c: Float,
+                              hyper: AdamHyper, step: Int) throws {
+        let op = "fusedSIUpdate"
+        guard step >= 1 else { throw BackendError("\(op): step is \(step), expected ≥ 1 (Adam's t)") }
+        try requireState(state, op: op)
+        try require(taskGradient, "taskGradient", count: state.count, op: op)
+        // Bias corrections 1 − β^t in Double, then rounded once to Float.
+        let correction1 = Float(1 - pow(Double(hyper.beta1), Double(step)))
+        let correction2 = Float(1 - pow(Double(hyper.beta2), Double(step)))
+        try launch(kernel(file: "si_update.cl", name: "si_update"),
+                   [.tensor(taskGradient), .tensor(state.theta), .tensor(state.anchor), .tensor(state.importance),
+                    .tensor(state.m), .tensor(state.v), .tensor(state.omega),
+                    .int(checkedInt(state.count, "parameter count")), .float(c), .float(hyper.learningRate),
+                    .float(hyper.beta1), .float(hyper.beta2), .float(hyper.epsilon),
+                    .float(correction1), .float(correction2)],
+                   global: [state.count])
+    }
+
+    public func siConsolidate(_ state: ParameterState, xi: Float) throws {
+        let op = "siConsolidate"
+        guard xi > 0 && xi.isFinite else {
+            throw BackendError("\(op): xi (the damping ξ) must be finite and > 0, got \(xi)")
+        }
+        try requireState(state, op: op)
+        try launch(kernel(file: "si_consolidate.cl", name: "si_consolidate"),
+                   [.tensor(state.theta), .tensor(state.anchor), .tensor(state.importance), .tensor(state.omega),
+                    .int(checkedInt(state.count, "parameter count")), .float(xi)],
+                   global: [state.count])
+    }
+}
