@@ -18,12 +18,14 @@ public enum KernelCacheLocation: Equatable, Sendable {
     case off
 
     /// The folder this location resolves to, or nil when caching is off.
-    public var resolvedPath: String? {
+    public var resolvedPath: String? { resolvedPath(environment: ProcessInfo.processInfo.environment) }
+
+    /// The folder this location resolves to under the environment variables `env`.
+    public func resolvedPath(environment env: [String: String]) -> String? {
         switch self {
         case .off: return nil
         case .directory(let path): return path
         case .environment:
-            let env = ProcessInfo.processInfo.environment
             if let value = env["SYNAPSE_KERNEL_CACHE"], !value.isEmpty {
                 return value.lowercased() == "off" ? nil : value
             }

@@ -25,7 +25,12 @@ public enum KernelStyle: String, Sendable {
     /// The style for a device kind, unless `SYNAPSE_KERNEL_STYLE=cpu|gpu` forces one.
     /// An unrecognised value of the variable is an error, never ignored.
     public static func forDevice(_ kind: DeviceKind) throws -> KernelStyle {
-        if let forced = ProcessInfo.processInfo.environment["SYNAPSE_KERNEL_STYLE"], !forced.isEmpty {
+        try forDevice(kind, environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// The style for a device kind under the environment variables `env`.
+    public static func forDevice(_ kind: DeviceKind, environment env: [String: String]) throws -> KernelStyle {
+        if let forced = env["SYNAPSE_KERNEL_STYLE"], !forced.isEmpty {
             guard let style = KernelStyle(rawValue: forced.lowercased()) else {
                 throw BackendError("SYNAPSE_KERNEL_STYLE is '\(forced)'; expected 'cpu' or 'gpu'")
             }
