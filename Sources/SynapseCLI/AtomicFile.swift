@@ -75,11 +75,7 @@ enum Folder {
                 throw FileWriteError(path: path, "expected a folder; found a file")
             }
         } else {
-            do {
-                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            } catch {
-                throw FileWriteError(path: path, "cannot create the folder (\(reason(error)))")
-            }
+            try makeFolders(path)
         }
         let probe = path + "/.synapse-write-probe-\(getpid())"
         let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -90,6 +86,21 @@ enum Folder {
         unlink(probe)
     }
 
+    /// `mkdir -p`, with the failing component and errno's reason in the error.
+    static func makeFolders(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += component
+            if mkdir(prefix, 0o755) != 0, errno != EEXIST {
+                throw FileWriteError(path: path, "cannot create the folder \(prefix) (\(String(cString: strerror(errno))))")
+            }
+            if !isFolder(prefix) {
+                throw FileWriteError(path: path, "cannot create the folder: \(prefix) exists and is not a folder")
+            }
+            prefix += "/"
+        }
+    }
+
     static func exists(_ path: String) -> Bool {
         FileManager.default.fileExists(atPath: path)
     }
@@ -97,15 +108,5 @@ enum Folder {
     static func isFolder(_ path: String) -> Bool {
         var isFolder: ObjCBool = false
         return FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue
-    }
-
-    /// The underlying POSIX reason of a Foundation file error, in a few words.
-    static func reason(_ error: Error) -> String {
-        let ns = error as NSError
-        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code)))
-        }
-        if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
-        return ns.localizedDescription
     }
 }

@@ -185,7 +185,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
     /// True when the schedule is the protocol's (SI.md) on full data: then the published numbers apply.
     public var followsPaperProtocol: Bool {
         let paper = experimentProtocol.defaults()
-        func same(_ a: Double, _ b: Float) -> Bool { abs(a - Double(b)) <= 1e-9 * max(1, abs(a)) }
+        func same(_ a: Double, _ b: Float) -> Bool { abs(a - decimal(b)) <= 1e-9 * max(1, abs(a)) }
         return experimentProtocol != .splitCIFAR10
             && tasks == experimentProtocol.taskCount && trainLimit == nil && testLimit == nil
             && epochs == paper.epochsPerTask && batchSize == paper.batchSize
@@ -220,11 +220,11 @@ extension RunConfig {
             return value
         }
 
-        let c = try finite("c", options.c, "a number ≥ 0", { $0 >= 0 }) ?? Double(defaults.c)
-        let xi = try finite("xi", options.xi, "a number > 0", { $0 > 0 }) ?? Double(defaults.xi)
-        let lambda = try finite("lambda", options.lambda, "a number ≥ 0", { $0 >= 0 }) ?? Double(defaults.lambda)
-        let gamma = try finite("gamma", options.gamma, "a number in [0, 1]", { $0 >= 0 && $0 <= 1 }) ?? Double(defaults.gamma)
-        let lr = try finite("lr", options.lr, "a number > 0", { $0 > 0 }) ?? Double(defaults.learningRate)
+        let c = try finite("c", options.c, "a number ≥ 0", { $0 >= 0 }) ?? decimal(defaults.c)
+        let xi = try finite("xi", options.xi, "a number > 0", { $0 > 0 }) ?? decimal(defaults.xi)
+        let lambda = try finite("lambda", options.lambda, "a number ≥ 0", { $0 >= 0 }) ?? decimal(defaults.lambda)
+        let gamma = try finite("gamma", options.gamma, "a number in [0, 1]", { $0 >= 0 && $0 <= 1 }) ?? decimal(defaults.gamma)
+        let lr = try finite("lr", options.lr, "a number > 0", { $0 > 0 }) ?? decimal(defaults.learningRate)
         // Upper bounds keep a typo from allocating the machine away; they are far above any protocol.
         let epochs = try count("epochs", options.epochs, 1...100_000) ?? defaults.epochsPerTask
         let batchSize = try count("batch-size", options.batchSize, 1...65_536) ?? defaults.batchSize
@@ -245,7 +245,7 @@ extension RunConfig {
         return RunConfig(
             tool: tool, experimentProtocol: experimentProtocol, methods: methods, device: device,
             dataDir: dataDir, epochs: epochs, batchSize: batchSize, learningRate: lr,
-            beta1: Double(defaults.beta1), beta2: Double(defaults.beta2), epsilon: Double(defaults.epsilon),
+            beta1: decimal(defaults.beta1), beta2: decimal(defaults.beta2), epsilon: decimal(defaults.epsilon),
             resetOptimizerPerTask: defaults.resetOptimizerAtTaskBoundary, c: c, xi: xi, lambda: lambda,
             gamma: gamma, fisherSamples: defaults.fisherSamples, masSamples: defaults.masSamples,
             evaluationBatchSize: defaults.evaluationBatchSize, seed: options.seed ?? 0, tasks: tasks,
@@ -325,6 +325,12 @@ extension RunConfig {
 func format(_ value: Double) -> String {
     if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
     return "\(value)"
+}
+
+/// The decimal a user would type for a float32 value (Float(0.001) → 0.001, not 0.0010000000474974513):
+/// Float's shortest round-trip text, read as a Double.
+func decimal(_ value: Float) -> Double {
+    Double("\(value)") ?? Double(value)
 }
 
 /// yyyyMMdd-HHmmss in local time, for default folder names.

@@ -58,6 +58,10 @@ public struct MethodReport: Codable, Equatable {
     public var forgetting: [Double]
     /// Mean of `forgetting` (nil with one task).
     public var averageForgetting: Double?
+    /// R[j][j]: each task's accuracy right after its own training (how the paper reports `scratch`).
+    public var accuracyWhenLearned: [Double]
+    /// Mean of `accuracyWhenLearned`.
+    public var averageAccuracyWhenLearned: Double?
     public var classIncrementalAverageAccuracy: Double?
     public var classIncrementalBWT: Double?
     public var classIncrementalForgetting: [Double]
@@ -73,6 +77,7 @@ public struct MethodReport: Codable, Equatable {
         case taskNames = "task_names", completedTasks = "completed_tasks", finished
         case accuracy, classIncrementalAccuracy = "class_incremental_accuracy"
         case averageAccuracy = "average_accuracy", bwt, forgetting, averageForgetting = "average_forgetting"
+        case accuracyWhenLearned = "accuracy_when_learned", averageAccuracyWhenLearned = "average_accuracy_when_learned"
         case classIncrementalAverageAccuracy = "class_incremental_average_accuracy"
         case classIncrementalBWT = "class_incremental_bwt"
         case classIncrementalForgetting = "class_incremental_forgetting"
@@ -97,6 +102,8 @@ public struct MethodReport: Codable, Equatable {
         try container.encode(bwt, forKey: .bwt)
         try container.encode(forgetting, forKey: .forgetting)
         try container.encode(averageForgetting, forKey: .averageForgetting)
+        try container.encode(accuracyWhenLearned, forKey: .accuracyWhenLearned)
+        try container.encode(averageAccuracyWhenLearned, forKey: .averageAccuracyWhenLearned)
         try container.encode(classIncrementalAverageAccuracy, forKey: .classIncrementalAverageAccuracy)
         try container.encode(classIncrementalBWT, forKey: .classIncrementalBWT)
         try container.encode(classIncrementalForgetting, forKey: .classIncrementalForgetting)
@@ -123,6 +130,9 @@ public struct MethodReport: Codable, Equatable {
         bwt = result.taskIncremental.backwardTransfer
         forgetting = result.taskIncremental.forgetting
         averageForgetting = forgetting.isEmpty ? nil : forgetting.reduce(0, +) / Double(forgetting.count)
+        accuracyWhenLearned = accuracy.enumerated().compactMap { i, row in i < row.count ? row[i] : nil }
+        averageAccuracyWhenLearned = accuracyWhenLearned.isEmpty
+            ? nil : accuracyWhenLearned.reduce(0, +) / Double(accuracyWhenLearned.count)
         classIncrementalAverageAccuracy = result.classIncremental.averageAccuracy
         classIncrementalBWT = result.classIncremental.backwardTransfer
         classIncrementalForgetting = result.classIncremental.forgetting
@@ -175,9 +185,9 @@ public enum Summary {
             var row = [report.method.rawValue, csvField(report.device), String(report.completedTasks),
                        number(report.averageAccuracy), number(report.classIncrementalAverageAccuracy),
                        number(report.bwt), number(report.averageForgetting), String(format: "%.1f", report.seconds),
-                       number(Double(report.method == .finetune ? 0 : options.c)), number(Double(options.xi)),
-                       number(Double(options.lambda)), number(Double(options.gamma)),
-                       String(options.epochsPerTask), String(options.batchSize), number(Double(options.learningRate)),
+                       format(decimal(report.method == .finetune ? 0 : options.c)), format(decimal(options.xi)),
+                       format(decimal(options.lambda)), format(decimal(options.gamma)),
+                       String(options.epochsPerTask), String(options.batchSize), format(decimal(options.learningRate)),
                        String(options.seed), csvField(report.published?.averageAccuracy ?? "")]
             row += (0..<taskCount).map { t in t < report.finalAccuracy.count ? number(report.finalAccuracy[t]) : "" }
             lines.append(row.joined(separator: ","))
@@ -191,13 +201,14 @@ public enum Summary {
         let showPaper = reports.contains { $0.published != nil }
         var columns = ["method", "avg acc (task-inc)"]
         if showPaper { columns.append("paper") }
-        columns += ["avg acc (class-inc)", "BWT", "forgetting", "time"]
+        columns += ["when learned", "avg acc (class-inc)", "BWT", "forgetting", "time"]
         var rows: [[String]] = []
         for report in reports {
-            var row = [label(report), percent(report.averageAccuracy)]
+            var row = [label(report), fraction(report.averageAccuracy)]
             if showPaper { row.append(report.published?.averageAccuracy ?? "—") }
-            row += [percent(report.classIncrementalAverageAccuracy), signed(report.bwt),
-                    percent(report.averageForgetting), duration(report.seconds)]
+            row += [fraction(report.averageAccuracyWhenLearned),
+                    fraction(report.classIncrementalAverageAccuracy), signed(report.bwt),
+                    fraction(report.averageForgetting), duration(report.seconds)]
             rows.append(row)
         }
         let widths = columns.indices.map { i in ([columns[i]] + rows.map { $0[i] }).map(\.count).max() ?? 0 }
@@ -213,10 +224,14 @@ public enum Summary {
         if let limit = config.testLimit { text += ", ≤\(limit) test images/task" }
         text += "\n" + line(columns) + "\n" + line(widths.map { String(repeating: "-", count: $0) }) + "\n"
         text += rows.map(line).joined(separator: "\n") + "\n"
-        text += "task-inc: argmax over the task's own output units (the paper's measure); "
-            + "class-inc: argmax over the units of every task seen so far.\n"
+        text += "Accuracies are test-set fractions after the last task. task-inc: argmax over the task's own "
+            + "output units (the paper's measure); class-inc: argmax over the units of every task seen so far; "
+            + "when learned: each task right after its own training (mean of R[j][j]).\n"
         if showPaper {
-            text += "paper: Zenke, Poole & Ganguli 2017 (SI.md), mean test accuracy after the last task.\n"
+            text += "paper: Zenke, Poole & Ganguli 2017 (SI.md), mean test accuracy after the last task"
+                + (reports.contains { $0.method == .scratch && $0.published != nil }
+                   ? " (for scratch: right after each task's own training, so compare it with 'when learned')" : "")
+                + ".\n"
         } else if !config.followsPaperProtocol {
             text += "(no published numbers shown: the run does not follow the paper's protocol exactly.)\n"
         }
@@ -227,9 +242,9 @@ public enum Summary {
     static func label(_ report: MethodReport) -> String {
         let options = report.trainerOptions
         switch report.method {
-        case .si: return "si (c=\(format(Double(options.c))))"
-        case .ewc, .mas: return "\(report.method.rawValue) (λ=\(format(Double(options.lambda))))"
-        case .onlineEWC: return "online-ewc (λ=\(format(Double(options.lambda))), γ=\(format(Double(options.gamma))))"
+        case .si: return "si (c=\(format(decimal(options.c))))"
+        case .ewc, .mas: return "\(report.method.rawValue) (λ=\(format(decimal(options.lambda))))"
+        case .onlineEWC: return "online-ewc (λ=\(format(decimal(options.lambda))), γ=\(format(decimal(options.gamma))))"
         default: return report.method.rawValue
         }
     }
@@ -239,7 +254,7 @@ public enum Summary {
         return String(format: "%.4f", value)
     }
 
-    static func percent(_ value: Double?) -> String {
+    static func fraction(_ value: Double?) -> String {
         guard let value else { return "—" }
         return String(format: "%.3f", value)
     }

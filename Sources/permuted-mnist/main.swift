@@ -1,1 +1,8 @@
-print("under construction")
+// permuted-mnist: the paper's permuted MNIST experiment (10 tasks, single-head MLP) (SI.md) for SI and the baselines.
+// `permuted-mnist --help` lists the options. The flow (load → for each method: train the tasks → write
+// results → summary) is Experiment.standardFlow, spelled out step by step in cifar-split's main.swift.
+
+import Foundation
+import SynapseCLI
+
+exit(Experiment.run(.permutedMNIST, arguments: Array(CommandLine.arguments.dropFirst()), devices: .system))

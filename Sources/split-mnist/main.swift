@@ -1,1 +1,8 @@
-print("under construction")
+// split-mnist: the paper's split MNIST experiment (5 tasks of two classes, multi-head MLP) (SI.md) for SI and the baselines.
+// `split-mnist --help` lists the options. The flow (load → for each method: train the tasks → write
+// results → summary) is Experiment.standardFlow, spelled out step by step in cifar-split's main.swift.
+
+import Foundation
+import SynapseCLI
+
+exit(Experiment.run(.splitMNIST, arguments: Array(CommandLine.arguments.dropFirst()), devices: .system))

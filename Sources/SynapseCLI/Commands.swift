@@ -1,0 +1,54 @@
+// The three tools' command-line interfaces (swift-argument-parser). They only parse: the run
+// itself is `Experiment.run`, so that errors map to the tools' exit codes (2 for a bad option).
+
+import ArgumentParser
+import SynapseContinual
+
+/// Help text shared by the tools: protocol defaults and exit codes.
+func discussion(_ protocols: [ExperimentProtocol]) -> String {
+    var text = "Defaults (SI.md):\n"
+    for proto in protocols {
+        let d = proto.defaults()
+        text += "  \(proto.title): \(proto.taskCount) tasks, Adam lr \(format(decimal(d.learningRate))), batch \(d.batchSize), "
+            + "\(d.epochsPerTask) epochs/task, Adam reset per task: \(d.resetOptimizerAtTaskBoundary ? "yes" : "no"), "
+            + "c \(format(decimal(d.c))), ξ \(format(decimal(d.xi)))\n"
+    }
+    text += "\nWrites DIR/<method>.json, DIR/summary.csv, DIR/accuracy.svg, DIR/config.json and, after every task, "
+        + "a safetensors checkpoint per method (DIR/<method>.checkpoint.safetensors) that --resume DIR continues from.\n"
+        + "\nExit status: 0 done, 1 failure (data, device, files), 2 bad option value, 3 training diverged.\n"
+    return text
+}
+
+struct CifarSplitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cifar-split",
+        abstract: "Split CIFAR-10/100 (the paper's 6 tasks) or split CIFAR-10 (5 tasks of 2 classes) with SI and baselines.",
+        discussion: discussion([.splitCIFAR10_100, .splitCIFAR10])
+            + "\n--data-dir holds cifar-10-batches-bin/ and cifar-100-binary/ as the official binary archives extract.")
+
+    @Option(help: ArgumentHelp("cifar10-100: CIFAR-10 then 5 blocks of 10 CIFAR-100 classes; cifar10: 5 tasks of 2 CIFAR-10 classes (default: cifar10-100).",
+                               valueName: "split"))
+    var split: CIFARSplit?
+
+    @OptionGroup var options: ExperimentOptions
+}
+
+struct SplitMNISTCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "split-mnist",
+        abstract: "Split MNIST (5 tasks of two classes, multi-head MLP) with SI and baselines.",
+        discussion: discussion([.splitMNIST])
+            + "\n--data-dir holds the four MNIST-format IDX files (MNIST or Fashion-MNIST, plain or .gz).")
+
+    @OptionGroup var options: ExperimentOptions
+}
+
+struct PermutedMNISTCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "permuted-mnist",
+        abstract: "Permuted MNIST (10 tasks, task 1 unpermuted, single-head MLP 784-2000-2000-10) with SI and baselines.",
+        discussion: discussion([.permutedMNIST])
+            + "\n--data-dir holds the four MNIST-format IDX files (MNIST or Fashion-MNIST, plain or .gz).")
+
+    @OptionGroup var options: ExperimentOptions
+}

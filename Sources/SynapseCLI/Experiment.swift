@@ -1,0 +1,433 @@
+// One experiment run, as the executables drive it:
+//
+//   start   parse and check every option, open the device, prepare the results folder
+//           (any bad value: one line on stderr, exit code 2, nothing done yet)
+//   load    read the data set and cut it into the protocol's tasks          (SynapseData)
+//   train   for each method: build the protocol's network and its trainer, then task after task
+//           train → consolidate → evaluate → checkpoint → write <method>.json (SynapseContinual)
+//   finish  summary.csv, accuracy.svg, the summary table on stdout
+//
+// The flow itself is `Experiment.standardFlow`, and is spelled out in Sources/cifar-split/main.swift.
+
+import ArgumentParser
+import Foundation
+import SynapseContinual
+import SynapseData
+import SynapseEngine
+
+/// Why a run stopped early; each case has its exit status.
+public enum ExperimentFailure: Error, CustomStringConvertible {
+    /// A bad option value (exit 2, reported before any work).
+    case usage(String)
+    /// The data could not be loaded (exit 1): where it looked, what it expected.
+    case data(String)
+    /// The loss became NaN or infinite (exit 3): task, epoch, steps, the last good checkpoint.
+    case diverged(String)
+    /// Anything else: a device error, a failed write (exit 1).
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .usage(let text), .data(let text), .diverged(let text), .failed(let text): return text
+        }
+    }
+
+    public var exitCode: Int32 {
+        switch self {
+        case .usage: return 2
+        case .data, .failed: return 1
+        case .diverged: return 3
+        }
+    }
+}
+
+/// How the tools open a device from a `--device` spec, and list devices. `nil` spec = the default
+/// device (a GPU when one exists, else the CPU); the returned spec is the one actually used.
+public struct DeviceOpener {
+    public var open: (_ spec: String?) throws -> (backend: any Backend, spec: String)
+    public var list: () throws -> String
+    public init(open: @escaping (String?) throws -> (backend: any Backend, spec: String),
+                list: @escaping () throws -> String) {
+        self.open = open; self.list = list
+    }
+}
+
+/// Thrown by the test hook `ExperimentRun.stopAfterTasks`: stands for a kill right after a checkpoint.
+struct SimulatedKill: Error {}
+
+public enum Experiment {
+    /// The whole experiment, top to bottom (the same steps as cifar-split's main.swift).
+    public static let standardFlow: (ExperimentRun) throws -> Void = { run in
+        let tasks = try run.loadTasks()
+        for method in run.methods {
+            let report = try run.train(method, on: tasks)
+            try run.write(report)
+        }
+        try run.finish()
+    }
+
+    /// Runs `flow` for `tool` with command-line `arguments` (without the program name) and returns
+    /// the exit status: 0 done (or help / --list-devices), 1 failure, 2 bad option, 3 divergence.
+    /// Errors go to `console.progress` (stderr): a bad option as one line.
+    public static func run(_ tool: Tool, arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
+                           devices: DeviceOpener, console: Console = .standard,
+                           flow: (ExperimentRun) throws -> Void = standardFlow) -> Int32 {
+        do {
+            guard let run = try ExperimentRun.start(tool, arguments: arguments, environment: environment,
+                                                    devices: devices, console: console) else { return 0 }
+            try flow(run)
+            return 0
+        } catch let failure as ExperimentFailure {
+            console.progress("\(tool.rawValue): error: \(failure)")
+            return failure.exitCode
+        } catch {
+            console.progress("\(tool.rawValue): error: \(error)")
+            return 1
+        }
+    }
+}
+
+/// A run in progress: the resolved config, the open device, the results so far.
+public final class ExperimentRun {
+    public let config: RunConfig
+    public let backend: any Backend
+    /// The methods to run, in order.
+    public var methods: [Method] { config.methods }
+    /// The results written so far (one per finished method).
+    public private(set) var reports: [MethodReport] = []
+    let console: Console
+    let quiet: Bool
+    /// Tests only: stop (as if killed) after this many tasks of a method have been checkpointed.
+    var stopAfterTasks: Int?
+
+    init(config: RunConfig, backend: any Backend, console: Console, quiet: Bool) {
+        self.config = config; self.backend = backend; self.console = console; self.quiet = quiet
+    }
+
+    var out: String { config.out }
+
+    // MARK: Start: options → config, device, results folder
+
+    /// Parses and checks everything; nil when the command only printed help or the device list.
+    /// - Throws: `ExperimentFailure.usage` (one line) for any bad value, before any work.
+    public static func start(_ tool: Tool, arguments: [String], environment: [String: String],
+                             devices: DeviceOpener, console: Console) throws -> ExperimentRun? {
+        guard let (options, split) = try parse(tool, arguments: arguments, console: console) else { return nil }
+        if options.listDevices {
+            do { console.output(try devices.list()) } catch { throw ExperimentFailure.failed("cannot list devices: \(error)") }
+            return nil
+        }
+        let proto: ExperimentProtocol
+        switch tool {
+        case .cifarSplit: proto = (split ?? .cifar10_100).experimentProtocol
+        case .splitMNIST: proto = .splitMNIST
+        case .permutedMNIST: proto = .permutedMNIST
+        }
+
+        var config: RunConfig
+        do {
+            if let resume = options.resume {
+                config = try RunConfig.merge(saved: try savedConfig(resume), resumeDir: resume, options: options,
+                                             split: split, tool: tool)
+            } else {
+                config = try RunConfig.resolve(tool: tool, experimentProtocol: proto, options: options,
+                                               environment: environment)
+            }
+        } catch let error as UsageError {
+            throw ExperimentFailure.usage(error.message)
+        }
+
+        // The device: a spec that matches nothing is a bad option value.
+        let opened: (backend: any Backend, spec: String)
+        do {
+            opened = try devices.open(config.device.isEmpty ? nil : config.device)
+        } catch {
+            throw ExperimentFailure.usage("--device \(config.device.isEmpty ? "(default)" : config.device): "
+                                          + oneLine("\(error)"))
+        }
+        config.device = opened.spec
+
+        // The results folder: writable, and not holding another run unless resumed.
+        do {
+            try Folder.prepareWritable(config.out)
+        } catch {
+            throw ExperimentFailure.usage("--\(options.resume == nil ? "out" : "resume") \(config.out): \(oneLine("\(error)"))")
+        }
+        if options.resume == nil, Folder.exists(config.out + "/config.json") {
+            throw ExperimentFailure.usage("--out \(config.out) holds another run (config.json); "
+                                          + "continue it with --resume \(config.out), or choose another --out")
+        }
+        let run = ExperimentRun(config: config, backend: opened.backend, console: console, quiet: options.quiet)
+        if !options.quiet {
+            console.progress("\(tool.rawValue): \(proto.title) on \(opened.backend.deviceName) (--device \(opened.spec)"
+                             + (options.device == nil && options.resume == nil ? ", the default" : "") + "); results in \(config.out)"
+                             + (options.resume == nil ? "" : " (resumed)"))
+        }
+        return run
+    }
+
+    /// The parsed options, or nil when help was printed. Parse errors become one-line usage failures.
+    static func parse(_ tool: Tool, arguments: [String], console: Console) throws -> (ExperimentOptions, CIFARSplit?)? {
+        func handle<C: ParsableCommand>(_ type: C.Type, _ error: Error) throws -> Never {
+            throw ExperimentFailure.usage(oneLine(type.message(for: error)))
+        }
+        func parsed<C: ParsableCommand>(_ type: C.Type) throws -> C? {
+            do {
+                let command = try type.parseAsRoot(joinNegativeValues(arguments))
+                if let ours = command as? C { return ours }
+                // ArgumentParser answers --help with its own help command.
+                console.output(type.helpMessage() + "\n")
+                return nil
+            } catch {
+                if type.exitCode(for: error) == .success {   // --help, -h
+                    let message = type.fullMessage(for: error)
+                    console.output((message.isEmpty ? type.helpMessage() : message) + "\n")
+                    return nil
+                }
+                try handle(type, error)
+            }
+        }
+        switch tool {
+        case .cifarSplit:
+            guard let command = try parsed(CifarSplitCommand.self) else { return nil }
+            return (command.options, command.split)
+        case .splitMNIST:
+            guard let command = try parsed(SplitMNISTCommand.self) else { return nil }
+            return (command.options, nil)
+        case .permutedMNIST:
+            guard let command = try parsed(PermutedMNISTCommand.self) else { return nil }
+            return (command.options, nil)
+        }
+    }
+
+    /// The config of the run in `folder`: config.json, else any checkpoint's metadata.
+    static func savedConfig(_ folder: String) throws -> RunConfig {
+        guard Folder.isFolder(folder) else {
+            throw UsageError("--resume \(folder): expected the results folder of an earlier run; found no folder there")
+        }
+        let path = folder + "/config.json"
+        if let data = FileManager.default.contents(atPath: path) {
+            do { return try JSONDecoder().decode(RunConfig.self, from: data) } catch {
+                throw UsageError("--resume \(folder): config.json is not a run config (\(oneLine("\(error)")))")
+            }
+        }
+        for method in Method.allCases {
+            let checkpoint = Checkpoint.path(in: folder, method: method)
+            if Folder.exists(checkpoint), let saved = try? Checkpoint.load(from: checkpoint) { return saved.config }
+        }
+        throw UsageError("--resume \(folder): no config.json or checkpoint there; nothing to resume")
+    }
+
+    // MARK: Load
+
+    /// Reads the data set of the protocol from `--data-dir` and builds its tasks.
+    public func loadTasks() throws -> TaskSequence {
+        let proto = config.experimentProtocol
+        let limits = TaskBuilder.Limits(maxTasks: config.tasks, trainPerTask: config.trainLimit,
+                                        testPerTask: config.testLimit)
+        let folder = config.dataDir
+        let tasks: [ContinualTask]
+        do {
+            switch proto {
+            case .splitMNIST, .permutedMNIST:
+                // Fashion-MNIST has the same files as MNIST; only the class names differ (cosmetic).
+                let names = folder.lowercased().contains("fashion") ? IDX.fashionClassNames : IDX.digitClassNames
+                let mnist = try IDX.loadMNIST(folder: folder, classNames: names)
+                tasks = proto == .splitMNIST
+                    ? try TaskBuilder.splitMNIST(mnist, limits: limits)
+                    : try TaskBuilder.permutedMNIST(mnist, taskCount: config.tasks, seed: config.seed, limits: limits)
+            case .splitCIFAR10, .splitCIFAR10_100:
+                let cifar10 = try CIFAR10.load(folder: folder + "/" + CIFAR10.folderName)
+                cifar10.warnings.forEach { console.progress("warning: \($0)") }
+                if proto == .splitCIFAR10 {
+                    tasks = try TaskBuilder.splitCIFAR10(cifar10, limits: limits)
+                } else {
+                    let cifar100 = try CIFAR100.load(folder: folder + "/" + CIFAR100.folderName)
+                    tasks = try TaskBuilder.splitCIFAR10_100(cifar10: cifar10, cifar100: cifar100, limits: limits)
+                }
+            }
+        } catch let error as DataError {
+            throw ExperimentFailure.data(dataHelp(error))
+        }
+        let sequence: TaskSequence
+        do {
+            sequence = try TaskSequence(tasks: tasks, headMode: proto.headMode)
+        } catch {
+            throw ExperimentFailure.data("the tasks built from \(folder) are unusable: \(error)")
+        }
+        // The data loaded: from here on the folder holds this run (and --resume can find its config).
+        if !Folder.exists(out + "/config.json") {
+            do { try writeConfig() } catch { throw ExperimentFailure.failed("cannot write \(out)/config.json: \(error)") }
+        }
+        progress("\(sequence.count) tasks: " + sequence.tasks.map { "'\($0.name)' (\($0.train.count) train, \($0.test.count) test)" }
+                    .joined(separator: ", "))
+        return sequence
+    }
+
+    /// The data error with where the tool looked and the layout it expects.
+    private func dataHelp(_ error: DataError) -> String {
+        let folder = config.dataDir
+        var text = "cannot load the \(config.experimentProtocol.title) data from --data-dir \(folder)"
+            + " (default: $SYNAPSE_DATA, else ./data):\n  \(error)\n"
+        switch config.experimentProtocol {
+        case .splitMNIST, .permutedMNIST:
+            text += "  Expected in \(folder): " + IDX.fileNames.map { "\($0)[.gz]" }.joined(separator: ", ")
+                + " (MNIST or Fashion-MNIST; on Debian: apt-get install dataset-fashion-mnist, "
+                + "then --data-dir /usr/share/datasets/fashion-mnist)."
+        case .splitCIFAR10, .splitCIFAR10_100:
+            text += "  Expected layout (the official binary archives, extracted side by side):\n"
+                + "    \(folder)/\(CIFAR10.folderName)/   data_batch_1.bin … data_batch_5.bin, test_batch.bin, batches.meta.txt\n"
+            if config.experimentProtocol == .splitCIFAR10_100 {
+                text += "    \(folder)/\(CIFAR100.folderName)/      train.bin, test.bin, fine_label_names.txt, coarse_label_names.txt\n"
+            }
+            text += "  i.e. tar xzf \(CIFAR10.archiveName) -C \(folder)"
+                + (config.experimentProtocol == .splitCIFAR10_100 ? " and tar xzf \(CIFAR100.archiveName) -C \(folder)" : "")
+                + (config.experimentProtocol == .splitCIFAR10_100 ? " (--split cifar10 needs only CIFAR-10)." : ".")
+        }
+        return text
+    }
+
+    // MARK: Train
+
+    /// Trains `method` on every task not yet done (resuming from its checkpoint if there is one),
+    /// checkpointing and writing `<method>.json` after each task.
+    public func train(_ method: Method, on tasks: TaskSequence) throws -> MethodReport {
+        let options = config.continualOptions(for: method)
+        let checkpointPath = Checkpoint.path(in: out, method: method)
+        let label = method.rawValue
+
+        // A checkpoint of this run: finished → nothing to train; partial → continue after it.
+        var saved: TrainerState?
+        if Folder.exists(checkpointPath) {
+            let loaded: (state: TrainerState, config: RunConfig)
+            do { loaded = try Checkpoint.load(from: checkpointPath) } catch {
+                throw ExperimentFailure.failed("cannot resume \(label) from \(checkpointPath): \(error)")
+            }
+            saved = loaded.state
+            if loaded.state.result.completedTasks == tasks.count {
+                progress("[\(label)] all \(tasks.count) tasks already done (\(checkpointPath)); not retrained")
+                return MethodReport(result: loaded.state.result, config: config)
+            }
+        }
+
+        // Build the protocol's network (inside the trainer) and restore the saved state into it.
+        let architecture = config.experimentProtocol.architecture(outputUnits: tasks.outputUnits)
+        let trainer: ContinualTrainer
+        do {
+            trainer = try ContinualTrainer(backend: backend, sequence: tasks, inputShape: architecture.inputShape,
+                                           layers: architecture.layers, options: options)
+            if let saved {
+                try trainer.restore(saved)
+                progress("[\(label)] resumed after task \(trainer.completedTasks)/\(tasks.count) from \(checkpointPath)"
+                         + (saved.result.device == backend.deviceName ? ""
+                            : " (it was trained on \(saved.result.device) until now: results can differ in the last digits from a run on one device)"))
+            }
+        } catch {
+            throw ExperimentFailure.failed("\(label): \(error)")
+        }
+
+        let reporter = ProgressReporter(console: console, quiet: quiet, label: label, sequence: tasks, options: options)
+        var lastCheckpoint: String? = saved == nil ? nil : checkpointPath
+        while trainer.completedTasks < tasks.count {
+            do {
+                try trainer.runNextTask(progress: reporter.epoch)
+            } catch let error as ContinualError {
+                if case .diverged = error {
+                    throw ExperimentFailure.diverged("[\(label)] \(error). "
+                        + (lastCheckpoint.map { "Last good checkpoint: \($0) (after task \(trainer.completedTasks)); continue with --resume \(out) after changing nothing, or start a new run with a lower --lr." }
+                           ?? "No task had finished, so there is no checkpoint yet."))
+                }
+                throw ExperimentFailure.failed("[\(label)] \(error)")
+            } catch {
+                throw ExperimentFailure.failed("[\(label)] \(error)")
+            }
+            // Checkpoint first, then the partial result: a kill between the two loses nothing,
+            // because the resumed run rewrites the result from the checkpoint.
+            do {
+                try Checkpoint.save(try trainer.captureState(), config: config,
+                                    parameterRegions: trainer.network.parameterRegions, to: checkpointPath)
+                lastCheckpoint = checkpointPath
+                try writeJSON(MethodReport(result: trainer.result, config: config))
+            } catch {
+                throw ExperimentFailure.failed("[\(label)] cannot save the results of task \(trainer.completedTasks): \(error)")
+            }
+            reporter.taskFinished(trainer.result, checkpoint: checkpointPath)
+            if let stop = stopAfterTasks, trainer.completedTasks >= stop, trainer.completedTasks < tasks.count {
+                throw SimulatedKill()
+            }
+        }
+        return MethodReport(result: trainer.result, config: config)
+    }
+
+    // MARK: Write
+
+    /// Writes `<method>.json` and keeps the report for the summary.
+    public func write(_ report: MethodReport) throws {
+        do { try writeJSON(report) } catch {
+            throw ExperimentFailure.failed("cannot write \(out)/\(report.method.rawValue).json: \(error)")
+        }
+        reports.removeAll { $0.method == report.method }
+        reports.append(report)
+    }
+
+    /// summary.csv, accuracy.svg and the summary table on stdout.
+    public func finish() throws {
+        let title = "\(config.experimentProtocol.title): task-incremental test accuracy after task \(config.tasks)"
+        do {
+            try AtomicFile.write(text: Summary.csv(reports), to: out + "/summary.csv")
+            try AtomicFile.write(text: AccuracyChart.svg(reports, title: title), to: out + "/accuracy.svg")
+        } catch {
+            throw ExperimentFailure.failed("cannot write the summary: \(error)")
+        }
+        console.output(Summary.table(reports, config: config))
+        console.output("Results: \(out)/{\(reports.map(\.method.rawValue).joined(separator: ","))}.json, "
+                       + "\(out)/summary.csv, \(out)/accuracy.svg\n")
+    }
+
+    /// Writes config.json (the first thing a fresh run writes, once its data has loaded).
+    func writeConfig() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let text = String(decoding: try encoder.encode(config), as: UTF8.self) + "\n"
+        try AtomicFile.write(text: text, to: out + "/config.json")
+    }
+
+    private func writeJSON(_ report: MethodReport) throws {
+        if !Folder.exists(out + "/config.json") { try writeConfig() }
+        try AtomicFile.write(text: try report.jsonText(), to: out + "/\(report.method.rawValue).json")
+    }
+
+    private func progress(_ text: String) {
+        if !quiet { console.progress(text) }
+    }
+}
+
+/// "--epochs -3" → "--epochs=-3": ArgumentParser would read "-3" as an unknown short flag and say
+/// "missing value"; joined, the value reaches validation and the error names it.
+func joinNegativeValues(_ arguments: [String]) -> [String] {
+    let takesValue: Set<String> = ["--c", "--xi", "--lambda", "--gamma", "--epochs", "--batch-size", "--lr",
+                                   "--seed", "--tasks", "--train-limit", "--test-limit"]
+    var result: [String] = []
+    var i = 0
+    while i < arguments.count {
+        let argument = arguments[i]
+        if takesValue.contains(argument), i + 1 < arguments.count, let next = arguments[i + 1].first,
+           next == "-", arguments[i + 1].dropFirst().first.map({ $0.isNumber || $0 == "." }) == true {
+            result.append(argument + "=" + arguments[i + 1])
+            i += 2
+        } else {
+            result.append(argument)
+            i += 1
+        }
+    }
+    return result
+}
+
+/// Collapses a possibly multi-line message into one line.
+func oneLine(_ text: String) -> String {
+    var parts = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+    parts.removeAll { $0.isEmpty }
+    var line = parts.joined(separator: "; ")
+    if line.hasPrefix("Error: ") { line.removeFirst("Error: ".count) }
+    return line
+}
