@@ -57,12 +57,18 @@ func openCLCPUBackend() throws -> OpenCLBackend? {
     return try OpenCLBackend(device: cpu)
 }
 
-/// The backends the device-independent properties are checked on: the reference, and the OpenCL
-/// CPU device when present.
-func testBackends() throws -> [any Backend] {
-    var backends: [any Backend] = [ReferenceBackend()]
-    if let cl = try openCLCPUBackend() { backends.append(cl) }
-    return backends
+/// Serialises every use of OpenCL in this test process: Swift Testing runs tests in parallel, and
+/// two tests opening and driving PoCL at the same moment crashed inside the driver (a NULL string
+/// in clGetDeviceInfo) in one of our runs.
+let openCLLock = NSLock()
+
+/// Runs `body` on the reference backend, then on the OpenCL CPU device when present (holding
+/// `openCLLock` for the whole OpenCL part).
+func forEachTestBackend(_ body: (any Backend) throws -> Void) throws {
+    try body(ReferenceBackend())
+    openCLLock.lock()
+    defer { openCLLock.unlock() }
+    if let cl = try openCLCPUBackend() { try body(cl) }
 }
 
 func sum(_ values: [Float]) -> Double { values.reduce(0.0) { $0 + Double($1) } }

@@ -59,7 +59,7 @@ struct TrainerTests {
     @Test("the same seed on the same device gives identical results; another seed does not")
     func sameSeedIdenticalResults() throws {
         let sequence = try threeTaskProblem()
-        for backend in try testBackends() {
+        try forEachTestBackend { backend in
             let first = try trainer(.si, sequence, backend: backend).run()
             let second = try trainer(.si, sequence, backend: backend).run()
             #expect(first.taskIncrementalAccuracy == second.taskIncrementalAccuracy, "\(backend.deviceName)")
