@@ -1,0 +1,150 @@
+// Command-line options of synapse-bench, parsed by hand (the same style as synapse-check) so every
+// bad value gets a message naming the flag, what was expected and what was found.
+import SynapseOpenCL
+
+/// A bad command line; `main` prints it with the usage and exits with status 2.
+struct BenchUsageError: Error, CustomStringConvertible {
+    let message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
+}
+
+/// Which parts of the benchmark run.
+enum BenchPart: String, CaseIterable {
+    /// Per-op GFLOP/s or GB/s, each op checked against the reference first.
+    case ops
+    /// Whole training step (SI on and c = 0) and inference.
+    case step
+    /// Per-kernel profile of one training step (device timers).
+    case profile
+}
+
+struct BenchOptions {
+    var device: String?
+    var style: KernelStyle?
+    var jsonPath: String?
+    var listDevices = false
+    /// Minibatch of the training step and of the conv layer shapes (256 in the paper).
+    var batch = 256
+    /// Output units of the multi-head layer (10: split CIFAR-10 alone; 60: CIFAR-10/100).
+    var units = 10
+    /// Untimed runs before the timed ones (kernel compilation, caches, clocks).
+    var warmup = 2
+    /// Timed runs; the median is reported.
+    var repeats = 5
+    /// Training steps per timed run of the whole step.
+    var steps = 4
+    /// SI strength c of the "SI on" step (the c = 0 step runs beside it).
+    var strength: Float = 0.1
+    /// Only ops whose name or shape contains this text (case-insensitive).
+    var only: String?
+    var parts: Set<BenchPart> = Set(BenchPart.allCases)
+    /// A FLOP/s peak measured elsewhere (e.g. numpy/OpenBLAS sgemm), GFLOP/s; nil: the best GEMM here.
+    var peakGflops: Double?
+    /// Small shapes for a fast smoke run (not the paper's).
+    var quick = false
+
+    static let usage = """
+    usage: synapse-bench [--device gpu|cpu|reference|<index>|<name>] [--style cpu|gpu] [--json FILE]
+                         [--batch 256] [--units 10] [--warmup 2] [--repeats 5] [--steps 4] [--c 0.1]
+                         [--only TEXT] [--parts ops,step,profile] [--peak-gflops X] [--quick]
+                         [--list-devices]
+      --device       the device (see --list-devices); default: a GPU if there is one, else the CPU
+      --json FILE    write every figure to FILE (device, train_images_per_second[_c0],
+                     infer_images_per_second, peak_rss_bytes, ops [...], profile [...])
+      --batch        minibatch of the training step and of the conv layer shapes
+      --units        output units (10 for split CIFAR-10; 60 for split CIFAR-10/100)
+      --warmup, --repeats   untimed runs, then timed runs (the median is reported)
+      --steps        training steps per timed run
+      --c            SI strength of the "SI on" step (the c = 0 step runs beside it)
+      --only TEXT    ops whose name or shape contains TEXT
+      --parts        which parts run: ops, step, profile (comma-separated)
+      --peak-gflops  a FLOP/s peak measured elsewhere (GFLOP/s), e.g. numpy/OpenBLAS sgemm;
+                     default: the best GEMM measured in this run
+      --quick        small shapes, one repeat: a smoke run, not a measurement
+    """
+
+    /// Parses `arguments` (without the program name).
+    static func parse(_ arguments: [String]) throws -> BenchOptions {
+        var options = BenchOptions()
+        var rest = arguments[...]
+        func value(_ flag: String) throws -> String {
+            guard let v = rest.popFirst() else { throw BenchUsageError("\(flag) needs a value") }
+            return v
+        }
+        func positiveInt(_ flag: String, minimum: Int = 1) throws -> Int {
+            let text = try value(flag)
+            guard let n = Int(text), n >= minimum else {
+                throw BenchUsageError("\(flag) expects a whole number ≥ \(minimum), found '\(text)'")
+            }
+            return n
+        }
+        var repeatsGiven = false, warmupGiven = false, stepsGiven = false, batchGiven = false
+        while let argument = rest.popFirst() {
+            switch argument {
+            case "--device": options.device = try value(argument)
+            case "--style":
+                let text = try value(argument)
+                guard let style = KernelStyle(rawValue: text.lowercased()) else {
+                    throw BenchUsageError("--style expects cpu or gpu, found '\(text)'")
+                }
+                options.style = style
+            case "--json": options.jsonPath = try value(argument)
+            case "--list-devices": options.listDevices = true
+            case "--batch": options.batch = try positiveInt(argument); batchGiven = true
+            case "--units":
+                options.units = try positiveInt(argument)
+                guard options.units >= 10 else {
+                    throw BenchUsageError("--units expects at least 10 (one task's classes), found \(options.units)")
+                }
+            case "--warmup": options.warmup = try positiveInt(argument, minimum: 0); warmupGiven = true
+            case "--repeats": options.repeats = try positiveInt(argument); repeatsGiven = true
+            case "--steps": options.steps = try positiveInt(argument); stepsGiven = true
+            case "--c":
+                let text = try value(argument)
+                guard let c = Float(text), c.isFinite, c >= 0 else {
+                    throw BenchUsageError("--c expects a finite number ≥ 0, found '\(text)'")
+                }
+                options.strength = c
+            case "--only": options.only = try value(argument)
+            case "--parts":
+                let text = try value(argument)
+                var parts = Set<BenchPart>()
+                for name in text.split(separator: ",") {
+                    guard let part = BenchPart(rawValue: name.trimmed.lowercased()) else {
+                        throw BenchUsageError("--parts expects a comma list of ops, step, profile; found '\(name)'")
+                    }
+                    parts.insert(part)
+                }
+                guard !parts.isEmpty else { throw BenchUsageError("--parts expects at least one of ops, step, profile") }
+                options.parts = parts
+            case "--peak-gflops":
+                let text = try value(argument)
+                guard let x = Double(text), x.isFinite, x > 0 else {
+                    throw BenchUsageError("--peak-gflops expects a positive number of GFLOP/s, found '\(text)'")
+                }
+                options.peakGflops = x
+            case "--quick": options.quick = true
+            case "-h", "--help": throw BenchUsageError("")
+            default: throw BenchUsageError("unknown argument '\(argument)'")
+            }
+        }
+        if options.quick {
+            if !repeatsGiven { options.repeats = 1 }
+            if !warmupGiven { options.warmup = 1 }
+            if !stepsGiven { options.steps = 1 }
+            if !batchGiven { options.batch = 8 }
+        }
+        return options
+    }
+}
+
+extension Substring {
+    /// Without leading and trailing whitespace.
+    var trimmed: String {
+        var s = self
+        while let c = s.first, c.isWhitespace { s.removeFirst() }
+        while let c = s.last, c.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}

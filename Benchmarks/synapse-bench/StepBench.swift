@@ -1,0 +1,170 @@
+// The whole training step of the split-CIFAR CNN, composed exactly as the trainer enqueues it
+// (ContinualTrainer.step): gatherRows → gatherLabels → forward → softmaxCrossEntropy →
+// accumulateSum → backward → fusedSIUpdate. Images live on the device as uint8, as in training.
+import SynapseEngine
+
+/// A network, its SI/Adam state and a pool of device-resident images, ready to run steps.
+final class TrainingStepBench {
+    let backend: any Backend
+    let network: Network
+    let batch: Int
+    let units: Int
+    /// Task 0's live units (multi-head): the first ten.
+    let liveUnits = 0..<10
+    private let state: ParameterState
+    private let images: Tensor       // uint8 [poolBatches·batch, 3072]
+    private let poolLabels: Tensor   // int32 [poolBatches·batch]
+    private let indices: Tensor      // int32 [poolBatches·batch], a permutation of the pool
+    private let labels: Tensor       // int32 [batch]
+    private let losses: Tensor       // float32 [batch]
+    private let dLogits: Tensor      // float32 [batch, units]
+    private let lossSum: Tensor      // float32 [1]
+    private let correct: Tensor      // float32 [1]
+    private let poolBatches = 4
+    private var globalStep = 0
+    private var adamStep = 0
+
+    init(backend: any Backend, batch: Int, units: Int, seed: UInt64) throws {
+        self.backend = backend
+        self.batch = batch
+        self.units = units
+        let (inputShape, layers) = Architecture.splitCIFAR(outputUnits: units)
+        network = try Network(backend: backend, inputShape: inputShape, layers: layers, maxBatch: batch, seed: seed)
+        let count = network.parameterCount
+        func floats(_ n: Int) throws -> Tensor { Tensor(storage: try backend.allocate(.float32, count: n), shape: [n]) }
+        func ints(_ n: Int) throws -> Tensor { Tensor(storage: try backend.allocate(.int32, count: n), shape: [n]) }
+        var random = SeededGenerator(seed: seed ^ 0x5157_E9)
+        // Ω > 0 and θ* ≠ θ, so the SI penalty term does real work when c > 0.
+        let anchor = try floats(count), importance = try floats(count)
+        try backend.upload((0..<count).map { _ in 0.01 * (random.nextFloat() - 0.5) }, to: anchor)
+        try backend.upload((0..<count).map { _ in random.nextFloat() }, to: importance)
+        state = ParameterState(theta: network.parameters, anchor: anchor, importance: importance,
+                               omega: try floats(count), m: try floats(count), v: try floats(count))
+        let pool = poolBatches * batch
+        let imageSize = network.inputSize
+        images = Tensor(storage: try backend.allocate(.uint8, count: pool * imageSize), shape: [pool, imageSize])
+        try backend.upload((0..<(pool * imageSize)).map { _ in UInt8(truncatingIfNeeded: random.next()) }, to: images)
+        poolLabels = try ints(pool)
+        try backend.upload((0..<pool).map { _ in Int32(random.nextInt(below: 10)) }, to: poolLabels)
+        indices = try ints(pool)
+        var order = (0..<pool).map { Int32($0) }
+        for i in stride(from: pool - 1, to: 0, by: -1) { order.swapAt(i, random.nextInt(below: i + 1)) }
+        try backend.upload(order, to: indices)
+        labels = try ints(batch)
+        losses = try floats(batch)
+        dLogits = Tensor(storage: try backend.allocate(.float32, count: batch * units), shape: [batch, units])
+        lossSum = try floats(1)
+        correct = try floats(1)
+    }
+
+    private func gather() throws {
+        let offset = (globalStep % poolBatches) * batch
+        let view = indices.view(at: offset, shape: [batch])
+        try backend.gatherRows(images, indices: view, rows: batch, rowLength: network.inputSize, scale: 1.0 / 255.0,
+                               into: network.input)
+        try backend.gatherLabels(poolLabels, indices: view, rows: batch, into: labels)
+    }
+
+    /// Enqueues one training step with SI strength `c` (never waits).
+    func trainStep(strength c: Float) throws {
+        let stepKey = UInt32(truncatingIfNeeded: globalStep)
+        try gather()
+        let logits = try network.forward(batch: batch, training: true, step: stepKey)
+        try backend.softmaxCrossEntropy(logits: logits, labels: labels, batch: batch, units: units,
+                                        unitStart: liveUnits.lowerBound, unitCount: liveUnits.count,
+                                        losses: losses, dLogits: dLogits)
+        try backend.accumulateSum(losses, count: batch, into: lossSum)
+        try network.backward(dLogits: dLogits, batch: batch, step: stepKey)
+        adamStep += 1
+        try backend.fusedSIUpdate(state, taskGradient: network.gradients, strength: c, hyper: AdamHyper(), step: adamStep)
+        globalStep += 1
+    }
+
+    /// Enqueues one inference pass over a minibatch, as the evaluation does (forward, countCorrect).
+    func inferStep() throws {
+        try gather()
+        let logits = try network.forward(batch: batch, training: false, step: 0)
+        try backend.countCorrect(logits: logits, labels: labels, batch: batch, units: units,
+                                 unitStart: liveUnits.lowerBound, unitCount: liveUnits.count, counter: correct)
+        globalStep += 1
+    }
+
+    /// The running loss sum (waits): a finite value shows the steps computed something sane.
+    func lossTotal() throws -> Float { try backend.download(lossSum)[0] }
+}
+
+/// Whole-step figures.
+struct StepFigures {
+    var trainSI: [Double] = []   // seconds per step, one per timed run
+    var trainC0: [Double] = []
+    var infer: [Double] = []
+    var loss: Float = .nan
+}
+
+/// Times training steps with SI on (c = `strength`) and with c = 0, alternating run by run so both
+/// see the same machine, then inference. Wall time from idle queue to idle queue over `steps` steps.
+func runStepBenchmark(on backend: any Backend, batch: Int, units: Int, strength: Float, warmup: Int, repeats: Int,
+                      steps: Int) throws -> StepFigures {
+    let bench = try TrainingStepBench(backend: backend, batch: batch, units: units, seed: 42)
+    let stopwatch = Stopwatch(backend: backend)
+    var figures = StepFigures()
+    for _ in 0..<max(warmup, 1) {
+        _ = try stopwatch.run { try bench.trainStep(strength: strength); try bench.trainStep(strength: 0) }
+    }
+    for r in 0..<repeats {
+        // Alternate which goes first, so neither always follows the other.
+        for c in r % 2 == 0 ? [strength, 0] : [0, strength] {
+            let run = try stopwatch.run { for _ in 0..<steps { try bench.trainStep(strength: c) } }
+            if c == 0 { figures.trainC0.append(run.wall / Double(steps)) } else { figures.trainSI.append(run.wall / Double(steps)) }
+        }
+    }
+    figures.loss = try bench.lossTotal()
+    for _ in 0..<max(warmup, 1) { _ = try stopwatch.run { try bench.inferStep() } }
+    for _ in 0..<repeats {
+        let run = try stopwatch.run { for _ in 0..<steps { try bench.inferStep() } }
+        figures.infer.append(run.wall / Double(steps))
+    }
+    return figures
+}
+
+/// One kernel's share of a training step.
+struct ProfileRow: Encodable {
+    var kernel: String
+    var launchesPerStep: Double
+    var millisecondsPerStep: Double
+    var shareOfKernelTime: Double
+}
+
+/// The per-kernel profile of training steps on a backend opened with profiling: device time of
+/// each kernel (grouped by name, averaged over `steps` steps), the wall time per step, and the
+/// kernels' total (wall minus kernels = launch overhead and gaps).
+struct StepProfile: Encodable {
+    var steps: Int
+    var wallMillisecondsPerStep: Double
+    var kernelMillisecondsPerStep: Double
+    var rows: [ProfileRow]
+}
+
+func runStepProfile(on backend: any Backend, batch: Int, units: Int, strength: Float, warmup: Int,
+                    steps: Int) throws -> StepProfile {
+    let bench = try TrainingStepBench(backend: backend, batch: batch, units: units, seed: 42)
+    let stopwatch = Stopwatch(backend: backend)
+    for _ in 0..<max(warmup, 1) { _ = try stopwatch.run { try bench.trainStep(strength: strength) } }
+    let run = try stopwatch.run { for _ in 0..<steps { try bench.trainStep(strength: strength) } }
+    var totals: [String: (count: Int, seconds: Double)] = [:]
+    var order: [String] = []
+    for event in run.events {
+        if totals[event.kernel] == nil { order.append(event.kernel) }
+        totals[event.kernel, default: (0, 0)].count += 1
+        totals[event.kernel, default: (0, 0)].seconds += event.seconds
+    }
+    let kernelSeconds = run.kernels ?? 0
+    let n = Double(steps)
+    let rows = order.map { name -> ProfileRow in
+        let t = totals[name] ?? (0, 0)
+        return ProfileRow(kernel: name, launchesPerStep: Double(t.count) / n, millisecondsPerStep: 1e3 * t.seconds / n,
+                          shareOfKernelTime: kernelSeconds > 0 ? t.seconds / kernelSeconds : 0)
+    }.sorted { $0.millisecondsPerStep > $1.millisecondsPerStep }
+    return StepProfile(steps: steps, wallMillisecondsPerStep: 1e3 * run.wall / n,
+                       kernelMillisecondsPerStep: 1e3 * kernelSeconds / n, rows: rows)
+}
