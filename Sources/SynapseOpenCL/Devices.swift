@@ -103,7 +103,7 @@ public struct OpenCLDevice: CustomStringConvertible {
     /// driver, name and platform. "(no OpenCL devices found)" when empty.
     public static func listing(_ devices: [OpenCLDevice]) -> String {
         if devices.isEmpty { return "  (no OpenCL devices found: is an ICD such as pocl-opencl-icd installed?)\n" }
-        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+        func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: max(2, n - s.count)) }
         var text = "  " + pad("#", 4) + pad("type", 6) + pad("units", 7) + pad("memory", 11)
             + pad("OpenCL", 22) + pad("driver", 14) + "name (platform)\n"
         for d in devices {

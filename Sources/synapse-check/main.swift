@@ -61,7 +61,7 @@ let checks = OpChecks.standard.filter { check in
     return check.op.lowercased().contains(filter.lowercased())
 }
 func pad(_ text: String, _ width: Int) -> String {
-    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    text + String(repeating: " ", count: max(2, width - text.count))
 }
 print(pad("op", 30) + pad("shape", 42) + pad("max error", 12) + pad("tolerance", 12) + "ok")
 let reference = ReferenceBackend()
