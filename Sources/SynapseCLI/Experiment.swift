@@ -99,6 +99,9 @@ public final class ExperimentRun {
     let quiet: Bool
     /// Tests only: stop (as if killed) after this many tasks of a method have been checkpointed.
     var stopAfterTasks: Int?
+    /// Tests only: after this many tasks have been checkpointed, overwrite θ with NaN (fault
+    /// injection: a finite learning rate cannot be relied on to diverge on cue).
+    var injectNaNAfterTasks: Int?
 
     init(config: RunConfig, backend: any Backend, console: Console, quiet: Bool) {
         self.config = config; self.backend = backend; self.console = console; self.quiet = quiet
@@ -354,6 +357,9 @@ public final class ExperimentRun {
             reporter.taskFinished(trainer.result, checkpoint: checkpointPath)
             if let stop = stopAfterTasks, trainer.completedTasks >= stop, trainer.completedTasks < tasks.count {
                 throw SimulatedKill()
+            }
+            if injectNaNAfterTasks == trainer.completedTasks {
+                try backend.fill(trainer.state.theta, value: .nan)
             }
         }
         return MethodReport(result: trainer.result, config: config)

@@ -54,7 +54,7 @@ final class ProgressReporter {
         let rate = images / max(seconds, 1e-9)
         let accuracy = p.averageAccuracy.map { String(format: "%.3f", $0) } ?? "  —  "
         console.progress("[\(label)] task \(p.task + 1)/\(p.taskCount) epoch \(p.epoch + 1)/\(p.epochCount)  "
-            + String(format: "loss %.4f", p.loss) + "  acc(tasks so far) \(accuracy)  "
+            + String(format: "loss %.4g", p.loss) + "  acc(tasks so far) \(accuracy)  "
             + "\(Int(p.imagesPerSecond.rounded())) img/s  ETA \(Summary.duration(remaining / max(rate, 1e-9)))")
     }
 
