@@ -26,14 +26,16 @@ enum Gzip {
         }
         defer { inflateEnd(&stream) }
 
-        // The trailer's ISIZE (length mod 2^32) is a good first guess at the output size.
+        // The trailer's ISIZE (length mod 2^32) is a good first guess at the output size. It is
+        // untrusted, so the guess is also capped by deflate's best ratio (about 1032:1): a forged
+        // trailer on a small file must not reserve hundreds of megabytes.
         var output = [UInt8]()
         if bytes.count >= 18 {
             let n = bytes.count
             let isize = Int(bytes[n - 4]) | Int(bytes[n - 3]) << 8 | Int(bytes[n - 2]) << 16 | Int(bytes[n - 1]) << 24
-            output.reserveCapacity(min(isize, limit, 1 << 28))
+            output.reserveCapacity(min(isize, limit, bytes.count * 1032, 1 << 28))
         }
-        let chunkSize = 1 << 20
+        let chunkSize = 1 << 16  // 64 KiB of output per inflate call
         let chunk = UnsafeMutablePointer<UInt8>.allocate(capacity: chunkSize)
         defer { chunk.deallocate() }
 
