@@ -10,8 +10,10 @@
 #           /usr/local/nvidia and /usr/lib*); cpu: PoCL (from /etc/OpenCL/vendors/pocl.icd).
 # Environment:
 #   SYNAPSE_ICD_LIB   the OpenCL driver library to use instead of searching for one
-#   KIT_STEP_LIMIT_S  seconds each step may run (default 240; the cifar step gets the same)
+#   KIT_LIMITS        seconds each step may run, "check bench torch cifar" (default "90 200 120 120":
+#                     530 s in all, inside the device tool's 600 s per command)
 #   KIT_CIFAR_EPOCHS  epochs per task of the short split-CIFAR-10 run (default 2)
+#   KIT_BENCH_ARGS, KIT_CHECK_ARGS, KIT_TORCH_ARGS, KIT_CIFAR_ARGS   extra arguments of each step
 #   KIT_SKIP          space-separated steps to skip: check bench torch cifar
 # Every step runs even when an earlier one failed; the exit status is the number of failed steps.
 set -u
@@ -29,7 +31,10 @@ case $DEVICE in
 esac
 mkdir -p "$OUT" || { echo "run.sh: cannot create the output folder '$OUT'" >&2; exit 2; }
 OUT=$(cd "$OUT" && pwd)
-LIMIT=${KIT_STEP_LIMIT_S:-240}
+read -r LIMIT_CHECK LIMIT_BENCH LIMIT_TORCH LIMIT_CIFAR <<<"${KIT_LIMITS:-90 200 120 120}"
+for v in "$LIMIT_CHECK" "$LIMIT_BENCH" "$LIMIT_TORCH" "$LIMIT_CIFAR"; do
+    [[ $v =~ ^[0-9]+$ ]] || { echo "run.sh: KIT_LIMITS must be four whole numbers of seconds, found '${KIT_LIMITS:-}'" >&2; exit 2; }
+done
 EPOCHS=${KIT_CIFAR_EPOCHS:-2}
 SKIP=" ${KIT_SKIP:-} "
 WORK=$(mktemp -d /tmp/synapse-kit.XXXXXX)
@@ -39,10 +44,11 @@ FAILED=0
 
 log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$LOG"; }
 
-# step NAME LOGFILE COMMAND...: runs COMMAND with a time limit, output to LOGFILE, status to run.log.
+# step NAME LOGFILE LIMIT COMMAND...: runs COMMAND for at most LIMIT seconds, output to LOGFILE,
+# status to run.log.
 step() {
-    local name=$1 file=$2
-    shift 2
+    local name=$1 file=$2 limit=$3
+    shift 3
     if [[ $SKIP == *" $name "* ]]; then
         log "step $name: skipped (KIT_SKIP)"
         return
@@ -50,7 +56,7 @@ step() {
     log "step $name: $*"
     local t0 t1 rc
     t0=$(date +%s.%N)
-    timeout --kill-after=10 "$LIMIT" "$@" >"$file" 2>&1
+    timeout --kill-after=10 "$limit" "$@" >"$file" 2>&1
     rc=$?
     t1=$(date +%s.%N)
     local secs
@@ -58,7 +64,7 @@ step() {
     if [ $rc -eq 0 ]; then
         log "step $name: ok in ${secs}s -> $(basename "$file")"
     else
-        [ $rc -eq 124 ] && log "step $name: stopped at the ${LIMIT}s limit"
+        [ $rc -eq 124 ] && log "step $name: stopped at its ${limit}s limit"
         log "step $name: FAILED (exit $rc) after ${secs}s -> $(basename "$file"); its last lines:"
         tail -n 15 "$file" | sed 's/^/    /' | tee -a "$LOG"
         FAILED=$((FAILED + 1))
@@ -159,11 +165,25 @@ log "OCL_ICD_VENDORS=$OCL_ICD_VENDORS LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 sed -n '/== synapse-bench --list-devices/,/== clinfo/p' "$OUT/env.log" | sed 's/^/    /' | tee -a "$LOG"
 
 # --- 1. kernel checks, 2. benchmark, 3. PyTorch, 4. a short split-CIFAR-10 run.
-step check "$OUT/check.log" "$BIN/synapse-check" --device "$DEVICE"
-step bench "$OUT/bench.log" "$BIN/synapse-bench" --device "$DEVICE" --json "$OUT/bench-$DEVICE.json"
+# Peak resident memory of a command (the issue's bar for cifar-split), without /usr/bin/time: a
+# script, since `timeout` runs programs, not shell functions.
+cat >"$WORK/peak_rss.py" <<'PY'
+import resource, subprocess, sys
+status = subprocess.call(sys.argv[1:])
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+print("peak RSS of %s: %d bytes (%.1f MiB)" % (sys.argv[1].rsplit("/", 1)[-1], peak, peak / 2**20), flush=True)
+sys.exit(status)
+PY
+
+# shellcheck disable=SC2086  # the *_ARGS variables are word lists on purpose
+step check "$OUT/check.log" "$LIMIT_CHECK" "$BIN/synapse-check" --device "$DEVICE" ${KIT_CHECK_ARGS:-}
+# shellcheck disable=SC2086
+step bench "$OUT/bench.log" "$LIMIT_BENCH" "$BIN/synapse-bench" --device "$DEVICE" --json "$OUT/bench-$DEVICE.json" \
+    ${KIT_BENCH_ARGS:-}
 if [ "$DEVICE" = gpu ]; then TORCH_DEVICE=cuda; else TORCH_DEVICE=cpu; fi
-step torch "$OUT/torch.log" env PYTHONUNBUFFERED=1 python3 "$KIT/torch_step.py" \
-    --device "$TORCH_DEVICE" --json "$OUT/torch.json"
+# shellcheck disable=SC2086
+step torch "$OUT/torch.log" "$LIMIT_TORCH" env PYTHONUNBUFFERED=1 python3 "$KIT/torch_step.py" \
+    --device "$TORCH_DEVICE" --json "$OUT/torch.json" ${KIT_TORCH_ARGS:-}
 
 DATA=$WORK/data/cifar-10-batches-bin
 if [ -d "$KIT/data" ]; then
@@ -175,8 +195,10 @@ if [ -d "$KIT/data" ]; then
         esac
     done
     log "data: $(ls -l "$DATA" | tail -n +2 | awk '{ printf "%s %s bytes; ", $NF, $5 }')"
-    step cifar "$OUT/cifar.log" "$BIN/cifar-split" --split cifar10 --data "$DATA" \
-        --device "$DEVICE" --epochs "$EPOCHS" --output "$WORK/cifar-run"
+    # shellcheck disable=SC2086
+    step cifar "$OUT/cifar.log" "$LIMIT_CIFAR" python3 "$WORK/peak_rss.py" "$BIN/cifar-split" --split cifar10 \
+        --data-dir "$WORK/data" --device "$DEVICE" --epochs "$EPOCHS" --method si --out "$WORK/cifar-run" \
+        ${KIT_CIFAR_ARGS:-}
 else
     log "step cifar: skipped, the kit carries no CIFAR data"
 fi
@@ -185,8 +207,9 @@ fi
 {
     echo "== summary ($FAILED failed steps)"
     grep -h -E '^SUMMARY' "$OUT"/*.log 2>/dev/null
-    grep -h -E -i 'images/s|img/s|peak|passed|failed' "$OUT/bench.log" "$OUT/check.log" 2>/dev/null | tail -n 40
-    grep -h -E -i 'accuracy|seconds|time|img/s' "$OUT/cifar.log" 2>/dev/null | tail -n 15
+    grep -h -E -i 'checks passed|mismatch' "$OUT/check.log" 2>/dev/null | tail -n 10
+    grep -h -E '^(training step|inference|peak|FAILED)' "$OUT/bench.log" 2>/dev/null
+    grep -h -E -i 'done in|img/s|peak RSS' "$OUT/cifar.log" 2>/dev/null | tail -n 12
 } | tee -a "$LOG"
 rm -rf "$WORK"
 exit $FAILED

@@ -69,6 +69,22 @@ func peakResidentBytes() -> Int {
 }
 
 extension BenchReport {
+    /// One line with the headline figures, starting "SUMMARY" (the peers' scripts print the same kind).
+    func summaryLine() -> String {
+        var fields = ["SUMMARY synapse-bench", "device=\(device.replacingOccurrences(of: " ", with: "_"))"]
+        if let t = trainImagesPerSecond { fields.append("train=\(fixed(t, 1)) img/s (SI c=\(siStrength))") }
+        if let t = trainImagesPerSecondC0 { fields.append("train_c0=\(fixed(t, 1)) img/s") }
+        if let r = siOverhead { fields.append("si_overhead=\(fixed(r, 3))") }
+        if let i = inferImagesPerSecond { fields.append("infer=\(fixed(i, 1)) img/s") }
+        for op in ops where op.name.hasPrefix("gemm NN ") {
+            if let g = op.gflops { fields.append("\(op.name.replacingOccurrences(of: " ", with: "_"))=\(fixed(g, 1)) GFLOP/s") }
+        }
+        if let b = peakGbps { fields.append("copy=\(fixed(b, 1)) GB/s") }
+        fields.append("peakRSS=\(fixed(Double(peakRssBytes) / 1_048_576, 0))MiB")
+        fields.append("failures=\(failures.count)")
+        return fields.joined(separator: " ")
+    }
+
     /// The human-readable table.
     func table() -> String {
         var lines: [String] = []

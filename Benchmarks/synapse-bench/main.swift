@@ -144,6 +144,9 @@ if options.parts.contains(.profile) {
 
 report.peakRssBytes = peakResidentBytes()
 print(report.table())
+print(report.summaryLine())
+// Progress goes to stderr unbuffered; flush the table first so logs that hold both stay in order.
+fflush(stdout)
 if let path = options.jsonPath {
     do {
         try report.json().write(to: URL(fileURLWithPath: path), options: .atomic)
