@@ -147,6 +147,17 @@ export OCL_ICD_VENDORS=$VENDORS
 EXTRA=""
 case $DRIVER in /*) EXTRA=":$(dirname "$DRIVER")" ;; esac
 export LD_LIBRARY_PATH=$LIBDIR$EXTRA${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# The binaries also need libz.so.1 (and libstdc++, which any machine with PyTorch has).
+if ! ldconfig -p 2>/dev/null | grep -q 'libz\.so\.1 '; then
+    ZDEB=$(ls "$KIT"/ocl/zlib1g_*.deb 2>/dev/null | head -1)
+    if [ -n "$ZDEB" ] && dpkg -x "$ZDEB" "$WORK/zlib" 2>/dev/null; then
+        ZDIR=$(dirname "$(find "$WORK/zlib" -name 'libz.so.1*' | head -1)")
+        export LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$ZDIR
+        log "no libz.so.1 on this machine: using the kit's, from $ZDEB"
+    else
+        log "no libz.so.1 on this machine and none unpacked from the kit"
+    fi
+fi
 log "OCL_ICD_VENDORS=$OCL_ICD_VENDORS LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 
 # --- the machine and the devices, first, into env.log.
