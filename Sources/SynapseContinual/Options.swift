@@ -1,6 +1,7 @@
 // What a continual-learning run is asked to do: the method, its strengths, the optimizer, the
 // protocol's schedule. Everything here is a plain value, so the tools serialise it beside the result.
 
+import Foundation
 import SynapseEngine
 
 /// The continual-learning methods, selectable by name (the raw value is the command-line name).
@@ -40,6 +41,19 @@ public enum HeadMode: String, Codable, Sendable {
     case singleHead = "single-head"
 }
 
+/// Which Adam formulation the fused update follows (both use lr, β1, β2, ε of the options).
+public enum AdamVariant: String, Codable, Sendable, CaseIterable {
+    /// Kingma & Ba, as SI.md and `AdamHyper` state it: Δθ = −lr·m̂/(√v̂ + ε) with m̂ = m/(1−β1^t),
+    /// v̂ = v/(1−β2^t); a reset clears m, v and the step count t.
+    case standard
+    /// The authors' code (Keras 2.0 `Adam` inside pathint's `KOOptimizer`):
+    /// Δθ = −lr·√(1−β2^t)/(1−β1^t) · m/(√v + ε), i.e. ε is added to √v, not to √v̂; and their
+    /// `reset_optimizer` re-initialises only the variables made in the "wrapped_optimizer" scope
+    /// (m and v): Keras' iteration counter is made outside it and keeps counting, so t is NOT
+    /// reset and the steps after a task boundary are (almost) without bias correction.
+    case keras
+}
+
 /// The options of a run. Defaults are split MNIST's protocol (SI.md); `ContinualOptions.protocol…`
 /// give each protocol's values.
 public struct ContinualOptions: Codable, Sendable, Equatable {
@@ -70,6 +84,8 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
     /// Reset Adam (m, v ← 0, step count ← 0) after each task (SI.md: split MNIST yes, permuted MNIST no,
     /// split CIFAR yes). `scratch` always starts a fresh optimizer.
     public var resetOptimizerAtTaskBoundary: Bool
+    /// The Adam formulation (default `.standard`, as SI.md; `.keras` is the authors' code).
+    public var adamVariant: AdamVariant
     /// Seeds the initial weights, every shuffle (keyed by task and epoch), dropout masks and
     /// the labels drawn for the Fisher.
     public var seed: UInt64
@@ -78,12 +94,13 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
                 evaluationBatchSize: Int = 500, learningRate: Float = 1e-3, beta1: Float = 0.9,
                 beta2: Float = 0.999, epsilon: Float = 1e-8, c: Float = 1.0, xi: Float = 1e-3,
                 lambda: Float = 100, gamma: Float = 1.0, fisherSamples: Int = 200, masSamples: Int = 200,
-                resetOptimizerAtTaskBoundary: Bool = true, seed: UInt64 = 0) {
+                resetOptimizerAtTaskBoundary: Bool = true, adamVariant: AdamVariant = .standard, seed: UInt64 = 0) {
         self.method = method; self.epochsPerTask = epochsPerTask; self.batchSize = batchSize
         self.evaluationBatchSize = evaluationBatchSize; self.learningRate = learningRate
         self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon; self.c = c; self.xi = xi
         self.lambda = lambda; self.gamma = gamma; self.fisherSamples = fisherSamples
         self.masSamples = masSamples; self.resetOptimizerAtTaskBoundary = resetOptimizerAtTaskBoundary
+        self.adamVariant = adamVariant
         self.seed = seed
     }
 
@@ -105,9 +122,21 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
                          resetOptimizerAtTaskBoundary: true, seed: seed)
     }
 
-    /// Adam's hyper-parameters as the backend takes them.
+    /// Adam's hyper-parameters as the backend takes them (the `.standard` formulation).
     public var adam: AdamHyper {
         AdamHyper(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon)
+    }
+
+    /// The hyper-parameters for the update with Adam step `t` (≥ 1) under `adamVariant`. The backend
+    /// computes −lr·m̂/(√v̂ + ε'); Keras computes −lr·√c2/c1·m/(√v + ε) = −lr·m̂/(√v̂ + ε/√c2) with
+    /// c1 = 1−β1^t, c2 = 1−β2^t, so `.keras` is exactly the backend's update with ε' = ε/√c2.
+    public func adam(atStep t: Int) -> AdamHyper {
+        var hyper = adam
+        if adamVariant == .keras {
+            let correction2 = 1 - Foundation.pow(Double(beta2), Double(max(t, 1)))
+            hyper.epsilon = Float(Double(epsilon) / correction2.squareRoot())
+        }
+        return hyper
     }
 
     /// The `c` handed to the fused update, g = g_task + 2·c·Ω⊙(θ − θ*): SI's c; λ/2 for the EWC

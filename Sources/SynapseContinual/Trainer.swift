@@ -165,6 +165,9 @@ public final class ContinualTrainer {
         try backend.fill(state.omega, value: 0)
         try backend.fill(state.importance, value: 0)
         try resetOptimizer()
+        // A fresh optimizer in both variants: the authors' scratch runs re-initialise every
+        // variable, Keras' iteration counter included.
+        adamStep = 0
     }
 
     // MARK: Training
@@ -251,7 +254,7 @@ public final class ContinualTrainer {
         try network.backward(dLogits: dLogitsView, batch: batch.rows, step: stepKey)
         adamStep += 1
         try backend.fusedSIUpdate(state, taskGradient: network.gradients, strength: options.fusedStrength,
-                                  hyper: options.adam, step: adamStep)
+                                  hyper: options.adam(atStep: adamStep), step: adamStep)
         globalStep += 1
     }
 
@@ -301,11 +304,12 @@ public final class ContinualTrainer {
         }
     }
 
-    /// Adam m, v ← 0 and step count ← 0 (the next update uses t = 1).
+    /// Adam m, v ← 0, and step count ← 0 (the next update uses t = 1) unless `adamVariant` is
+    /// `.keras`, whose reset keeps t (see `AdamVariant.keras`).
     public func resetOptimizer() throws {
         try backend.fill(state.m, value: 0)
         try backend.fill(state.v, value: 0)
-        adamStep = 0
+        if options.adamVariant == .standard { adamStep = 0 }
     }
 
     // MARK: Importance estimates
