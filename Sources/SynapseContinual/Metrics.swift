@@ -27,14 +27,15 @@ public enum ContinualMetrics {
         return total / Double(k)
     }
 
-    /// Forgetting of each task j < k (k the last row): max over j ≤ i < k of R[i][j] − R[k][j].
-    /// The max starts at the task's own row: before it the task was never trained (its accuracy
-    /// there is chance), so there is nothing to forget. Empty with fewer than two rows.
+    /// Forgetting of each task j < k (k the last row): max over 0 ≤ i < k of R[i][j] − R[k][j],
+    /// exactly as SI.md defines it. Rows before task j was trained hold its untrained (chance)
+    /// accuracy; they raise the max only for a task that ends below chance. Empty with fewer
+    /// than two rows.
     public static func forgetting(_ r: [[Double?]]) -> [Double] {
         let k = r.count - 1
         guard k >= 1 else { return [] }
         return (0..<k).map { j in
-            let best = (j..<k).compactMap { r[$0][j] }.max() ?? 0
+            let best = (0..<k).compactMap { r[$0][j] }.max() ?? 0
             return best - (r[k][j] ?? 0)
         }
     }
@@ -46,7 +47,7 @@ public struct AccuracySummary: Codable, Sendable, Equatable {
     public var averageAccuracy: Double?
     /// mean over j < last of R[last][j] − R[j][j].
     public var backwardTransfer: Double?
-    /// per task j < last: max over j ≤ i < last of R[i][j] − R[last][j].
+    /// per task j < last: max over i < last of R[i][j] − R[last][j] (SI.md).
     public var forgetting: [Double]
 
     public init(_ r: [[Double?]]) {

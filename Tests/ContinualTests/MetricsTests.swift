@@ -16,6 +16,11 @@ struct MetricsTests {
         let forgetting = ContinualMetrics.forgetting(r)
         #expect(forgetting.count == 2)
         #expect(abs(forgetting[0] - 0.3) < 1e-12 && abs(forgetting[1] - 0.15) < 1e-12)
+        // SI.md's max runs over every earlier row, also those before the task was trained: a task
+        // whose untrained accuracy (row 0) beat its final one counts that drop as forgetting.
+        let belowChance: [[Double?]] = [[0.9, 0.6], [0.8, 0.4], [0.85, 0.3]]
+        let f = ContinualMetrics.forgetting(belowChance)
+        #expect(abs(f[0] - 0.05) < 1e-12 && abs(f[1] - 0.3) < 1e-12)
         // A partial run (two rows of three tasks) is summarised over the tasks trained so far.
         let partial = Array(r.prefix(2))
         #expect(abs(ContinualMetrics.averageAccuracy(partial)! - (0.7 + 0.95) / 2) < 1e-12)
@@ -27,9 +32,9 @@ struct MetricsTests {
     @Test("a learner that never forgets has zero forgetting and zero backward transfer; shifting every later row by −d gives −d", arguments: [1, 2, 7])
     func noForgettingProperties(tasks: Int) {
         var generator = SeededGenerator(seed: UInt64(tasks))
-        // R[i][j] = learned[j] for i ≥ j (kept), random (chance) for i < j.
+        // R[i][j] = learned[j] for i ≥ j (kept), random below it (untrained: chance) for i < j.
         let learned = (0..<tasks).map { _ in 0.5 + 0.5 * generator.nextDouble() }
-        var r: [[Double?]] = (0..<tasks).map { i in (0..<tasks).map { j in j <= i ? learned[j] : generator.nextDouble() } }
+        var r: [[Double?]] = (0..<tasks).map { i in (0..<tasks).map { j in j <= i ? learned[j] : 0.5 * generator.nextDouble() } }
         #expect(ContinualMetrics.forgetting(r).allSatisfy { $0 == 0 })
         #expect(tasks == 1 ? ContinualMetrics.backwardTransfer(r) == nil : abs(ContinualMetrics.backwardTransfer(r)!) < 1e-12)
         #expect(abs(ContinualMetrics.averageAccuracy(r)! - learned.reduce(0, +) / Double(tasks)) < 1e-12)

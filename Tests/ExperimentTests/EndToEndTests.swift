@@ -54,7 +54,7 @@ struct EndToEndTests {
             #expect(abs(bwt - expectedBWT) < 1e-12)
             let forgetting = try #require(json["forgetting"] as? [NSNumber]).map(\.doubleValue)
             let expectedForgetting = (0..<(taskCount - 1)).map { j in
-                (j..<(taskCount - 1)).map { r[$0][j]! }.max()! - last[j]
+                (0..<(taskCount - 1)).map { r[$0][j]! }.max()! - last[j]
             }
             #expect(forgetting.count == expectedForgetting.count)
             for (a, b) in zip(forgetting, expectedForgetting) { #expect(abs(a - b) < 1e-12) }
