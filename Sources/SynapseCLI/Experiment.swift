@@ -234,7 +234,7 @@ public final class ExperimentRun {
             switch proto {
             case .splitMNIST, .permutedMNIST:
                 // Fashion-MNIST has the same files as MNIST; only the class names differ (cosmetic).
-                let names = folder.lowercased().contains("fashion") ? IDX.fashionClassNames : IDX.digitClassNames
+                let names = config.looksLikeFashionMNIST ? IDX.fashionClassNames : IDX.digitClassNames
                 let mnist = try IDX.loadMNIST(folder: folder, classNames: names)
                 tasks = proto == .splitMNIST
                     ? try TaskBuilder.splitMNIST(mnist, limits: limits)

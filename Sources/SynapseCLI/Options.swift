@@ -177,16 +177,18 @@ public struct RunConfig: Codable, Equatable, Sendable {
         return options
     }
 
-    /// The SI strength `method` really trains with (fine-tuning is c = 0), for the published lookup.
-    public func effectiveC(for method: Method) -> Double {
-        method == .finetune ? 0 : c
+    /// True when the data folder looks like Fashion-MNIST (by its path): the same file format as
+    /// MNIST, but the paper's numbers are for MNIST digits, so they are not shown beside it.
+    public var looksLikeFashionMNIST: Bool {
+        experimentProtocol != .splitCIFAR10 && experimentProtocol != .splitCIFAR10_100
+            && dataDir.lowercased().contains("fashion")
     }
 
     /// True when the schedule is the protocol's (SI.md) on full data: then the published numbers apply.
     public var followsPaperProtocol: Bool {
         let paper = experimentProtocol.defaults()
         func same(_ a: Double, _ b: Float) -> Bool { abs(a - decimal(b)) <= 1e-9 * max(1, abs(a)) }
-        return experimentProtocol != .splitCIFAR10
+        return experimentProtocol != .splitCIFAR10 && !looksLikeFashionMNIST
             && tasks == experimentProtocol.taskCount && trainLimit == nil && testLimit == nil
             && epochs == paper.epochsPerTask && batchSize == paper.batchSize
             && same(learningRate, paper.learningRate) && same(xi, paper.xi)

@@ -148,7 +148,7 @@ public struct MethodReport: Codable, Equatable {
         trainingLoss = result.trainingLoss
         if finished, config.followsPaperProtocol,
            let entry = PublishedResults.lookup(config.experimentProtocol, method: method,
-                                               c: config.effectiveC(for: method)) {
+                                               c: method == .finetune ? 0 : decimal(result.options.c)) {
             published = Published(averageAccuracy: entry.text, perTask: entry.perTask)
         } else {
             published = nil
@@ -232,8 +232,11 @@ public enum Summary {
                 + (reports.contains { $0.method == .scratch && $0.published != nil }
                    ? " (for scratch: right after each task's own training, so compare it with 'when learned')" : "")
                 + ".\n"
+        } else if config.looksLikeFashionMNIST {
+            text += "(no published numbers shown: the paper's are for MNIST digits, this data looks like Fashion-MNIST.)\n"
         } else if !config.followsPaperProtocol {
-            text += "(no published numbers shown: the run does not follow the paper's protocol exactly.)\n"
+            text += "(no published numbers shown: the run does not follow the paper's protocol exactly"
+                + " (defaults of SI.md, all tasks, no --train-limit/--test-limit).)\n"
         }
         return text
     }
