@@ -232,6 +232,8 @@ public enum Summary {
                 + (reports.contains { $0.method == .scratch && $0.published != nil }
                    ? " (for scratch: right after each task's own training, so compare it with 'when learned')" : "")
                 + ".\n"
+        } else if config.experimentProtocol == .splitCIFAR10 {
+            text += "(split CIFAR-10 is not one of the paper's protocols: no published numbers to show.)\n"
         } else if config.looksLikeFashionMNIST {
             text += "(no published numbers shown: the paper's are for MNIST digits, this data looks like Fashion-MNIST.)\n"
         } else if !config.followsPaperProtocol {
