@@ -85,6 +85,10 @@ for package in ocl-icd-libopencl1 zlib1g; do
         exit 1
     fi
 done
+# apt names epoch versions with '%3a' (zlib1g_1%3a1.2.13...): keep file names plain for the transfer.
+for f in "$OUTDIR"/ocl/*%3a*; do
+    [ -e "$f" ] && mv "$f" "${f//%3a/-}"
+done
 
 DATA_NOTE="no CIFAR data (KIT_DATA=none)"
 if [ "$DATA_SRC" != none ]; then
