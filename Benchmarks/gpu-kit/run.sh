@@ -10,8 +10,8 @@
 #           /usr/local/nvidia and /usr/lib*); cpu: PoCL (from /etc/OpenCL/vendors/pocl.icd).
 # Environment:
 #   SYNAPSE_ICD_LIB   the OpenCL driver library to use instead of searching for one
-#   KIT_LIMITS        seconds each step may run, "check bench torch cifar" (default "90 200 120 120":
-#                     530 s in all, inside the device tool's 600 s per command)
+#   KIT_LIMITS        seconds each step may run, "check bench torch cifar" (default "90 200 100 120":
+#                     510 s, plus at most 60 s for the FP32 peak, inside the device tool's 600 s)
 #   KIT_CIFAR_EPOCHS  epochs per task of the short split-CIFAR-10 run (default 2)
 #   KIT_BENCH_ARGS, KIT_CHECK_ARGS, KIT_TORCH_ARGS, KIT_CIFAR_ARGS   extra arguments of each step
 #   KIT_SKIP          space-separated steps to skip: check bench torch cifar
@@ -31,7 +31,7 @@ case $DEVICE in
 esac
 mkdir -p "$OUT" || { echo "run.sh: cannot create the output folder '$OUT'" >&2; exit 2; }
 OUT=$(cd "$OUT" && pwd)
-read -r LIMIT_CHECK LIMIT_BENCH LIMIT_TORCH LIMIT_CIFAR <<<"${KIT_LIMITS:-90 200 120 120}"
+read -r LIMIT_CHECK LIMIT_BENCH LIMIT_TORCH LIMIT_CIFAR <<<"${KIT_LIMITS:-90 200 100 120}"
 for v in "$LIMIT_CHECK" "$LIMIT_BENCH" "$LIMIT_TORCH" "$LIMIT_CIFAR"; do
     [[ $v =~ ^[0-9]+$ ]] || { echo "run.sh: KIT_LIMITS must be four whole numbers of seconds, found '${KIT_LIMITS:-}'" >&2; exit 2; }
 done
@@ -186,12 +186,28 @@ print("peak RSS of %s: %d bytes (%.1f MiB)" % (sys.argv[1].rsplit("/", 1)[-1], p
 sys.exit(status)
 PY
 
+# The device's practical FP32 peak for the benchmark's "fraction of peak": PyTorch's float32
+# matrix product (cuBLAS on the GPU, TF32 off), as numpy's sgemm is on this project's CPU.
+if [ "$DEVICE" = gpu ]; then TORCH_DEVICE=cuda; else TORCH_DEVICE=cpu; fi
+PEAK_ARGS=()
+if [[ $SKIP != *" torch "* ]]; then
+    timeout 60 python3 "$KIT/torch_step.py" --peak --device "$TORCH_DEVICE" >"$WORK/peak.txt" 2>&1
+    PEAK=$(sed -n 's/^PEAK sgemm_gflops=\([0-9.]*\).*/\1/p' "$WORK/peak.txt")
+    PEAK_N=$(sed -n 's/^PEAK .* n=\([0-9]*\).*/\1/p' "$WORK/peak.txt")
+    { echo "== FP32 sgemm peak (torch_step.py --peak)"; cat "$WORK/peak.txt"; } >>"$OUT/env.log"
+    if [ -n "$PEAK" ]; then
+        PEAK_ARGS=(--peak-gflops "$PEAK" --peak-source "PyTorch float32 matmul n=$PEAK_N on $TORCH_DEVICE, TF32 off")
+        log "FP32 peak from PyTorch's sgemm: $PEAK GFLOP/s (passed to synapse-bench)"
+    else
+        log "no FP32 peak from PyTorch (see env.log); synapse-bench uses its best GEMM"
+    fi
+fi
+
 # shellcheck disable=SC2086  # the *_ARGS variables are word lists on purpose
 step check "$OUT/check.log" "$LIMIT_CHECK" "$BIN/synapse-check" --device "$DEVICE" ${KIT_CHECK_ARGS:-}
 # shellcheck disable=SC2086
 step bench "$OUT/bench.log" "$LIMIT_BENCH" "$BIN/synapse-bench" --device "$DEVICE" --json "$OUT/bench-$DEVICE.json" \
-    ${KIT_BENCH_ARGS:-}
-if [ "$DEVICE" = gpu ]; then TORCH_DEVICE=cuda; else TORCH_DEVICE=cpu; fi
+    "${PEAK_ARGS[@]}" ${KIT_BENCH_ARGS:-}
 # shellcheck disable=SC2086
 step torch "$OUT/torch.log" "$LIMIT_TORCH" env PYTHONUNBUFFERED=1 python3 "$KIT/torch_step.py" \
     --device "$TORCH_DEVICE" --json "$OUT/torch.json" ${KIT_TORCH_ARGS:-}

@@ -22,6 +22,10 @@ a run. Prints one SUMMARY line per configuration and writes every figure to --js
 
 Usage: python3 torch_step.py [--device cuda|cpu] [--json FILE] [--units 10] [--batch 256]
                              [--steps 20] [--repeats 5] [--warmup 5] [--precision fp32,default]
+       python3 torch_step.py --peak [--device cuda|cpu]
+  --peak prints only "PEAK sgemm_gflops=X n=N": the device's practical FP32 peak, a float32
+  matrix product (TF32 off) of n = 8192 on a GPU or 2048 on the CPU, median of 5 after 2 warm-ups.
+  The kit passes it to synapse-bench as --peak-gflops.
 """
 import argparse
 import json
@@ -167,6 +171,20 @@ def measure(args, device, precision, optimizer_kind):
     return result
 
 
+def sgemm_peak(device):
+    """GFLOP/s of a float32 n×n×n matrix product (TF32 off): the practical FP32 peak."""
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+    n = 8192 if device.type == "cuda" else 2048
+    generator = torch.Generator(device="cpu").manual_seed(0)
+    a = torch.rand((n, n), generator=generator).to(device)
+    b = torch.rand((n, n), generator=generator).to(device)
+    timer = Timer(device)
+    timer.time(lambda: torch.mm(a, b), 2)
+    seconds = statistics.median(timer.time(lambda: torch.mm(a, b), 1) for _ in range(5))
+    return 2.0 * n ** 3 / seconds / 1e9, n
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -178,6 +196,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--precision", default="fp32,default", help="comma list of fp32, default")
     ap.add_argument("--optimizers", default="adam,si", help="comma list of adam, si")
+    ap.add_argument("--peak", action="store_true", help="print only the FP32 sgemm peak (PEAK line)")
     args = ap.parse_args()
     for name, value in (("--units", args.units), ("--batch", args.batch), ("--steps", args.steps),
                         ("--repeats", args.repeats)):
@@ -196,6 +215,10 @@ def main():
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         sys.exit("torch_step.py: --device cuda asked for, but torch.cuda.is_available() is False")
+    if args.peak:
+        gflops, n = sgemm_peak(device)
+        print(f"PEAK sgemm_gflops={gflops:.1f} n={n} device={device} torch={torch.__version__}", flush=True)
+        return
     if device.type == "cpu":
         precisions = ["fp32"]  # TF32 is a GPU matter
     print(f"# torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}", flush=True)

@@ -41,13 +41,15 @@ struct BenchOptions {
     var parts: Set<BenchPart> = Set(BenchPart.allCases)
     /// A FLOP/s peak measured elsewhere (e.g. numpy/OpenBLAS sgemm), GFLOP/s; nil: the best GEMM here.
     var peakGflops: Double?
+    /// Where `peakGflops` comes from, for the report.
+    var peakSource: String?
     /// Small shapes for a fast smoke run (not the paper's).
     var quick = false
 
     static let usage = """
     usage: synapse-bench [--device gpu|cpu|reference|<index>|<name>] [--style cpu|gpu] [--json FILE]
                          [--batch 256] [--units 10] [--warmup 2] [--repeats 5] [--steps 4] [--c 0.1]
-                         [--only TEXT] [--parts ops,step,profile] [--peak-gflops X] [--quick]
+                         [--only TEXT] [--parts ops,step,profile] [--peak-gflops X [--peak-source TEXT]] [--quick]
                          [--list-devices]
       --device       the device (see --list-devices); default: a GPU if there is one, else the CPU
       --json FILE    write every figure to FILE (device, train_images_per_second[_c0],
@@ -61,6 +63,7 @@ struct BenchOptions {
       --parts        which parts run: ops, step, profile (comma-separated)
       --peak-gflops  a FLOP/s peak measured elsewhere (GFLOP/s), e.g. numpy/OpenBLAS sgemm;
                      default: the best GEMM measured in this run
+      --peak-source  what measured --peak-gflops, for the report
       --quick        small shapes, one repeat: a smoke run, not a measurement
     """
 
@@ -124,10 +127,14 @@ struct BenchOptions {
                     throw BenchUsageError("--peak-gflops expects a positive number of GFLOP/s, found '\(text)'")
                 }
                 options.peakGflops = x
+            case "--peak-source": options.peakSource = try value(argument)
             case "--quick": options.quick = true
             case "-h", "--help": throw BenchUsageError("")
             default: throw BenchUsageError("unknown argument '\(argument)'")
             }
+        }
+        if options.peakSource != nil && options.peakGflops == nil {
+            throw BenchUsageError("--peak-source names where --peak-gflops comes from; --peak-gflops is missing")
         }
         if options.quick {
             if !repeatsGiven { options.repeats = 1 }

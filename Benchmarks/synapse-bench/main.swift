@@ -80,7 +80,7 @@ if options.parts.contains(.ops) {
     let gemmBest = report.ops.filter { byName[$0.name]?.peakCandidate == true }.compactMap(\.gflops).max()
     if let external = options.peakGflops {
         report.peakGflops = external
-        report.peakGflopsSource = "given with --peak-gflops"
+        report.peakGflopsSource = options.peakSource ?? "given with --peak-gflops"
     } else if let gemmBest {
         report.peakGflops = gemmBest
         report.peakGflopsSource = "best square GEMM of this run"
