@@ -1,25 +1,171 @@
-// GEMM, simple version: C = alpha * op(A) * op(B) + beta * C, row-major, one work-item per
-// element of C, batched over get_global_id(2) with element strides between the batch's
-// matrices (stride 0 reuses one matrix, e.g. the weights of a convolution).
-// op(A) is M x K (stored K x M, leading dimension lda, when transA); op(B) is K x N (stored
-// N x K when transB). beta == 0 ignores the old C, NaNs included.
-__kernel void gemm_simple(int M, int N, int K, float alpha,
-                          __global const float* A, int aOffset, int lda, int strideA,
-                          __global const float* B, int bOffset, int ldb, int strideB,
-                          float beta, __global float* C, int cOffset, int ldc, int strideC,
-                          int transA, int transB) {
-    const int col = (int)get_global_id(0);
-    const int row = (int)get_global_id(1);
-    const int batch = (int)get_global_id(2);
-    if (col >= N || row >= M) return;
-    __global const float* a = A + aOffset + batch * strideA;
-    __global const float* b = B + bOffset + batch * strideB;
-    float sum = 0.0f;
-    for (int k = 0; k < K; k++) {
-        const float x = transA ? a[k * lda + row] : a[row * lda + k];
-        const float y = transB ? b[col * ldb + k] : b[k * ldb + col];
-        sum = fma(x, y, sum);
+// GEMM: C = alpha * op(A) * op(B) + beta * C, row-major (see Backend.gemm). beta == 0 ignores
+// the old C, NaNs included. The host passes op(A) as element strides: op(A)[i][k] =
+// A[aOffset + i*sam + k*sak] (sam = lda, sak = 1 plain; sam = 1, sak = lda transposed), and the
+// same for B (sbk, sbn). Two variants, chosen by the host per device type:
+//
+// CPU style (PoCL): B is first packed into contiguous NR-wide panels (zero-padded past N), then
+// each work-item computes an MR x NR block of C in registers: for every k, MR values of A are
+// broadcast and NR values of the panel are read as float16 vectors, MR*NR/16 vector fmas.
+// No local memory, no barriers (PoCL emulates both slowly); packing removes the cache conflicts
+// of power-of-two leading dimensions and the edge cases in N. Rows past M read row M-1 (clamped)
+// and are not stored. Measured in PERF.md / the gemm helper's report: MR = 6-8, NR = 32.
+//
+// GPU style: a work-group computes a TM x TN tile of C; each work-item a WM x WN register block;
+// A and B tiles of depth TK are loaded cooperatively into __local memory (bounds-checked, zero
+// outside) with consecutive work-items reading consecutive addresses.
+
+#ifndef MR
+#define MR 6
+#endif
+#ifndef NR
+#define NR 32
+#endif
+#define NV (NR / 16)
+
+// P[jp][k][jj] = op(B)[k][jp*NR + jj], 0 past N. One work-item per (k, panel).
+__kernel void gemm_pack_b(int K, int N, __global const float* B, int bOffset, int sbk, int sbn,
+                          __global float* P, int pOffset) {
+    const int jp = (int)get_global_id(0);
+    const int k = (int)get_global_id(1);
+    if (k >= K || jp * NR >= N) return;
+    __global float* dst = P + pOffset + ((size_t)jp * K + k) * NR;
+    __global const float* src = B + bOffset + (size_t)k * sbk;
+    const int j0 = jp * NR;
+    if (sbn == 1 && j0 + NR <= N) {
+        for (int v = 0; v < NV; v++) vstore16(vload16(0, src + j0 + 16 * v), 0, dst + 16 * v);
+    } else {
+        for (int jj = 0; jj < NR; jj++) dst[jj] = j0 + jj < N ? src[(size_t)(j0 + jj) * sbn] : 0.0f;
     }
-    const int at = cOffset + batch * strideC + row * ldc + col;
-    C[at] = beta == 0.0f ? alpha * sum : alpha * sum + beta * C[at];
+}
+
+#define GEMM_STEP(KK)                                                                   \
+    {                                                                                   \
+        float16 b[NV];                                                                  \
+        _Pragma("unroll") for (int v = 0; v < NV; v++) b[v] = vload16(0, bp + (size_t)(KK) * NR + 16 * v); \
+        _Pragma("unroll") for (int m = 0; m < MR; m++) {                                \
+            const float16 a = (float16)(ar[m][(size_t)(KK) * sak]);                     \
+            _Pragma("unroll") for (int v = 0; v < NV; v++) acc[m][v] = fma(a, b[v], acc[m][v]); \
+        }                                                                               \
+    }
+
+// grid (ceil(M/MR), ceil(N/NR)): dim 0 walks down the rows so consecutive work-items reuse the
+// same B panel from cache.
+__kernel void gemm_cpu(int M, int N, int K, float alpha, float beta,
+                       __global const float* A, int aOffset, int sam, int sak,
+                       __global const float* P, int pOffset,
+                       __global float* C, int cOffset, int ldc) {
+    const int i0 = (int)get_global_id(0) * MR;
+    const int jp = (int)get_global_id(1);
+    const int j0 = jp * NR;
+    if (i0 >= M || j0 >= N) return;
+    __global const float* bp = P + pOffset + (size_t)jp * K * NR;
+    __global const float* ar[MR];
+    #pragma unroll
+    for (int m = 0; m < MR; m++) ar[m] = A + aOffset + (size_t)min(i0 + m, M - 1) * sam;
+    float16 acc[MR][NV];
+    #pragma unroll
+    for (int m = 0; m < MR; m++)
+        #pragma unroll
+        for (int v = 0; v < NV; v++) acc[m][v] = (float16)(0.0f);
+    int k = 0;
+    for (; k + 4 <= K; k += 4) {
+        GEMM_STEP(k) GEMM_STEP(k + 1) GEMM_STEP(k + 2) GEMM_STEP(k + 3)
+    }
+    for (; k < K; k++) GEMM_STEP(k)
+
+    const int rows = min(MR, M - i0);
+    #pragma unroll
+    for (int m = 0; m < MR; m++) {
+        if (m >= rows) continue;   // (continue, not break: keeps the loop unrollable)
+        __global float* c = C + cOffset + (size_t)(i0 + m) * ldc + j0;
+        #pragma unroll
+        for (int v = 0; v < NV; v++) {
+            float16 r = alpha * acc[m][v];
+            const int left = N - j0 - 16 * v;
+            if (left >= 16) {
+                if (beta != 0.0f) r = fma((float16)(beta), vload16(0, c + 16 * v), r);
+                vstore16(r, 0, c + 16 * v);
+            } else if (left > 0) {
+                float t[16];
+                vstore16(r, 0, t);
+                for (int l = 0; l < left; l++) {
+                    float o = t[l];
+                    if (beta != 0.0f) o = fma(beta, c[16 * v + l], o);
+                    c[16 * v + l] = o;
+                }
+            }
+        }
+    }
+}
+
+#ifndef TM
+#define TM 64
+#endif
+#ifndef TN
+#define TN 64
+#endif
+#ifndef TK
+#define TK 16
+#endif
+#ifndef WM
+#define WM 8
+#endif
+#ifndef WN
+#define WN 8
+#endif
+#define LM (TM / WM)
+#define LN (TN / WN)
+
+// grid (ceil(N/TN)*LN, ceil(M/TM)*LM), local (LN, LM). Work-item (tx, ty) owns rows
+// ty + a*LM and columns tx + b*LN of the tile (strided, so local reads are conflict-free).
+__kernel __attribute__((reqd_work_group_size(LN, LM, 1)))
+void gemm_gpu(int M, int N, int K, float alpha, float beta,
+              __global const float* A, int aOffset, int sam, int sak,
+              __global const float* B, int bOffset, int sbk, int sbn,
+              __global float* C, int cOffset, int ldc) {
+    __local float As[TK][TM + 1];
+    __local float Bs[TK][TN + 1];
+    const int tx = (int)get_local_id(0), ty = (int)get_local_id(1);
+    const int tid = ty * LN + tx;
+    const int i0 = (int)get_group_id(1) * TM, j0 = (int)get_group_id(0) * TN;
+    float acc[WM][WN];
+    for (int a = 0; a < WM; a++)
+        for (int b = 0; b < WN; b++) acc[a][b] = 0.0f;
+    for (int k0 = 0; k0 < K; k0 += TK) {
+        for (int e = tid; e < TK * TM; e += LM * LN) {
+            // Consecutive work-items take consecutive addresses: along i when A is stored
+            // transposed (sam == 1), along k otherwise.
+            int kk, ii;
+            if (sam == 1) { ii = e % TM; kk = e / TM; } else { kk = e % TK; ii = e / TK; }
+            const int gi = i0 + ii, gk = k0 + kk;
+            As[kk][ii] = (gi < M && gk < K) ? A[aOffset + (size_t)gi * sam + (size_t)gk * sak] : 0.0f;
+        }
+        for (int e = tid; e < TK * TN; e += LM * LN) {
+            int kk, jj;
+            if (sbn == 1) { jj = e % TN; kk = e / TN; } else { kk = e % TK; jj = e / TK; }
+            const int gj = j0 + jj, gk = k0 + kk;
+            Bs[kk][jj] = (gj < N && gk < K) ? B[bOffset + (size_t)gk * sbk + (size_t)gj * sbn] : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int kk = 0; kk < TK; kk++) {
+            float ra[WM], rb[WN];
+            for (int a = 0; a < WM; a++) ra[a] = As[kk][ty + a * LM];
+            for (int b = 0; b < WN; b++) rb[b] = Bs[kk][tx + b * LN];
+            for (int a = 0; a < WM; a++)
+                for (int b = 0; b < WN; b++) acc[a][b] = fma(ra[a], rb[b], acc[a][b]);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    for (int a = 0; a < WM; a++) {
+        const int gi = i0 + ty + a * LM;
+        if (gi >= M) continue;
+        for (int b = 0; b < WN; b++) {
+            const int gj = j0 + tx + b * LN;
+            if (gj >= N) continue;
+            const size_t at = cOffset + (size_t)gi * ldc + gj;
+            float r = alpha * acc[a][b];
+            if (beta != 0.0f) r = fma(beta, C[at], r);
+            C[at] = r;
+        }
+    }
 }

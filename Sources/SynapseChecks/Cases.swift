@@ -363,6 +363,25 @@ public enum OpChecks {
             checks.append(conv2dBackwardInput(s))
             checks.append(conv2dBackwardWeight(s))
         }
+        // Larger and odd shapes for the tiled kernels: GEMMs spanning many tiles with ragged
+        // edges, the split-CIFAR CNN's conv layers at a small batch, and padding > R − 1 (the
+        // input gradient then crops instead of padding).
+        for (m, n, k, ta, tb) in [(257, 1000, 33, false, false), (1000, 257, 129, true, true),
+                                  (130, 515, 300, false, true), (67, 190, 1025, true, false)] {
+            checks.append(gemm(m: m, n: n, k: k, transposeA: ta, transposeB: tb))
+        }
+        let networkConvShapes = [
+            ConvShape(batch: 3, inChannels: 3, height: 32, width: 32, outChannels: 32, padding: 1),
+            ConvShape(batch: 2, inChannels: 32, height: 32, width: 32, outChannels: 32, padding: 0),
+            ConvShape(batch: 2, inChannels: 32, height: 15, width: 15, outChannels: 64, padding: 1),
+            ConvShape(batch: 2, inChannels: 64, height: 15, width: 15, outChannels: 64, padding: 0),
+            ConvShape(batch: 2, inChannels: 3, height: 6, width: 5, outChannels: 4, padding: 3),
+        ]
+        for (i, s) in networkConvShapes.enumerated() {
+            checks.append(conv2dForward(s, relu: i % 2 == 1))
+            checks.append(conv2dBackwardInput(s))
+            checks.append(conv2dBackwardWeight(s))
+        }
         for (outer, channels, inner) in [(1, 1, 1), (7, 33, 1), (3, 32, 900), (257, 10, 1), (2, 5, 33)] {
             checks.append(addBias(outer: outer, channels: channels, inner: inner, relu: channels % 2 == 1))
             checks.append(biasBackward(outer: outer, channels: channels, inner: inner))
