@@ -38,7 +38,11 @@ if [ "${SKIP_PEERS:-0}" != 1 ]; then
     bash "$ROOT/../shared/peers/run_all.sh" >"$OUT/peers.txt" 2>&1
     stamp "peers done"
 fi
-"$BIN/synapse-bench" --device cpu --json "$OUT/bench-cpu.json" "$@" >"$OUT/bench.txt" 2>&1
+# The practical FP32 peak of this CPU from the same sitting: numpy/OpenBLAS sgemm 2048.
+PEAK=$(sed -n 's/.*sgemm GFLOP\/s:.*2048=\([0-9.]*\).*/\1/p' "$OUT/peers.txt" 2>/dev/null | head -1)
+PEAK_ARGS=()
+[ -n "$PEAK" ] && PEAK_ARGS=(--peak-gflops "$PEAK" --peak-source "numpy/OpenBLAS sgemm 2048, same sitting")
+"$BIN/synapse-bench" --device cpu --json "$OUT/bench-cpu.json" "${PEAK_ARGS[@]}" "$@" >"$OUT/bench.txt" 2>&1
 echo "exit $?" >>"$OUT/bench.txt"
 stamp "synapse-bench done"
 # shellcheck disable=SC2086  # CIFAR_ARGS is a word list on purpose
