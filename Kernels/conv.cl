@@ -29,24 +29,26 @@
 
 // dst[pl][(h + top) * dW + w + left] = src[pl][h][w]; zero elsewhere. dst planes are dPlane
 // floats apart (>= dH*dW, the gap zeroed); `slack` zeros follow the last plane so that vector
-// reads past a tile's end stay inside the buffer. One work-item per destination row (PoCL runs
-// tiny work-items slowly); the extra last work-item writes the slack.
+// reads past a tile's end stay inside the buffer. One work-item per destination plane (PoCL
+// runs many tiny work-items slowly); the extra last work-item writes the slack.
 __kernel void conv_pad(int planes, int H, int W, __global const float* src, int srcOffset,
                        int dH, int dW, int dPlane, int top, int left,
                        __global float* dst, int dstOffset, int slack) {
-    int row = get_global_id(0);
-    if (row > planes * dH) return;
-    if (row == planes * dH) {
+    int pl = get_global_id(0);
+    if (pl > planes) return;
+    if (pl == planes) {
         __global float* d = dst + dstOffset + (size_t)planes * dPlane;
         for (int i = 0; i < slack; i++) d[i] = 0.0f;
         return;
     }
-    int pl = row / dH, y = row - pl * dH;
-    __global float* d = dst + dstOffset + (size_t)pl * dPlane + y * dW;
-    int h = y - top;
-    if (h < 0 || h >= H) {
-        for (int i = 0; i < dW; i++) d[i] = 0.0f;
-    } else {
+    __global float* plane = dst + dstOffset + (size_t)pl * dPlane;
+    for (int y = 0; y < dH; y++) {
+        __global float* d = plane + y * dW;
+        int h = y - top;
+        if (h < 0 || h >= H) {
+            for (int i = 0; i < dW; i++) d[i] = 0.0f;
+            continue;
+        }
         __global const float* s = src + srcOffset + ((size_t)pl * H + h) * W;
         if (left >= 0 && left + W <= dW) {
             // The usual case: zero border, interior copied as float16 vectors (unaligned).
@@ -63,8 +65,7 @@ __kernel void conv_pad(int planes, int H, int W, __global const float* src, int 
             }
         }
     }
-    if (y == dH - 1)
-        for (int i = dH * dW; i < dPlane; i++) dst[dstOffset + (size_t)pl * dPlane + i] = 0.0f;
+    for (int i = dH * dW; i < dPlane; i++) plane[i] = 0.0f;
 }
 
 // wt[c][k][r][s] = w[k][c][R-1-r][R-1-s]: the input gradient is a valid convolution of the

@@ -116,7 +116,7 @@ extension OpenCLBackend {
                     .int(try checkedInt(rows, "padded H")), .int(try checkedInt(rowLength, "padded W")),
                     .int(try checkedInt(planeStride, "plane stride")), .int(try checkedInt(top, "pad")),
                     .int(try checkedInt(left, "pad")), .tensor(destination), .int(try checkedInt(slack, "slack"))],
-                   global: [planes * rows + 1])
+                   global: [planes + 1])
         return destination
     }
 
