@@ -304,7 +304,8 @@ public final class OpenCLBackend: Backend {
         try launch(kernel(file: "bias.cl", name: "add_bias"),
                    [.tensor(x), .tensor(bias), .int(checkedInt(outer, "outer")), .int(checkedInt(channels, "channels")),
                     .int(checkedInt(inner, "inner")), .int(relu ? 1 : 0)],
-                   global: [outer * channels * inner])
+                   // CPU style: one work-item per contiguous row (bias.cl); GPU: per element.
+                   global: [style == .cpu ? (inner == 1 ? outer : outer * channels) : outer * channels * inner])
     }
 
     public func biasBackward(_ dOutput: Tensor, outer: Int, channels: Int, inner: Int, dBias: Tensor) throws {
@@ -312,11 +313,16 @@ public final class OpenCLBackend: Backend {
         try requireNonNegative([("outer", outer), ("channels", channels), ("inner", inner)], op: op)
         try require(dOutput, "dOutput", count: outer * channels * inner, op: op)
         try require(dBias, "dBias", count: channels, op: op)
-        let group = reduceGroupSize
-        try launch(kernel(file: "bias.cl", name: "bias_backward", defines: reduceDefines),
-                   [.tensor(dOutput), .int(checkedInt(outer, "outer")), .int(checkedInt(channels, "channels")),
-                    .int(checkedInt(inner, "inner")), .tensor(dBias), .local(bytes: group * 4)],
-                   global: [channels * group], local: [group])
+        let args: [KernelArg] = try [.tensor(dOutput), .int(checkedInt(outer, "outer")), .int(checkedInt(channels, "channels")),
+                                 .int(checkedInt(inner, "inner")), .tensor(dBias)]
+        let bias = try kernel(file: "bias.cl", name: "bias_backward", defines: reduceDefines)
+        if style == .cpu {
+            // One work-item per 16 channels (inner == 1) or per channel, no local memory.
+            try launch(bias, args + [.local(bytes: 4)], global: [inner == 1 ? (channels + 15) / 16 : channels])
+        } else {
+            let group = reduceGroupSize
+            try launch(bias, args + [.local(bytes: group * 4)], global: [channels * group], local: [group])
+        }
     }
 
     public func reluBackward(output: Tensor, dOutput: Tensor, count: Int, dInput: Tensor) throws {
@@ -330,15 +336,22 @@ public final class OpenCLBackend: Backend {
                    global: [count])
     }
 
+    /// CPU style: rows of 2×2 windows per work-item (POOL_ROWS in maxpool.cl). The GPU style
+    /// uses one work-item per window (backward: per window of the ceil(H/2) × ceil(W/2) grid, so
+    /// the rows and columns dropped by the floor get their zeros too).
+    private var poolRowsPerItem: Int { 16 }
+    private var poolDefines: [String: String] { style == .cpu ? ["POOL_ROWS": "\(poolRowsPerItem)"] : [:] }
+
     public func maxPool2x2Forward(input: Tensor, planes: Int, height: Int, width: Int, output: Tensor) throws {
         let op = "maxPool2x2Forward"
         try requireNonNegative([("planes", planes), ("height", height), ("width", width)], op: op)
         try require(input, "input", count: planes * height * width, op: op)
         try require(output, "output", count: planes * (height / 2) * (width / 2), op: op)
-        try launch(kernel(file: "maxpool.cl", name: "maxpool_forward"),
+        try launch(kernel(file: "maxpool.cl", name: "maxpool_forward", defines: poolDefines),
                    [.tensor(input), .int(checkedInt(planes, "planes")), .int(checkedInt(height, "height")),
                     .int(checkedInt(width, "width")), .tensor(output)],
-                   global: [planes * (height / 2) * (width / 2)])
+                   global: [style == .cpu ? (planes * (height / 2) + poolRowsPerItem - 1) / poolRowsPerItem
+                                          : planes * (height / 2) * (width / 2)])
     }
 
     public func maxPool2x2Backward(input: Tensor, dOutput: Tensor, planes: Int, height: Int, width: Int,
@@ -348,13 +361,18 @@ public final class OpenCLBackend: Backend {
         try require(input, "input", count: planes * height * width, op: op)
         try require(dOutput, "dOutput", count: planes * (height / 2) * (width / 2), op: op)
         try require(dInput, "dInput", count: planes * height * width, op: op)
-        try launch(kernel(file: "maxpool.cl", name: "maxpool_backward"),
+        try launch(kernel(file: "maxpool.cl", name: "maxpool_backward", defines: poolDefines),
                    [.tensor(input), .tensor(dOutput), .int(checkedInt(planes, "planes")),
                     .int(checkedInt(height, "height")), .int(checkedInt(width, "width")), .tensor(dInput)],
-                   global: [planes * height * width])
+                   global: [style == .cpu ? (planes * ((height + 1) / 2) + poolRowsPerItem - 1) / poolRowsPerItem
+                                          : planes * ((height + 1) / 2) * ((width + 1) / 2)])
     }
 
     // MARK: Dropout
+
+    /// Elements per work-item of the CPU-style dropout (DROPOUT_CHUNK in dropout.cl, fixed by
+    /// its 16 Philox blocks as uint16 vectors); the GPU style takes one block of 4 elements.
+    private var dropoutChunk: Int { 64 }
 
     private func dropout(_ op: String, input: Tensor, count: Int, keepProbability p: Float, seed: UInt64,
                          stream: UInt32, step: UInt32, output: Tensor) throws {
@@ -367,7 +385,7 @@ public final class OpenCLBackend: Backend {
                     .uint(DropoutMask.threshold(keepProbability: p)),
                     .uint(UInt32(truncatingIfNeeded: seed)), .uint(UInt32(truncatingIfNeeded: seed >> 32)),
                     .uint(stream), .uint(step), .tensor(output)],
-                   global: [(count + 3) / 4])
+                   global: [style == .cpu ? (count + dropoutChunk - 1) / dropoutChunk : (count + 3) / 4])
     }
 
     public func dropoutForward(input: Tensor, count: Int, keepProbability: Float, seed: UInt64,
