@@ -177,8 +177,10 @@ public enum ContinualError: Error, CustomStringConvertible, Equatable {
     case invalidOption(String)
     /// Tasks, network and data do not fit together.
     case mismatch(String)
-    /// The training loss became NaN or infinite.
-    case diverged(task: Int, taskName: String, epoch: Int, firstStep: Int, lastStep: Int, loss: Double)
+    /// The training loss became NaN or infinite: the first such minibatch. All indices 0-based:
+    /// `step` within the epoch (of `stepsInEpoch`), `globalStep` since the start of the run;
+    /// `loss` is that minibatch's mean loss (nats per example).
+    case diverged(task: Int, taskName: String, epoch: Int, step: Int, stepsInEpoch: Int, globalStep: Int, loss: Double)
     /// A saved state does not fit this run.
     case badState(String)
 
@@ -186,9 +188,9 @@ public enum ContinualError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .invalidOption(let message): return "invalid option: \(message)"
         case .mismatch(let message): return "mismatch: \(message)"
-        case let .diverged(task, name, epoch, first, last, loss):
-            return "training diverged: task \(task + 1) ('\(name)'), epoch \(epoch + 1): mean loss is \(loss) "
-                + "(global steps \(first)...\(last)); lower the learning rate or the penalty strength"
+        case let .diverged(task, name, epoch, step, steps, globalStep, loss):
+            return "training diverged: task \(task + 1) ('\(name)'), epoch \(epoch + 1), step \(step + 1) of \(steps) "
+                + "(global step \(globalStep + 1)): the minibatch loss is \(loss); lower the learning rate or the penalty strength"
         case .badState(let message): return "saved state does not fit: \(message)"
         }
     }

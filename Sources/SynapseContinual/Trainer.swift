@@ -1,6 +1,7 @@
 // The task trainer: for each task, N epochs of shuffled minibatches, then the method's
 // consolidation, then evaluation of every task on its test split. Written once against
-// `any Backend`; a training step only enqueues ops (the epoch loss is read once per epoch).
+// `any Backend`; a training step only enqueues ops. Each step's summed loss goes to its own
+// device slot; the slots are read every `divergenceCheckInterval` steps and at epoch end.
 
 import Foundation
 import SynapseData
@@ -55,10 +56,23 @@ public final class ContinualTrainer {
     /// int32: examples chosen for an importance estimate, and the labels drawn for the Fisher.
     private let sampleIndices: Tensor
     private let sampleLabels: Tensor
-    private let labels: Tensor
-    private let losses: Tensor
-    private let dLogits: Tensor
+    /// The training step (public so that a benchmark can time exactly this step).
+    public let trainingStep: TrainingStep
+    /// Scratch shared with the training step (evaluation, importances and `meanLoss` reuse it).
+    private var labels: Tensor { trainingStep.labels }
+    private var losses: Tensor { trainingStep.losses }
+    private var dLogits: Tensor { trainingStep.dLogits }
     private let lossSum: Tensor
+    /// float32 [the most steps of any epoch]: slot i holds the summed loss of step i of the
+    /// current epoch (nats), so a non-finite loss can be traced to its exact step.
+    private let stepLosses: Tensor
+
+    /// Steps between two reads of the loss slots. Each read is a small blocking download that
+    /// drains the device queue, so the device idles while the host enqueues the next step: a
+    /// smaller interval stops a diverged run sooner (at most interval − 1 wasted steps) but costs
+    /// more stalls; 32 keeps the stalls to about 3% of a small step's enqueue time and stops
+    /// within one short stretch of an epoch.
+    static let divergenceCheckInterval = 32
     /// float32 [2·tasks]: correct counts, task-incremental then class-incremental for each task.
     private let counters: Tensor
     /// The latest task's Fisher or MAS importance.
@@ -111,11 +125,11 @@ public final class ContinualTrainer {
         let samples = max(options.fisherSamples, options.masSamples)
         sampleIndices = try ints(samples)
         sampleLabels = try ints(samples)
-        labels = try ints(maxBatch)
-        losses = try floats(maxBatch)
-        dLogits = Tensor(storage: try backend.allocate(.float32, count: maxBatch * sequence.outputUnits),
-                         shape: [maxBatch, sequence.outputUnits])
+        trainingStep = try TrainingStep(network: network, state: state)
         lossSum = try floats(1)
+        // Steps per epoch: ⌈n/batch⌉ per task trained in the epoch (joint: every task so far).
+        let stepsPerTask = trainCounts.map { ($0 + options.batchSize - 1) / options.batchSize }
+        stepLosses = try floats(options.method == .joint ? stepsPerTask.reduce(0, +) : stepsPerTask.max()!)
         counters = try floats(2 * sequence.count)
         taskImportance = try floats(p)
         result = ContinualResult(options: options, headMode: sequence.headMode, device: backend.deviceName,
@@ -203,6 +217,12 @@ public final class ContinualTrainer {
     }
 
     /// Runs the epochs of task t; returns the mean loss of each epoch and the mean images/s.
+    ///
+    /// Divergence: every step adds its minibatch's summed loss to its own slot of `stepLosses`;
+    /// the slots are downloaded every `divergenceCheckInterval` steps (between steps) and at the
+    /// end of the epoch. The first non-finite slot stops the run with `ContinualError.diverged`
+    /// naming that step. The epoch's mean loss is the sum of its slots over its examples.
+    /// - Throws: `ContinualError.diverged` at the first non-finite minibatch loss; backend errors.
     public func train(task t: Int, progress: ((TrainingProgress) -> Void)? = nil) throws -> (losses: [Double], imagesPerSecond: Double) {
         let clock = ContinuousClock()
         var epochLosses: [Double] = []
@@ -212,17 +232,29 @@ public final class ContinualTrainer {
             let start = clock.now
             let (batches, order) = schedule(task: t, epoch: e)
             try backend.upload(order, to: batchIndices.view(at: 0, shape: [order.count]))
-            try backend.fill(lossSum, value: 0)
+            try backend.fill(stepLosses.view(at: 0, shape: [batches.count]), value: 0)
             let firstStep = globalStep
-            for batch in batches {
-                try step(batch)
+            var slots: [Float] = []   // the slots read so far, in step order
+            /// Reads the slots of steps slots.count ..< end and throws at the first non-finite one.
+            func readSlots(through end: Int) throws {
+                let begin = slots.count
+                guard end > begin else { return }
+                let values = try backend.download(stepLosses.view(at: begin, shape: [end - begin]))
+                if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                    let i = begin + bad
+                    throw ContinualError.diverged(
+                        task: t, taskName: sequence.tasks[t].name, epoch: e, step: i, stepsInEpoch: batches.count,
+                        globalStep: firstStep + i, loss: Double(values[bad]) / Double(batches[i].rows))
+                }
+                slots += values
             }
-            // The one host wait of the epoch.
-            let loss = Double(try backend.download(lossSum)[0]) / Double(order.count)
-            guard loss.isFinite else {
-                throw ContinualError.diverged(task: t, taskName: sequence.tasks[t].name, epoch: e,
-                                              firstStep: firstStep, lastStep: globalStep - 1, loss: loss)
+            for (i, batch) in batches.enumerated() {
+                try beforeStepHook?(t, e, i)
+                try step(batch, lossSlot: stepLosses.view(at: i, shape: [1]))
+                if (i + 1) % Self.divergenceCheckInterval == 0 { try readSlots(through: i + 1) }
             }
+            try readSlots(through: batches.count)
+            let loss = slots.reduce(0.0) { $0 + Double($1) } / Double(order.count)
             let elapsed = seconds(clock.now - start)
             epochLosses.append(loss)
             totalImages += order.count
@@ -235,26 +267,20 @@ public final class ContinualTrainer {
         return (epochLosses, Double(totalImages) / max(totalSeconds, 1e-9))
     }
 
-    /// One training step, enqueued only: gather → forward → loss → backward → fused SI/Adam update.
-    private func step(_ batch: Batch) throws {
+    /// Tests only: called before each step is enqueued with (task, epoch, step within the epoch),
+    /// all 0-based, e.g. to overwrite θ with NaN so that exactly that step's loss is NaN.
+    var beforeStepHook: ((Int, Int, Int) throws -> Void)?
+
+    /// One training step, enqueued only (see `TrainingStep`), with the method's strength and this
+    /// step's Adam hyper-parameters; its summed loss is added to `lossSlot`.
+    private func step(_ batch: Batch, lossSlot: Tensor) throws {
         let split = data.train[batch.task]
-        let indices = batchIndices.view(at: batch.offset, shape: [batch.rows])
-        let live = sequence.units(ofTask: batch.task)
-        let stepKey = UInt32(truncatingIfNeeded: globalStep)
-        try backend.gatherRows(split.pixels, indices: indices, rows: batch.rows, rowLength: sequence.imageSize,
-                               scale: 1.0 / 255.0, into: network.input)
-        try backend.gatherLabels(split.labels, indices: indices, rows: batch.rows, into: labels)
-        let logits = try network.forward(batch: batch.rows, training: true, step: stepKey)
-        let dLogitsView = dLogits.leadingRows(batch.rows)
-        try backend.softmaxCrossEntropy(logits: logits, labels: labels, batch: batch.rows, units: sequence.outputUnits,
-                                        unitStart: live.lowerBound, unitCount: live.count,
-                                        losses: losses, dLogits: dLogitsView)
-        try backend.accumulateSum(losses, count: batch.rows, into: lossSum)
-        // `gradients` is now the UNREGULARISED task gradient; the penalty is added inside the fused update.
-        try network.backward(dLogits: dLogitsView, batch: batch.rows, step: stepKey)
         adamStep += 1
-        try backend.fusedSIUpdate(state, taskGradient: network.gradients, strength: options.fusedStrength,
-                                  hyper: options.adam(atStep: adamStep), step: adamStep)
+        try trainingStep.enqueue(images: split.pixels, labels: split.labels,
+                                 indices: batchIndices.view(at: batch.offset, shape: [batch.rows]), rows: batch.rows,
+                                 liveUnits: sequence.units(ofTask: batch.task), strength: options.fusedStrength,
+                                 hyper: options.adam(atStep: adamStep), adamStep: adamStep,
+                                 dropoutStep: UInt32(truncatingIfNeeded: globalStep), lossSlot: lossSlot)
         globalStep += 1
     }
 

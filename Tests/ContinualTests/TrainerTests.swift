@@ -94,7 +94,7 @@ struct TrainerTests {
         #expect(throws: ContinualError.self) { try trainer(.ewc, sequence).restore(saved) }
     }
 
-    @Test("a diverging run throws an error naming the task and the epoch")
+    @Test("a diverging run throws an error naming the task, epoch and a step consistent with the global step")
     func divergenceIsReported() throws {
         let sequence = try threeTaskProblem()
         var options = ContinualOptions(method: .si, epochsPerTask: 3, batchSize: 10, seed: 1)
@@ -105,11 +105,14 @@ struct TrainerTests {
             try diverging.run()
             Issue.record("expected divergence")
         } catch let error as ContinualError {
-            guard case let .diverged(task, name, epoch, _, _, loss) = error else {
+            guard case let .diverged(task, name, epoch, step, steps, globalStep, loss) = error else {
                 Issue.record("wrong error \(error)"); return
             }
-            #expect(task == 0 && name == "t0" && epoch <= 2 && !loss.isFinite)
-            #expect(error.description.contains("task 1") && error.description.contains("epoch"))
+            // Task 1 has 42 examples: 5 steps of ≤ 10 per epoch.
+            #expect(task == 0 && name == "t0" && epoch <= 2 && steps == 5 && step < steps && !loss.isFinite)
+            #expect(globalStep == epoch * steps + step)
+            #expect(error.description.contains("task 1") && error.description.contains("epoch \(epoch + 1)")
+                    && error.description.contains("step \(step + 1) of 5"), "\(error)")
         }
     }
 

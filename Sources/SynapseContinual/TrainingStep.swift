@@ -1,0 +1,80 @@
+// The training step of the continual trainer, as a public type so that a benchmark times exactly
+// the step the trainer runs (not a copy of it). It only enqueues ops: no host wait.
+
+import SynapseEngine
+
+/// One SI/Adam training step on one minibatch, exactly as `ContinualTrainer` runs it:
+/// gather (pixels/255) → gather labels → forward (dropout on) → masked softmax cross-entropy →
+/// add the minibatch's summed loss to a one-element slot → backward (the UNREGULARISED task
+/// gradient) → fused update (penalty c·2Ω⊙(θ−θ*) added inside, Adam, ω ← ω − g_task⊙Δθ, θ ← θ + Δθ).
+///
+/// It owns the step's scratch buffers (labels, per-row losses, dLogits) for up to
+/// `network.maxBatch` rows. Nothing here waits for the device.
+public final class TrainingStep {
+    public let backend: any Backend
+    public let network: Network
+    /// θ (the network's parameters), θ*, Ω, ω, Adam m and v.
+    public let state: ParameterState
+    /// Output units of the network (all heads together), `network.outputUnits`.
+    public let outputUnits: Int
+    /// int32 [maxBatch]: the labels of the current minibatch.
+    let labels: Tensor
+    /// float32 [maxBatch]: per-row cross-entropy (nats).
+    let losses: Tensor
+    /// float32 [maxBatch, outputUnits].
+    let dLogits: Tensor
+
+    /// - Parameters:
+    ///   - network: runs on its own backend; its `maxBatch` bounds the minibatch size.
+    ///   - state: its `theta` must be `network.parameters` (the update writes θ in place).
+    /// - Throws: `ContinualError.mismatch` when `state.theta` is not the network's parameter buffer.
+    public init(network: Network, state: ParameterState) throws {
+        guard state.theta.storage === network.parameters.storage, state.theta.offset == network.parameters.offset,
+              state.theta.count == network.parameters.count else {
+            throw ContinualError.mismatch("the training step's state.theta must be the network's parameter buffer")
+        }
+        backend = network.backend
+        self.network = network
+        self.state = state
+        outputUnits = network.outputUnits
+        let rows = network.maxBatch
+        labels = Tensor(storage: try backend.allocate(.int32, count: rows), shape: [rows])
+        losses = Tensor(storage: try backend.allocate(.float32, count: rows), shape: [rows])
+        dLogits = Tensor(storage: try backend.allocate(.float32, count: rows * outputUnits), shape: [rows, outputUnits])
+    }
+
+    /// Enqueues one training step.
+    /// - Parameters:
+    ///   - images: uint8 [n, network.inputSize], the images as stored.
+    ///   - labels: int32 [n], their class labels (global unit indices of the head).
+    ///   - indices: int32 [rows], which rows of `images`/`labels` form the minibatch.
+    ///   - rows: minibatch size, 1...network.maxBatch (a partial last batch is a smaller `rows`;
+    ///     the loss is the mean over these rows).
+    ///   - liveUnits: the output units of the minibatch's task; the others are masked out.
+    ///   - strength: the `c` of the fused update (`ContinualOptions.fusedStrength`; 0 = no penalty).
+    ///   - hyper: Adam's hyper-parameters for this update (`ContinualOptions.adam(atStep:)`).
+    ///   - adamStep: Adam's step count t ≥ 1 of this update (bias correction).
+    ///   - dropoutStep: keys this step's dropout masks (the trainer passes its global step).
+    ///   - lossSlot: float32, one element: the minibatch's SUMMED loss is added to it (nats).
+    /// - Throws: `ContinualError.invalidOption` when `rows` is outside 1...network.maxBatch; backend errors.
+    public func enqueue(images: Tensor, labels sourceLabels: Tensor, indices: Tensor, rows: Int,
+                        liveUnits: Range<Int>, strength: Float, hyper: AdamHyper, adamStep: Int,
+                        dropoutStep: UInt32, lossSlot: Tensor) throws {
+        guard rows >= 1, rows <= network.maxBatch, indices.count >= rows else {
+            throw ContinualError.invalidOption("a training step takes 1...\(network.maxBatch) rows (and as many indices), found \(rows) rows and \(indices.count) indices")
+        }
+        try backend.gatherRows(images, indices: indices, rows: rows, rowLength: network.inputSize,
+                               scale: 1.0 / 255.0, into: network.input)
+        try backend.gatherLabels(sourceLabels, indices: indices, rows: rows, into: labels)
+        let logits = try network.forward(batch: rows, training: true, step: dropoutStep)
+        let dLogitsView = dLogits.leadingRows(rows)
+        try backend.softmaxCrossEntropy(logits: logits, labels: labels, batch: rows, units: outputUnits,
+                                        unitStart: liveUnits.lowerBound, unitCount: liveUnits.count,
+                                        losses: losses, dLogits: dLogitsView)
+        try backend.accumulateSum(losses, count: rows, into: lossSlot)
+        // `gradients` is now the UNREGULARISED task gradient; the penalty is added inside the fused update.
+        try network.backward(dLogits: dLogitsView, batch: rows, step: dropoutStep)
+        try backend.fusedSIUpdate(state, taskGradient: network.gradients, strength: strength,
+                                  hyper: hyper, step: adamStep)
+    }
+}
