@@ -412,7 +412,7 @@ public final class ExperimentRun {
 /// "missing value"; joined, the value reaches validation and the error names it.
 func joinNegativeValues(_ arguments: [String]) -> [String] {
     let takesValue: Set<String> = ["--c", "--xi", "--lambda", "--gamma", "--epochs", "--batch-size", "--lr",
-                                   "--seed", "--tasks", "--train-limit", "--test-limit"]
+                                   "--seed", "--tasks", "--train-limit", "--test-limit", "--adam-epsilon", "--samples"]
     var result: [String] = []
     var i = 0
     while i < arguments.count {

@@ -219,7 +219,8 @@ public enum Summary {
             }.joined(separator: "  ")
         }
         var text = "\(config.experimentProtocol.title), \(config.tasks) tasks, \(config.epochs) epochs/task, "
-            + "batch \(config.batchSize), seed \(config.seed)"
+            + "batch \(config.batchSize), seed \(config.seed), Adam \(config.adamVariant.rawValue) ε \(format(config.epsilon)), "
+            + "Adam reset per task: \(config.resetOptimizerPerTask ? "yes" : "no")"
         if let limit = config.trainLimit { text += ", ≤\(limit) train images/task" }
         if let limit = config.testLimit { text += ", ≤\(limit) test images/task" }
         text += "\n" + line(columns) + "\n" + line(widths.map { String(repeating: "-", count: $0) }) + "\n"
@@ -228,7 +229,8 @@ public enum Summary {
             + "output units (the paper's measure); class-inc: argmax over the units of every task seen so far; "
             + "when learned: each task right after its own training (mean of R[j][j]).\n"
         if showPaper {
-            text += "paper: Zenke, Poole & Ganguli 2017 (SI.md), mean test accuracy after the last task"
+            text += "paper: Zenke, Poole & Ganguli 2017 (SI.md), mean test accuracy after the last task, run with Keras 2.0's Adam"
+                + (config.adamVariant == .keras ? " (as this run: --adam-variant keras)" : " (this run: SI.md's standard Adam; --adam-variant keras reproduces theirs)")
                 + (reports.contains { $0.method == .scratch && $0.published != nil }
                    ? " (for scratch: right after each task's own training, so compare it with 'when learned')" : "")
                 + ".\n"
@@ -238,7 +240,7 @@ public enum Summary {
             text += "(no published numbers shown: the paper's are for MNIST digits, this data looks like Fashion-MNIST.)\n"
         } else if !config.followsPaperProtocol {
             text += "(no published numbers shown: the run does not follow the paper's protocol exactly"
-                + " (defaults of SI.md, all tasks, no --train-limit/--test-limit).)\n"
+                + " (defaults of SI.md, all tasks, no --train-limit/--test-limit; Adam standard or keras, ε 1e-7 or 1e-8).)\n"
         }
         return text
     }

@@ -38,6 +38,14 @@ struct OptionTests {
             (["--train-limit", "0"], "--train-limit"),
             (["--test-limit", String(negative)], "--test-limit"),
             (["--seed", "-1"], "--seed"),
+            (["--adam-epsilon", "0"], "--adam-epsilon"),
+            (["--adam-epsilon", String(negativeC * 1e-9)], "--adam-epsilon"),
+            (["--adam-epsilon", "nan"], "--adam-epsilon"),
+            (["--adam-epsilon", "1e-50"], "--adam-epsilon"),   // 0 in float32
+            (["--adam-variant", "adamw"], "--adam-variant"),
+            (["--reset-optimizer", "maybe"], "--reset-optimizer"),
+            (["--samples", "0"], "--samples"),
+            (["--samples", String(negative)], "--samples"),
             (["--device", "no-such-device-\(generator.nextInt(below: 1_000_000))"], "--device"),
             (["--out", file + "/sub"], "--out"),
             (["--resume", scratch + "/never-ran"], "--resume"),
@@ -164,5 +172,66 @@ struct OptionTests {
         #expect(trainer.c == Float(c) && trainer.method == .si)
         #expect(trainer.resetOptimizerAtTaskBoundary == false)   // permuted MNIST: no reset
         #expect(!config.followsPaperProtocol || epochs == 20)
+    }
+
+    @Test func adamRestAndSampleOptionsReachTheTrainerAndTheConfigJSON() throws {
+        var generator = SeededGenerator(seed: 0xADA)
+        let samples = 1 + generator.nextInt(below: 5_000)
+        let epsilon = Double(1 + generator.nextInt(below: 9)) * 1e-9
+        for (proto, tool) in [(ExperimentProtocol.splitMNIST, Tool.splitMNIST), (.permutedMNIST, .permutedMNIST),
+                              (.splitCIFAR10_100, .cifarSplit)] {
+            let defaults = try RunConfig.resolve(tool: tool, experimentProtocol: proto, options: try ExperimentOptions.parse([]),
+                                                 environment: [:])
+            #expect(defaults.adamVariant == .standard && defaults.epsilon == 1e-8 && defaults.fisherSamples == 200)
+            // The opposite of the protocol's reset, the other variant, another ε and sample count.
+            let reset = defaults.resetOptimizerPerTask ? "no" : "yes"
+            let options = try ExperimentOptions.parse(["--adam-variant", "keras", "--reset-optimizer", reset,
+                                                       "--adam-epsilon", "\(epsilon)", "--samples", "\(samples)"])
+            let config = try RunConfig.resolve(tool: tool, experimentProtocol: proto, options: options, environment: [:])
+            #expect(config.resetOptimizerPerTask == !defaults.resetOptimizerPerTask)
+            for method in [Method.si, .ewc, .mas] {
+                let trainer = config.continualOptions(for: method)
+                #expect(trainer.adamVariant == .keras && trainer.epsilon == Float(epsilon))
+                #expect(trainer.resetOptimizerAtTaskBoundary == config.resetOptimizerPerTask)
+                #expect(trainer.fisherSamples == samples && trainer.masSamples == samples)
+            }
+            let encoder = JSONEncoder()
+            let json = try #require(try JSONSerialization.jsonObject(with: try encoder.encode(config)) as? [String: Any])
+            #expect(json["adam_variant"] as? String == "keras")
+            #expect((json["adam_epsilon"] as? NSNumber)?.doubleValue == epsilon)
+            #expect((json["reset_optimizer_per_task"] as? Bool) == config.resetOptimizerPerTask)
+            #expect((json["fisher_samples"] as? NSNumber)?.intValue == samples)
+            #expect((json["mas_samples"] as? NSNumber)?.intValue == samples)
+            #expect(try JSONDecoder().decode(RunConfig.self, from: try encoder.encode(config)) == config)
+            // A changed reset or an ε outside SI.md's two values leaves the protocol.
+            #expect(!config.followsPaperProtocol)
+        }
+    }
+
+    @Test func bothAdamVariantsAndBothEpsilonsOfSIdotMDCountAsTheProtocol() throws {
+        func config(_ arguments: [String]) throws -> RunConfig {
+            try RunConfig.resolve(tool: .permutedMNIST, experimentProtocol: .permutedMNIST,
+                                  options: try ExperimentOptions.parse(arguments), environment: [:])
+        }
+        for arguments in [[], ["--adam-variant", "keras"], ["--adam-variant", "standard"], ["--adam-epsilon", "1e-7"],
+                          ["--adam-epsilon", "1e-8", "--adam-variant", "keras"], ["--reset-optimizer", "no"],
+                          ["--samples", "17"]] {
+            #expect(try config(arguments).followsPaperProtocol, "\(arguments)")
+        }
+        for arguments in [["--adam-epsilon", "1e-6"], ["--adam-epsilon", "3e-8"], ["--reset-optimizer", "yes"]] {
+            #expect(try !config(arguments).followsPaperProtocol, "\(arguments)")
+        }
+    }
+
+    @Test func aConfigSavedBeforeTheAdamVariantExistedResumesAsStandard() throws {
+        let config = try RunConfig.resolve(tool: .splitMNIST, experimentProtocol: .splitMNIST,
+                                           options: try ExperimentOptions.parse(["--adam-variant", "keras"]), environment: [:])
+        var json = try #require(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(config)) as? [String: Any])
+        json["adam_variant"] = nil
+        let old = try JSONDecoder().decode(RunConfig.self, from: try JSONSerialization.data(withJSONObject: json))
+        #expect(old.adamVariant == .standard)
+        var expected = config
+        expected.adamVariant = .standard
+        #expect(old == expected)
     }
 }
