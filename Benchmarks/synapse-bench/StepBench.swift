@@ -1,6 +1,7 @@
-// The whole training step of the split-CIFAR CNN, composed exactly as the trainer enqueues it
-// (ContinualTrainer.step): gatherRows → gatherLabels → forward → softmaxCrossEntropy →
-// accumulateSum → backward → fusedSIUpdate. Images live on the device as uint8, as in training.
+// The whole training step of the split-CIFAR CNN: the trainer's own `TrainingStep` (gatherRows →
+// gatherLabels → forward → softmaxCrossEntropy → accumulateSum → backward → fusedSIUpdate), so the
+// benchmark times exactly the step `ContinualTrainer` runs. Images live on the device as uint8, as in training.
+import SynapseContinual
 import SynapseEngine
 
 /// A network, its SI/Adam state and a pool of device-resident images, ready to run steps.
@@ -11,13 +12,11 @@ final class TrainingStepBench {
     let units: Int
     /// Task 0's live units (multi-head): the first ten.
     let liveUnits = 0..<10
-    private let state: ParameterState
+    private let step: TrainingStep
     private let images: Tensor       // uint8 [poolBatches·batch, 3072]
     private let poolLabels: Tensor   // int32 [poolBatches·batch]
     private let indices: Tensor      // int32 [poolBatches·batch], a permutation of the pool
-    private let labels: Tensor       // int32 [batch]
-    private let losses: Tensor       // float32 [batch]
-    private let dLogits: Tensor      // float32 [batch, units]
+    private let labels: Tensor       // int32 [batch], inference only (the training step has its own)
     private let lossSum: Tensor      // float32 [1]
     private let correct: Tensor      // float32 [1]
     private let poolBatches = 4
@@ -38,8 +37,9 @@ final class TrainingStepBench {
         let anchor = try floats(count), importance = try floats(count)
         try backend.upload((0..<count).map { _ in 0.01 * (random.nextFloat() - 0.5) }, to: anchor)
         try backend.upload((0..<count).map { _ in random.nextFloat() }, to: importance)
-        state = ParameterState(theta: network.parameters, anchor: anchor, importance: importance,
-                               omega: try floats(count), m: try floats(count), v: try floats(count))
+        let state = ParameterState(theta: network.parameters, anchor: anchor, importance: importance,
+                                   omega: try floats(count), m: try floats(count), v: try floats(count))
+        step = try TrainingStep(network: network, state: state)
         let pool = poolBatches * batch
         let imageSize = network.inputSize
         images = Tensor(storage: try backend.allocate(.uint8, count: pool * imageSize), shape: [pool, imageSize])
@@ -51,38 +51,28 @@ final class TrainingStepBench {
         for i in stride(from: pool - 1, to: 0, by: -1) { order.swapAt(i, random.nextInt(below: i + 1)) }
         try backend.upload(order, to: indices)
         labels = try ints(batch)
-        losses = try floats(batch)
-        dLogits = Tensor(storage: try backend.allocate(.float32, count: batch * units), shape: [batch, units])
         lossSum = try floats(1)
         correct = try floats(1)
     }
 
-    private func gather() throws {
-        let offset = (globalStep % poolBatches) * batch
-        let view = indices.view(at: offset, shape: [batch])
-        try backend.gatherRows(images, indices: view, rows: batch, rowLength: network.inputSize, scale: 1.0 / 255.0,
-                               into: network.input)
-        try backend.gatherLabels(poolLabels, indices: view, rows: batch, into: labels)
-    }
+    /// This step's minibatch: `batch` rows of the shuffled pool, cycling through it.
+    private var minibatch: Tensor { indices.view(at: (globalStep % poolBatches) * batch, shape: [batch]) }
 
     /// Enqueues one training step with SI strength `c` (never waits).
     func trainStep(strength c: Float) throws {
-        let stepKey = UInt32(truncatingIfNeeded: globalStep)
-        try gather()
-        let logits = try network.forward(batch: batch, training: true, step: stepKey)
-        try backend.softmaxCrossEntropy(logits: logits, labels: labels, batch: batch, units: units,
-                                        unitStart: liveUnits.lowerBound, unitCount: liveUnits.count,
-                                        losses: losses, dLogits: dLogits)
-        try backend.accumulateSum(losses, count: batch, into: lossSum)
-        try network.backward(dLogits: dLogits, batch: batch, step: stepKey)
         adamStep += 1
-        try backend.fusedSIUpdate(state, taskGradient: network.gradients, strength: c, hyper: AdamHyper(), step: adamStep)
+        try step.enqueue(images: images, labels: poolLabels, indices: minibatch, rows: batch, liveUnits: liveUnits,
+                         strength: c, hyper: AdamHyper(), adamStep: adamStep,
+                         dropoutStep: UInt32(truncatingIfNeeded: globalStep), lossSlot: lossSum)
         globalStep += 1
     }
 
-    /// Enqueues one inference pass over a minibatch, as the evaluation does (forward, countCorrect).
+    /// Enqueues one inference pass over a minibatch, as the evaluation does (gather, forward, countCorrect).
     func inferStep() throws {
-        try gather()
+        let view = minibatch
+        try backend.gatherRows(images, indices: view, rows: batch, rowLength: network.inputSize, scale: 1.0 / 255.0,
+                               into: network.input)
+        try backend.gatherLabels(poolLabels, indices: view, rows: batch, into: labels)
         let logits = try network.forward(batch: batch, training: false, step: 0)
         try backend.countCorrect(logits: logits, labels: labels, batch: batch, units: units,
                                  unitStart: liveUnits.lowerBound, unitCount: liveUnits.count, counter: correct)
