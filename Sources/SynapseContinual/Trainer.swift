@@ -442,14 +442,7 @@ public final class ContinualTrainer {
         for j in 0..<sequence.count {
             let split = data.test[j]
             let own = sequence.units(ofTask: j)
-            var start = 0
-            while start < split.count {
-                let rows = min(maxBatch, split.count - start)
-                let indices = identityIndices.view(at: start, shape: [rows])
-                try backend.gatherRows(split.pixels, indices: indices, rows: rows, rowLength: sequence.imageSize,
-                                       scale: 1.0 / 255.0, into: network.input)
-                try backend.gatherLabels(split.labels, indices: indices, rows: rows, into: labels)
-                let logits = try network.forward(batch: rows, training: false, step: 0)
+            try forEachInferenceBatch(of: split) { logits, rows in
                 try backend.countCorrect(logits: logits, labels: labels, batch: rows, units: sequence.outputUnits,
                                          unitStart: own.lowerBound, unitCount: own.count,
                                          counter: counters.view(at: 2 * j, shape: [1]))
@@ -458,7 +451,6 @@ public final class ContinualTrainer {
                                              unitStart: seen.lowerBound, unitCount: seen.count,
                                              counter: counters.view(at: 2 * j + 1, shape: [1]))
                 }
-                start += rows
             }
         }
         let counts = try backend.download(counters)
@@ -477,6 +469,19 @@ public final class ContinualTrainer {
         let split = which == .train ? data.train[t] : data.test[t]
         let live = sequence.units(ofTask: t)
         try backend.fill(lossSum, value: 0)
+        try forEachInferenceBatch(of: split) { logits, rows in
+            try backend.softmaxCrossEntropy(logits: logits, labels: labels, batch: rows, units: sequence.outputUnits,
+                                            unitStart: live.lowerBound, unitCount: live.count,
+                                            losses: losses, dLogits: dLogits.leadingRows(rows))
+            try backend.accumulateSum(losses, count: rows, into: lossSum)
+        }
+        return Double(try backend.download(lossSum)[0]) / Double(split.count)
+    }
+
+    /// Walks `split` in order, `maxBatch` rows at a time (the last batch may be smaller): gathers the
+    /// rows (pixels/255) and their labels into `labels`, runs the forward pass with dropout off and
+    /// hands `body` the logits and the row count. Only enqueues; no host wait.
+    private func forEachInferenceBatch(of split: DeviceSplit, _ body: (_ logits: Tensor, _ rows: Int) throws -> Void) throws {
         var start = 0
         while start < split.count {
             let rows = min(maxBatch, split.count - start)
@@ -485,13 +490,9 @@ public final class ContinualTrainer {
                                    scale: 1.0 / 255.0, into: network.input)
             try backend.gatherLabels(split.labels, indices: indices, rows: rows, into: labels)
             let logits = try network.forward(batch: rows, training: false, step: 0)
-            try backend.softmaxCrossEntropy(logits: logits, labels: labels, batch: rows, units: sequence.outputUnits,
-                                            unitStart: live.lowerBound, unitCount: live.count,
-                                            losses: losses, dLogits: dLogits.leadingRows(rows))
-            try backend.accumulateSum(losses, count: rows, into: lossSum)
+            try body(logits, rows)
             start += rows
         }
-        return Double(try backend.download(lossSum)[0]) / Double(split.count)
     }
 
     // MARK: Resumability
