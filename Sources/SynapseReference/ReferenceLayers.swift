@@ -108,27 +108,28 @@ extension ReferenceBackend {
 
     public func dropoutForward(input: Tensor, count: Int, keepProbability: Float, seed: UInt64,
                                stream: UInt32, step: UInt32, output: Tensor) throws {
-        let op = "dropoutForward"
+        try applyDropoutMask("dropoutForward", from: input, "input", to: output, "output", count: count,
+                             keepProbability: keepProbability, seed: seed, stream: stream, step: step)
+    }
+
+    /// The gradient goes through the same mask with the same scale as the forward pass.
+    public func dropoutBackward(dOutput: Tensor, count: Int, keepProbability: Float, seed: UInt64,
+                                stream: UInt32, step: UInt32, dInput: Tensor) throws {
+        try applyDropoutMask("dropoutBackward", from: dOutput, "dOutput", to: dInput, "dInput", count: count,
+                             keepProbability: keepProbability, seed: seed, stream: stream, step: step)
+    }
+
+    /// target[i] = source[i] / keepProbability where `DropoutMask` keeps element i, else 0.
+    private func applyDropoutMask(_ op: String, from source: Tensor, _ sourceName: String, to target: Tensor,
+                                  _ targetName: String, count: Int, keepProbability: Float, seed: UInt64,
+                                  stream: UInt32, step: UInt32) throws {
         try checkKeepProbability(keepProbability, op)
-        let x = try floats(input, "input", op, needs: count)
-        let y = try floats(output, "output", op, needs: count)
+        let x = try floats(source, sourceName, op, needs: count)
+        let y = try floats(target, targetName, op, needs: count)
         for i in 0..<count {
             let kept = DropoutMask.keeps(index: i, keepProbability: keepProbability,
                                          seed: seed, stream: stream, step: step)
             y[i] = kept ? x[i] / keepProbability : 0
-        }
-    }
-
-    public func dropoutBackward(dOutput: Tensor, count: Int, keepProbability: Float, seed: UInt64,
-                                stream: UInt32, step: UInt32, dInput: Tensor) throws {
-        let op = "dropoutBackward"
-        try checkKeepProbability(keepProbability, op)
-        let dy = try floats(dOutput, "dOutput", op, needs: count)
-        let dx = try floats(dInput, "dInput", op, needs: count)
-        for i in 0..<count {
-            let kept = DropoutMask.keeps(index: i, keepProbability: keepProbability,
-                                         seed: seed, stream: stream, step: step)
-            dx[i] = kept ? dy[i] / keepProbability : 0
         }
     }
 
