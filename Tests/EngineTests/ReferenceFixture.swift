@@ -3,26 +3,13 @@
 import SynapseEngine
 import SynapseReference
 
-/// SplitMix64 (Steele, Lea & Flood 2014): a tiny seeded generator, so every test input is
-/// reproducible from the seed written in the test.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A reference backend plus a seeded generator, with helpers to make tensors from arrays.
 final class ReferenceFixture {
     let backend = ReferenceBackend()
-    var rng: SplitMix64
+    /// The engine's own seeded generator, so every test input is reproducible from the seed written in the test.
+    var rng: SeededGenerator
 
-    init(seed: UInt64) { rng = SplitMix64(seed: seed) }
+    init(seed: UInt64) { rng = SeededGenerator(seed: seed) }
 
     /// `count` uniform floats in `range` (unit scale, as `Tolerance` assumes).
     func uniform(_ count: Int, in range: ClosedRange<Float> = -1...1) -> [Float] {
