@@ -262,6 +262,17 @@ __kernel void conv_reduce(int count, int groups, __global const float* part, int
 #endif
 #define LM (TM / WM)
 #define LN (TN / WN)
+
+// x(crs, pq) of one image xn [C][H][W]: crs = (c*R + r)*R + s, pq = p*Q + q; 0 where
+// (p + r - pad, q + s - pad) falls outside the image (the zero padding, never stored).
+inline float conv_input_at(__global const float* xn, int H, int W, int R, int pad, int Q, int crs, int pq) {
+    int RR = R * R;
+    int c = crs / RR, rs = crs - c * RR, r = rs / R, s = rs - r * R;
+    int p = pq / Q, q = pq - p * Q;
+    int h = p + r - pad, w = q + s - pad;
+    return (h >= 0 && h < H && w >= 0 && w < W) ? xn[((size_t)c * H + h) * W + w] : 0.0f;
+}
+
 __kernel __attribute__((reqd_work_group_size(LN, LM, 1)))
 void conv_fwd_gpu(int C, int H, int W, int K, int R, int pad, int P, int Q,
                   __global const float* x, int offX, __global const float* w, int offW,
@@ -285,14 +296,7 @@ void conv_fwd_gpu(int C, int H, int W, int K, int R, int pad, int P, int Q,
         for (int e = tid; e < TK * TN; e += LM * LN) {
             int jj = e % TN, kk = e / TN;
             int gj = j0 + jj, gt = t0 + kk;
-            float v = 0.0f;
-            if (gj < PQ && gt < CRR) {
-                int c = gt / RR, rs = gt - c * RR, r = rs / R, s = rs - r * R;
-                int p = gj / Q, q = gj - p * Q;
-                int h = p + r - pad, ww = q + s - pad;
-                if (h >= 0 && h < H && ww >= 0 && ww < W) v = xn[((size_t)c * H + h) * W + ww];
-            }
-            Bs[kk][jj] = v;
+            Bs[kk][jj] = (gj < PQ && gt < CRR) ? conv_input_at(xn, H, W, R, pad, Q, gt, gj) : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         for (int kk = 0; kk < TK; kk++) {
@@ -343,14 +347,7 @@ void conv_dw_gpu(int C, int H, int W, int K, int R, int pad, int P, int Q, int N
             for (int e = tid; e < TK * TN; e += LM * LN) {
                 int kk = e % TK, tt = e / TK;
                 int gt = t0 + tt, gj = j0 + kk;
-                float v = 0.0f;
-                if (gj < PQ && gt < CRR) {
-                    int c = gt / RR, rs = gt - c * RR, r = rs / R, s = rs - r * R;
-                    int p = gj / Q, q = gj - p * Q;
-                    int h = p + r - pad, ww = q + s - pad;
-                    if (h >= 0 && h < H && ww >= 0 && ww < W) v = xn[((size_t)c * H + h) * W + ww];
-                }
-                Bs[kk][tt] = v;
+                Bs[kk][tt] = (gj < PQ && gt < CRR) ? conv_input_at(xn, H, W, R, pad, Q, gt, gj) : 0.0f;
             }
             barrier(CLK_LOCAL_MEM_FENCE);
             for (int kk = 0; kk < TK; kk++) {
