@@ -40,12 +40,15 @@ struct CifarSplitCommand: ParsableCommand {
     @OptionGroup var options: ExperimentOptions
 }
 
+/// What split-mnist's and permuted-mnist's --data-dir must hold (end of their help text).
+private let mnistDataDirHelp = "\n--data-dir holds the four MNIST-format IDX files (MNIST or Fashion-MNIST, plain or .gz)."
+
 struct SplitMNISTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "split-mnist",
         abstract: "Split MNIST (5 tasks of two classes, multi-head MLP) with SI and baselines.",
         discussion: discussion([.splitMNIST])
-            + "\n--data-dir holds the four MNIST-format IDX files (MNIST or Fashion-MNIST, plain or .gz).")
+            + mnistDataDirHelp)
 
     @OptionGroup var options: ExperimentOptions
 }
@@ -55,7 +58,7 @@ struct PermutedMNISTCommand: ParsableCommand {
         commandName: "permuted-mnist",
         abstract: "Permuted MNIST (10 tasks, task 1 unpermuted, single-head MLP 784-2000-2000-10) with SI and baselines.",
         discussion: discussion([.permutedMNIST])
-            + "\n--data-dir holds the four MNIST-format IDX files (MNIST or Fashion-MNIST, plain or .gz).")
+            + mnistDataDirHelp)
 
     @OptionGroup var options: ExperimentOptions
 }
