@@ -8,7 +8,7 @@
 // broadcast and NR values of the panel are read as float16 vectors, MR*NR/16 vector fmas.
 // No local memory, no barriers (PoCL emulates both slowly); packing removes the cache conflicts
 // of power-of-two leading dimensions and the edge cases in N. Rows past M read row M-1 (clamped)
-// and are not stored. Measured in PERF.md / the gemm helper's report: MR = 6-8, NR = 32.
+// and are not stored. Measured on PoCL (LinearAlgebraTiles in the host code): MR = 6-8, NR = 32.
 //
 // GPU style: a work-group computes a TM x TN tile of C; each work-item a WM x WN register block;
 // A and B tiles of depth TK are loaded cooperatively into __local memory (bounds-checked, zero

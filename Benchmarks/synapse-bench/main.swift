@@ -3,8 +3,9 @@
 //      weight-grad at the training batch, the fused SI update and a copy; each checked against
 //      the reference first, then timed with device events (median of repeats); GFLOP/s or GB/s
 //      and the fraction of the measured peak (the best square GEMM, or --peak-gflops; the copy).
-//   2. step: the whole training step of the split-CIFAR CNN with SI on and with c = 0 (same run,
-//      alternating), inference images/s, peak memory; wall time over several enqueued steps.
+//   2. step: the whole training step of the split-CIFAR CNN (the trainer's own TrainingStep) with
+//      SI on and with c = 0 (same run, alternating), inference images/s, peak memory; wall time
+//      over several enqueued steps.
 //   3. profile: where the milliseconds of one training step go, kernel by kernel.
 // Progress goes to stderr; the table to stdout; every figure to --json FILE.
 // Exit status: 0 all passed, 1 a check failed or a part could not run, 2 bad arguments or device.

@@ -70,7 +70,7 @@ enum KernelArg {
     case local(bytes: Int)
 }
 
-/// A created kernel object and the label used in error messages ("gemm.cl/gemm_simple").
+/// A created kernel object and the label used in error messages ("gemm.cl/gemm_cpu").
 struct CLKernel {
     let handle: cl_kernel
     let label: String
