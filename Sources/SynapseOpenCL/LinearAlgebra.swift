@@ -102,6 +102,13 @@ extension OpenCLBackend {
     /// past a tile's end (at most NR + 2R floats beyond the last plane) stay inside the buffer.
     private func padSlack(_ kernelSize: Int) -> Int { 32 + 2 * kernelSize + 32 }
 
+    /// How many leading images of an unpadded input (`imageSize` floats each) the CPU kernels may
+    /// read in place: those followed by at least `slack` floats of the same tensor, since the
+    /// kernels' vector reads run up to that far past an image's last plane.
+    private func inPlaceImages(batch: Int, imageSize: Int, slack: Int) -> Int {
+        imageSize > 0 ? max(0, batch - ceilDiv(slack, imageSize)) : 0
+    }
+
     /// Copies `planes` planes of `height` × `width` floats from `source` into workspace `slot`
     /// as planes of `rows` × `rowLength` (placed at `top`, `left`; zeros around, negative = crop),
     /// `planeStride` floats apart, followed by `slack` zeros.
@@ -174,11 +181,24 @@ extension OpenCLBackend {
         switch style {
         case .cpu:
             let hp = s.height + 2 * s.padding, wp = s.width + 2 * s.padding
-            let xp = try padded(input, planes: s.batch * s.inChannels, height: s.height, width: s.width,
-                                rows: hp, rowLength: wp, planeStride: hp * wp, top: s.padding, left: s.padding,
-                                slack: padSlack(s.kernelSize), slot: "conv.paddedInput")
-            try cpuValidConv(batch: s.batch, channels: s.inChannels, hp: hp, wp: wp, filters: s.outChannels,
-                             r: s.kernelSize, xp: xp, weight: weight, bias: bias, relu: relu, output: output)
+            // A valid convolution reads the input in place for the leading images (their reads
+            // past a plane's end land in the next image); only the trailing ones are copied.
+            let head = s.padding == 0 ? inPlaceImages(batch: s.batch, imageSize: s.inputCount / s.batch,
+                                                      slack: padSlack(s.kernelSize)) : 0
+            if head > 0 {
+                try cpuValidConv(batch: head, channels: s.inChannels, hp: hp, wp: wp, filters: s.outChannels,
+                                 r: s.kernelSize, xp: input, weight: weight, bias: bias, relu: relu, output: output)
+            }
+            if head < s.batch {
+                let inImage = s.inputCount / s.batch, outImage = s.outputCount / s.batch, tail = s.batch - head
+                let xp = try padded(input.view(at: head * inImage, shape: [tail * inImage]),
+                                    planes: tail * s.inChannels, height: s.height, width: s.width,
+                                    rows: hp, rowLength: wp, planeStride: hp * wp, top: s.padding, left: s.padding,
+                                    slack: padSlack(s.kernelSize), slot: "conv.paddedInput")
+                try cpuValidConv(batch: tail, channels: s.inChannels, hp: hp, wp: wp, filters: s.outChannels,
+                                 r: s.kernelSize, xp: xp, weight: weight, bias: bias, relu: relu,
+                                 output: output.view(at: head * outImage, shape: [tail * outImage]))
+            }
         case .gpu:
             try gpuConv(batch: s.batch, channels: s.inChannels, h: s.height, w: s.width, filters: s.outChannels,
                         r: s.kernelSize, pad: s.padding, input: input, weight: weight, bias: bias, relu: relu,
@@ -240,9 +260,6 @@ extension OpenCLBackend {
             let partialBias = try workspace("conv.partialBias", count: max(1, groups * s.outChannels))
             _ = try checkedInt(groups * s.outChannels * crs, "partial weight gradient size")
             if s.batch > 0 {
-                let xp = try padded(input, planes: s.batch * s.inChannels, height: s.height, width: s.width,
-                                    rows: hp, rowLength: wp, planeStride: hp * wp, top: s.padding, left: s.padding,
-                                    slack: padSlack(r), slot: "conv.paddedInput")
                 let dyw = try padded(dOutput, planes: s.batch * s.outChannels, height: p, width: s.outWidth,
                                      rows: p, rowLength: wp, planeStride: wideLength, top: 0, left: 0, slack: 0,
                                      slot: "conv.wideGradient")
@@ -250,11 +267,34 @@ extension OpenCLBackend {
                 let dmr = tileSize(defines, "DMR"), tc = tileSize(defines, "TC")
                 let shape: [KernelArg] = [.int(try checkedInt(wideLength, "wide plane")),
                                           .int(try checkedInt(s.batch, "N")), .int(try checkedInt(chunk, "chunk"))]
-                try launch(kernel(file: "conv.cl", name: "conv_dw_cpu", defines: defines),
-                           [.int(try checkedInt(s.inChannels, "C")), .int(try checkedInt(hp, "Hp")),
-                            .int(try checkedInt(wp, "Wp")), .int(try checkedInt(s.outChannels, "K")),
-                            .int(try checkedInt(r, "R"))] + shape + [.tensor(xp), .tensor(dyw), .tensor(partial)],
-                           global: [ceilDiv(crs, tc), ceilDiv(s.outChannels, dmr), groups])
+                // Images [first, first + count) (first a multiple of chunk) into their partial sums.
+                func weightGradient(first: Int, count: Int, x: Tensor) throws {
+                    let firstGroup = first / chunk, groupCount = ceilDiv(count, chunk)
+                    try launch(kernel(file: "conv.cl", name: "conv_dw_cpu", defines: defines),
+                               [.int(try checkedInt(s.inChannels, "C")), .int(try checkedInt(hp, "Hp")),
+                                .int(try checkedInt(wp, "Wp")), .int(try checkedInt(s.outChannels, "K")),
+                                .int(try checkedInt(r, "R")), .int(try checkedInt(wideLength, "wide plane")),
+                                .int(try checkedInt(count, "N")), .int(try checkedInt(chunk, "chunk")), .tensor(x),
+                                .tensor(dyw.view(at: first * s.outChannels * wideLength,
+                                                 shape: [count * s.outChannels * wideLength])),
+                                .tensor(partial.view(at: firstGroup * s.outChannels * crs,
+                                                     shape: [groupCount * s.outChannels * crs]))],
+                               global: [ceilDiv(crs, tc), ceilDiv(s.outChannels, dmr), groupCount])
+                }
+                // A valid convolution reads the input in place for whole chunks of leading images
+                // (their reads past a plane's end land in the next image); the rest is copied.
+                let inImage = s.inputCount / s.batch
+                let head = s.padding == 0
+                    ? inPlaceImages(batch: s.batch, imageSize: inImage, slack: padSlack(r)) / chunk * chunk : 0
+                if head > 0 { try weightGradient(first: 0, count: head, x: input) }
+                if head < s.batch {
+                    let tail = s.batch - head
+                    let xp = try padded(input.view(at: head * inImage, shape: [tail * inImage]),
+                                        planes: tail * s.inChannels, height: s.height, width: s.width,
+                                        rows: hp, rowLength: wp, planeStride: hp * wp, top: s.padding,
+                                        left: s.padding, slack: padSlack(r), slot: "conv.paddedInput")
+                    try weightGradient(first: head, count: tail, x: xp)
+                }
                 try launch(kernel(file: "conv.cl", name: "conv_db_partial"),
                            [.int(try checkedInt(s.outChannels, "K"))] + shape + [.tensor(dyw), .tensor(partialBias)],
                            global: [s.outChannels, groups])
