@@ -15,6 +15,8 @@
 //                     at q >= Q and past P*Wp; PWr a multiple of 16): each work-item holds
 //                     MR x TC float16 partial sums over positions, per chunk of images (dim 2),
 //                     reduced afterwards (conv_reduce) with the bias gradient (conv_db_partial).
+//                     When Q is a multiple of 16, conv_dw_rows_cpu reads dOutput in place instead
+//                     (its rows are whole vectors: no copy, no lanes to mask).
 //
 // GPU style: implicit GEMM with local-memory tiles, reading the unpadded input with bounds
 // checks (cheap on a GPU), TM x TN tiles, TK deep, WM x WN registers per work-item.
@@ -205,7 +207,65 @@ __kernel void conv_dw_cpu(int C, int Hp, int Wp, int K, int R, int PWr, int N, i
     }
 }
 
-// Partial bias gradient: partb[g][k] = sum over images of chunk g of the wide dOutput plane.
+// Weight gradient, CPU style, for Q a multiple of 16: dy = dOutput [N][K][P][Q] as it is; the
+// 16 positions q..q+15 of row p meet Xp[n][c][(p + r)*Wp + q + s ...]. Same tiles, grid and
+// partial sums as conv_dw_cpu; no read past a row of dy, nor past an image of Xp.
+__kernel void conv_dw_rows_cpu(int C, int Hp, int Wp, int K, int R, int Q, int N, int chunk,
+                               __global const float* xp, int xpOffset, __global const float* dy, int dyOffset,
+                               __global float* part, int partOffset) {
+    int t0 = get_global_id(0) * TC;
+    int k0 = get_global_id(1) * DMR;
+    int g = get_global_id(2);
+    int RR = R * R, CRR = C * RR, plane = Hp * Wp, P = Hp - R + 1, PQ = P * Q;
+    if (t0 >= CRR || k0 >= K) return;
+    int off[TC];
+    #pragma unroll
+    for (int t = 0; t < TC; t++) {
+        int crs = min(t0 + t, CRR - 1);
+        int c = crs / RR, rs = crs - c * RR, r = rs / R, s = rs - r * R;
+        off[t] = c * plane + r * Wp + s;
+    }
+    int km[DMR];
+    #pragma unroll
+    for (int m = 0; m < DMR; m++) km[m] = min(k0 + m, K - 1);
+    float16 acc[DMR][TC];
+    #pragma unroll
+    for (int m = 0; m < DMR; m++)
+        #pragma unroll
+        for (int t = 0; t < TC; t++) acc[m][t] = (float16)(0.0f);
+    int nEnd = min(N, (g + 1) * chunk);
+    for (int n = g * chunk; n < nEnd; n++) {
+        __global const float* x = xp + xpOffset + (size_t)n * C * plane;
+        __global const float* d = dy + dyOffset + (size_t)n * K * PQ;
+        for (int p = 0; p < P; p++) {
+            for (int q = 0; q < Q; q += 16) {
+                float16 a[DMR], b[TC];
+                #pragma unroll
+                for (int m = 0; m < DMR; m++) a[m] = vload16(0, d + km[m] * PQ + p * Q + q);
+                #pragma unroll
+                for (int t = 0; t < TC; t++) b[t] = vload16(0, x + off[t] + p * Wp + q);
+                #pragma unroll
+                for (int m = 0; m < DMR; m++)
+                    #pragma unroll
+                    for (int t = 0; t < TC; t++) acc[m][t] = fma(a[m], b[t], acc[m][t]);
+            }
+        }
+    }
+    #pragma unroll
+    for (int m = 0; m < DMR; m++) {
+        if (k0 + m >= K) continue;
+        #pragma unroll
+        for (int t = 0; t < TC; t++) {
+            if (t0 + t >= CRR) continue;
+            float16 v = acc[m][t];
+            float8 h8 = v.lo + v.hi; float4 h4 = h8.lo + h8.hi; float2 h2 = h4.lo + h4.hi;
+            part[partOffset + ((size_t)g * K + k0 + m) * CRR + t0 + t] = h2.x + h2.y;
+        }
+    }
+}
+
+// Partial bias gradient: partb[g][k] = sum over images of chunk g of the dOutput plane, wide
+// (PWr floats) or, for Q a multiple of 16, as it is (PWr = P*Q).
 __kernel void conv_db_partial(int K, int PWr, int N, int chunk, __global const float* dyw, int dywOffset,
                               __global float* partb, int partbOffset) {
     int k = get_global_id(0), g = get_global_id(1);

@@ -251,18 +251,22 @@ extension OpenCLBackend {
         case .cpu:
             let hp = s.height + 2 * s.padding, wp = s.width + 2 * s.padding
             let p = s.outHeight
-            // dOutput in the wide layout: rows of wp floats (zeros at q ≥ Q), planes rounded up to
-            // whole float16 vectors.
-            let wideLength = ceilDiv(p * wp, 16) * 16
+            // Rows of dOutput that are whole float16 vectors (Q a multiple of 16) are read in place
+            // (conv_dw_rows_cpu); otherwise dOutput is copied to the wide layout: rows of wp floats
+            // (zeros at q ≥ Q), planes rounded up to whole vectors. (Reading those in place with
+            // masked lanes measured slower than the copy.)
+            let inPlace = s.outWidth % 16 == 0
+            let wideLength = inPlace ? p * s.outWidth : ceilDiv(p * wp, 16) * 16
             let chunk = LinearAlgebraTiles.cpuWeightGradientChunk
             let groups = ceilDiv(s.batch, chunk)
             let partial = try workspace("conv.partialWeight", count: max(1, groups * s.outChannels * crs))
             let partialBias = try workspace("conv.partialBias", count: max(1, groups * s.outChannels))
             _ = try checkedInt(groups * s.outChannels * crs, "partial weight gradient size")
             if s.batch > 0 {
-                let dyw = try padded(dOutput, planes: s.batch * s.outChannels, height: p, width: s.outWidth,
-                                     rows: p, rowLength: wp, planeStride: wideLength, top: 0, left: 0, slack: 0,
-                                     slot: "conv.wideGradient")
+                let dyw = inPlace ? dOutput
+                    : try padded(dOutput, planes: s.batch * s.outChannels, height: p, width: s.outWidth,
+                                 rows: p, rowLength: wp, planeStride: wideLength, top: 0, left: 0, slack: 0,
+                                 slot: "conv.wideGradient")
                 let defines = LinearAlgebraTiles.cpuWeightGradient
                 let dmr = tileSize(defines, "DMR"), tc = tileSize(defines, "TC")
                 let shape: [KernelArg] = [.int(try checkedInt(wideLength, "wide plane")),
@@ -270,10 +274,11 @@ extension OpenCLBackend {
                 // Images [first, first + count) (first a multiple of chunk) into their partial sums.
                 func weightGradient(first: Int, count: Int, x: Tensor) throws {
                     let firstGroup = first / chunk, groupCount = ceilDiv(count, chunk)
-                    try launch(kernel(file: "conv.cl", name: "conv_dw_cpu", defines: defines),
+                    try launch(kernel(file: "conv.cl", name: inPlace ? "conv_dw_rows_cpu" : "conv_dw_cpu", defines: defines),
                                [.int(try checkedInt(s.inChannels, "C")), .int(try checkedInt(hp, "Hp")),
                                 .int(try checkedInt(wp, "Wp")), .int(try checkedInt(s.outChannels, "K")),
-                                .int(try checkedInt(r, "R")), .int(try checkedInt(wideLength, "wide plane")),
+                                .int(try checkedInt(r, "R")),
+                                .int(try checkedInt(inPlace ? s.outWidth : wideLength, inPlace ? "Q" : "wide plane")),
                                 .int(try checkedInt(count, "N")), .int(try checkedInt(chunk, "chunk")), .tensor(x),
                                 .tensor(dyw.view(at: first * s.outChannels * wideLength,
                                                  shape: [count * s.outChannels * wideLength])),
