@@ -376,6 +376,14 @@ public enum OpChecks {
             ConvShape(batch: 2, inChannels: 32, height: 15, width: 15, outChannels: 64, padding: 1),
             ConvShape(batch: 2, inChannels: 64, height: 15, width: 15, outChannels: 64, padding: 0),
             ConvShape(batch: 2, inChannels: 3, height: 6, width: 5, outChannels: 4, padding: 3),
+            // Batches of 5 or more: the CPU style reads pad-0 inputs in place for every image but
+            // the last few (it may read past an image's end into the next one), and reads dOutput
+            // in place when its width is a multiple of 16; these shapes reach both paths.
+            ConvShape(batch: 9, inChannels: 2, height: 5, width: 5, outChannels: 3, padding: 0),
+            ConvShape(batch: 11, inChannels: 4, height: 13, width: 11, outChannels: 9, padding: 0),
+            ConvShape(batch: 7, inChannels: 3, height: 34, width: 33, outChannels: 5, padding: 0),
+            ConvShape(batch: 5, inChannels: 3, height: 7, width: 16, outChannels: 7, padding: 1),
+            ConvShape(batch: 9, inChannels: 5, height: 3, width: 34, outChannels: 6, padding: 0),
         ]
         for (i, s) in networkConvShapes.enumerated() {
             checks.append(conv2dForward(s, relu: i % 2 == 1))
