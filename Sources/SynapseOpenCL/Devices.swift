@@ -25,7 +25,20 @@ public struct OpenCLDevice: CustomStringConvertible {
 
     /// Every device of every platform. No platform at all (no ICD installed) is an empty list,
     /// not an error; a failing query of a present platform is an error.
+    ///
+    /// Enumerated once per process: the set of devices does not change while it runs, and PoCL
+    /// was seen to crash (a null dereference inside clGetDeviceInfo) when two threads enumerated
+    /// at the same time during its first initialisation.
     public static func all() throws -> [OpenCLDevice] {
+        try enumeration.get()
+    }
+
+    /// Swift initialises a static `let` exactly once, thread-safely, on first use.
+    private static let enumeration: Result<[OpenCLDevice], Error> = Result {
+        try OpenCLDriverLock.run { try enumerate() }
+    }
+
+    private static func enumerate() throws -> [OpenCLDevice] {
         var platformCount: cl_uint = 0
         let status = clGetPlatformIDs(0, nil, &platformCount)
         // ocl-icd reports "no platforms" as CL_PLATFORM_NOT_FOUND_KHR (-1001).
@@ -141,6 +154,19 @@ func deviceValue<T: FixedWidthInteger>(_ device: cl_device_id, _ info: cl_device
 }
 
 /// The text of a NUL-terminated C buffer, trimmed of trailing spaces (some drivers pad names).
+/// Serialises the driver calls that set up state shared across a process (enumeration, context
+/// and queue creation, program builds). They run a handful of times per backend, never inside
+/// a training step; PoCL misbehaved when tests ran them from several threads at once.
+enum OpenCLDriverLock {
+    private static let lock = NSLock()
+
+    static func run<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+}
+
 func cString(_ bytes: [CChar]) -> String {
     let utf8 = bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
     return String(decoding: utf8, as: UTF8.self).trimmingCharacters(in: .whitespaces)

@@ -39,21 +39,22 @@ public final class OpenCLBackend: Backend {
         self.profiling = profiling
         self.cache = ProgramCache(directory: cache.resolvedPath)
 
-        var status: cl_int = 0
-        var properties: [cl_context_properties] = [
-            cl_context_properties(CL_CONTEXT_PLATFORM), cl_context_properties(Int(bitPattern: UnsafeRawPointer(device.platform))), 0,
-        ]
-        var deviceID: cl_device_id? = device.id
-        let context = clCreateContext(&properties, 1, &deviceID, nil, nil, &status)
-        try checkCL(status, "clCreateContext", device.name)
-        guard let context else { throw OpenCLError(call: "clCreateContext", code: -34, detail: device.name) }
         let queueProperties = profiling ? cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE) : 0
-        let queue = clCreateCommandQueue(context, device.id, queueProperties, &status)
-        if status != CL_SUCCESS { clReleaseContext(context) }
-        try checkCL(status, "clCreateCommandQueue", device.name)
-        guard let queue else { throw OpenCLError(call: "clCreateCommandQueue", code: -36, detail: device.name) }
-        self.context = context
-        self.queue = queue
+        (context, queue) = try OpenCLDriverLock.run {
+            var status: cl_int = 0
+            var properties: [cl_context_properties] = [
+                cl_context_properties(CL_CONTEXT_PLATFORM), cl_context_properties(Int(bitPattern: UnsafeRawPointer(device.platform))), 0,
+            ]
+            var deviceID: cl_device_id? = device.id
+            let context = clCreateContext(&properties, 1, &deviceID, nil, nil, &status)
+            try checkCL(status, "clCreateContext", device.name)
+            guard let context else { throw OpenCLError(call: "clCreateContext", code: -34, detail: device.name) }
+            let queue = clCreateCommandQueue(context, device.id, queueProperties, &status)
+            if status != CL_SUCCESS { clReleaseContext(context) }
+            try checkCL(status, "clCreateCommandQueue", device.name)
+            guard let queue else { throw OpenCLError(call: "clCreateCommandQueue", code: -36, detail: device.name) }
+            return (context, queue)
+        }
     }
 
     /// Opens the device `spec` names (see `OpenCLDevice.select`).

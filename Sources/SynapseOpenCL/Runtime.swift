@@ -163,7 +163,7 @@ extension OpenCLBackend {
         try checkCL(status, "clCreateProgramWithSource", "Kernels/\(file)")
         guard let program else { throw OpenCLError(call: "clCreateProgramWithSource", code: -44, detail: "Kernels/\(file)") }
         var deviceID: cl_device_id? = device.id
-        let buildStatus = clBuildProgram(program, 1, &deviceID, options, nil, nil)
+        let buildStatus = OpenCLDriverLock.run { clBuildProgram(program, 1, &deviceID, options, nil, nil) }
         if buildStatus != CL_SUCCESS {
             let log = buildLog(program)
             clReleaseProgram(program)
@@ -184,7 +184,7 @@ extension OpenCLBackend {
         }
         try checkCL(status, "clCreateProgramWithBinary")
         guard let program else { throw OpenCLError(call: "clCreateProgramWithBinary", code: -42) }
-        let buildStatus = clBuildProgram(program, 1, &deviceID, options, nil, nil)
+        let buildStatus = OpenCLDriverLock.run { clBuildProgram(program, 1, &deviceID, options, nil, nil) }
         guard binaryStatus == CL_SUCCESS, buildStatus == CL_SUCCESS else {
             clReleaseProgram(program)
             throw OpenCLError(call: "clBuildProgram", code: buildStatus != CL_SUCCESS ? buildStatus : binaryStatus,
