@@ -42,8 +42,10 @@ struct RealDataTests {
 
     /// The README beside the data: two training batches of 10,000 (per-class counts per batch
     /// between 935 and 1,053), a test batch with 1,000 per class, class names in label order.
+    /// CI runs with shared/ beside the clone, so there a missing folder fails the test; elsewhere
+    /// (a clone without ../shared) it is skipped.
     @Test("CIFAR-10 from ../shared: 20,000 train in two batches, 10,000 test with 1,000 per class",
-          .enabled(if: FileManager.default.fileExists(atPath: cifarFolder), "\(cifarFolder) absent"))
+          .enabled(if: inCI || FileManager.default.fileExists(atPath: cifarFolder), "\(cifarFolder) absent"))
     func sharedCIFAR10() throws {
         let data = try CIFAR10.load(folder: cifarFolder)
         #expect(data.train.count == 20_000 && data.test.count == 10_000)
