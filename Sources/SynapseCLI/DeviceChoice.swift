@@ -1,10 +1,11 @@
-// Choosing the backend from `--device`, shared by every executable.
+// Opening the backend a tool runs on, from its `--device` text; every tool goes through here.
 //   gpu        the first OpenCL GPU of any platform (an error listing the devices when none)
 //   cpu        an OpenCL CPU device (PoCL here)
 //   reference  the pure-Swift ReferenceBackend
 //   <number>   an index into the `--list-devices` table
 //   <text>     the first device whose name or platform contains it (case-insensitive)
-// The default ("" or nil) is gpu when a GPU is present, else cpu. Never a silent fallback.
+// The default (nil or "") is gpu when a GPU is present, else cpu, and the spec actually used is
+// returned so that a run can record it. Never a silent fallback to another device.
 import SynapseEngine
 import SynapseOpenCL
 import SynapseReference
@@ -15,15 +16,23 @@ public enum DeviceChoice {
         devices.contains { $0.kind == .gpu } ? "gpu" : "cpu"
     }
 
-    /// The backend `spec` names (nil or empty: the default). Errors list the devices present.
+    /// The backend `spec` names (nil or empty: the default) and the spec actually used.
     /// `style` forces a kernel style (nil: by device type, or `SYNAPSE_KERNEL_STYLE`).
-    public static func makeBackend(_ spec: String?, style: KernelStyle? = nil, profiling: Bool = false) throws -> any Backend {
+    /// - Throws: `DeviceNotFound` (with the devices present) when the spec names no device, or
+    ///   the OpenCL error of opening the one it names.
+    public static func open(_ spec: String?, style: KernelStyle? = nil,
+                            profiling: Bool = false) throws -> (backend: any Backend, spec: String) {
         let text = (spec ?? "").trimmingCharacters(in: .whitespaces)
-        if text.lowercased() == "reference" { return ReferenceBackend() }
+        if text.lowercased() == "reference" { return (ReferenceBackend(), text) }
         let devices = try OpenCLDevice.all()
-        let chosen = text.isEmpty ? defaultSpec(devices: devices) : text
-        let device = try OpenCLDevice.select(chosen, from: devices)
-        return try OpenCLBackend(device: device, style: style, profiling: profiling)
+        let used = text.isEmpty ? defaultSpec(devices: devices) : text
+        let device = try OpenCLDevice.select(used, from: devices)
+        return (try OpenCLBackend(device: device, style: style, profiling: profiling), used)
+    }
+
+    /// The backend `spec` names, as `open`; for tools that do not record the spec.
+    public static func makeBackend(_ spec: String?, style: KernelStyle? = nil, profiling: Bool = false) throws -> any Backend {
+        try open(spec, style: style, profiling: profiling).backend
     }
 
     /// The `--list-devices` text: every OpenCL device as a table, plus the reference backend.
@@ -32,4 +41,29 @@ public enum DeviceChoice {
         return "OpenCL devices:\n" + OpenCLDevice.listing(devices)
             + "Also: --device reference (the pure-Swift reference backend). Default here: \(defaultSpec(devices: devices)).\n"
     }
+
+    /// A failure to open `--device` as one line for the experiment tools: what is wrong, then the
+    /// devices present by number, name and type (the full table is `--list-devices`').
+    static func oneLine(_ error: Error) -> String {
+        let what: String
+        let present: [OpenCLDevice]
+        if let notFound = error as? DeviceNotFound {
+            what = notFound.summary
+            present = notFound.present
+        } else {
+            what = "\(error)".split(whereSeparator: \.isNewline).first.map(String.init) ?? "\(error)"
+            present = (try? OpenCLDevice.all()) ?? []
+        }
+        let names = present.map { "\($0.index) = \($0.name) [\($0.kind.rawValue)]" } + ["reference"]
+        return what + "; present: " + names.joined(separator: ", ") + " (details: --list-devices)"
+    }
+}
+
+extension DeviceOpener {
+    /// OpenCL devices and the reference backend, as `DeviceChoice` opens them; errors are one line.
+    public static let system = DeviceOpener(
+        open: { spec in
+            do { return try DeviceChoice.open(spec) } catch { throw BackendError(DeviceChoice.oneLine(error)) }
+        },
+        list: { try DeviceChoice.listing() })
 }

@@ -81,11 +81,12 @@ public struct OpenCLDevice: CustomStringConvertible {
 
     /// Picks a device from `devices` by `spec`: "gpu" (first GPU of any platform), "cpu" (first
     /// CPU device), a number (index into the listing) or a case-insensitive substring of the
-    /// device or platform name. No match is an error that lists what is present.
+    /// device or platform name.
+    /// - Throws: `DeviceNotFound` when nothing matches; it carries the devices present.
     public static func select(_ spec: String, from devices: [OpenCLDevice]) throws -> OpenCLDevice {
         let wanted = spec.trimmingCharacters(in: .whitespaces)
-        func missing(_ what: String) -> BackendError {
-            BackendError("no \(what) for --device '\(spec)'; devices present:\n" + listing(devices))
+        func missing(_ what: String) -> DeviceNotFound {
+            DeviceNotFound(spec: spec, wanted: what, present: devices)
         }
         switch wanted.lowercased() {
         case "gpu":
@@ -129,6 +130,24 @@ public struct OpenCLDevice: CustomStringConvertible {
     }
 }
 
+/// A `--device` text that names no device present. Typed, so that a tool can word it for its
+/// own output (one line, or with the full table) without taking a message apart. Sendable by
+/// hand: it holds immutable copies of what the driver reported.
+public struct DeviceNotFound: Error, CustomStringConvertible, @unchecked Sendable {
+    /// The text as the user gave it.
+    public let spec: String
+    /// What was looked for, e.g. "OpenCL GPU device" or "device number 7 (valid: 0..<2)".
+    public let wanted: String
+    /// Every device present, in listing order.
+    public let present: [OpenCLDevice]
+
+    /// What is missing, without the devices: "no OpenCL GPU device for --device 'gpu'".
+    public var summary: String { "no \(wanted) for --device '\(spec)'" }
+
+    /// The summary followed by the full device table.
+    public var description: String { summary + "; devices present:\n" + OpenCLDevice.listing(present) }
+}
+
 // MARK: Info queries
 
 private func platformString(_ platform: cl_platform_id, _ info: cl_platform_info) throws -> String {
@@ -153,7 +172,6 @@ func deviceValue<T: FixedWidthInteger>(_ device: cl_device_id, _ info: cl_device
     return value
 }
 
-/// The text of a NUL-terminated C buffer, trimmed of trailing spaces (some drivers pad names).
 /// Serialises the driver calls that set up state shared across a process (enumeration, context
 /// and queue creation, program builds). They run a handful of times per backend, never inside
 /// a training step; PoCL misbehaved when tests ran them from several threads at once.
@@ -167,6 +185,7 @@ enum OpenCLDriverLock {
     }
 }
 
+/// The text of a NUL-terminated C buffer, trimmed of trailing spaces (some drivers pad names).
 func cString(_ bytes: [CChar]) -> String {
     let utf8 = bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
     return String(decoding: utf8, as: UTF8.self).trimmingCharacters(in: .whitespaces)

@@ -47,11 +47,7 @@ extension OpenCLBackend {
 
     public func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                      alpha: Float, a: Tensor, b: Tensor, beta: Float, c: Tensor) throws {
-        let op = "gemm"
-        try requireNonNegative([("m", m), ("n", n), ("k", k)], op: op)
-        try require(a, "a", count: m * k, op: op)
-        try require(b, "b", count: k * n, op: op)
-        try require(c, "c", count: m * n, op: op)
+        try OpContract.gemm(m: m, n: n, k: k, a: a, b: b, c: c)
         if m == 0 || n == 0 { return }
         // op(A)[i][kk] = A[i*sam + kk*sak]; op(B)[kk][j] = B[kk*sbk + j*sbn] (leading dimension =
         // the stored row length: k or m for A, n or k for B).
@@ -92,11 +88,6 @@ extension OpenCLBackend {
     // MARK: Convolution
 
     private func checkConv(_ s: ConvShape, op: String) throws {
-        try requireNonNegative([("batch", s.batch), ("inChannels", s.inChannels), ("height", s.height),
-                                ("width", s.width), ("outChannels", s.outChannels), ("padding", s.padding)], op: op)
-        guard s.kernelSize >= 1, s.outHeight >= 1, s.outWidth >= 1 else {
-            throw BackendError("\(op): shape \(s) has no output (P = \(s.outHeight), Q = \(s.outWidth))")
-        }
         // Kernels index with 32-bit ints inside one tensor.
         _ = try checkedInt(max(s.inputCount, s.outputCount, s.weightCount), "\(op): element count of \(s)")
     }
@@ -175,11 +166,8 @@ extension OpenCLBackend {
     public func conv2dForward(_ s: ConvShape, input: Tensor, weight: Tensor, bias: Tensor,
                               relu: Bool, output: Tensor) throws {
         let op = "conv2dForward"
+        try OpContract.conv2dForward(s, input: input, weight: weight, bias: bias, output: output)
         try checkConv(s, op: op)
-        try require(input, "input", count: s.inputCount, op: op)
-        try require(weight, "weight", count: s.weightCount, op: op)
-        try require(bias, "bias", count: s.outChannels, op: op)
-        try require(output, "output", count: s.outputCount, op: op)
         if s.batch == 0 || s.outChannels == 0 { return }
         switch style {
         case .cpu:
@@ -213,10 +201,8 @@ extension OpenCLBackend {
     /// weights (so it runs on the forward kernels, with no scatter and no atomics).
     public func conv2dBackwardInput(_ s: ConvShape, dOutput: Tensor, weight: Tensor, dInput: Tensor) throws {
         let op = "conv2dBackwardInput"
+        try OpContract.conv2dBackwardInput(s, dOutput: dOutput, weight: weight, dInput: dInput)
         try checkConv(s, op: op)
-        try require(dOutput, "dOutput", count: s.outputCount, op: op)
-        try require(weight, "weight", count: s.weightCount, op: op)
-        try require(dInput, "dInput", count: s.inputCount, op: op)
         if s.batch == 0 || s.inChannels == 0 { return }
         if s.outChannels == 0 {
             try fill(dInput.view(at: 0, shape: [s.inputCount]), value: 0)
@@ -242,11 +228,8 @@ extension OpenCLBackend {
     public func conv2dBackwardWeight(_ s: ConvShape, input: Tensor, dOutput: Tensor,
                                      dWeight: Tensor, dBias: Tensor) throws {
         let op = "conv2dBackwardWeight"
+        try OpContract.conv2dBackwardWeight(s, input: input, dOutput: dOutput, dWeight: dWeight, dBias: dBias)
         try checkConv(s, op: op)
-        try require(input, "input", count: s.inputCount, op: op)
-        try require(dOutput, "dOutput", count: s.outputCount, op: op)
-        try require(dWeight, "dWeight", count: s.weightCount, op: op)
-        try require(dBias, "dBias", count: s.outChannels, op: op)
         if s.outChannels == 0 { return }
         let r = s.kernelSize, crs = s.inChannels * r * r
         let reduce = try kernel(file: "conv.cl", name: "conv_reduce")

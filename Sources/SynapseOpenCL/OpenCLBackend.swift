@@ -112,7 +112,7 @@ public final class OpenCLBackend: Backend {
     }
 
     func allocate(_ type: ElementType, count: Int, zeroed: Bool) throws -> any DeviceStorage {
-        guard count >= 0 else { throw BackendError("cannot allocate \(count) elements of \(type)") }
+        try OpContract.allocate(type, count: count)
         // A zero-size buffer is invalid in OpenCL; keep one element behind an empty storage.
         let bytes = max(1, count) * type.byteSize
         var status: cl_int = 0
@@ -131,12 +131,7 @@ public final class OpenCLBackend: Backend {
     }
 
     private func write<T>(_ values: [T], _ type: ElementType, to tensor: Tensor) throws {
-        guard tensor.elementType == type else {
-            throw BackendError("upload of \(type) values into a \(tensor.elementType) tensor")
-        }
-        guard values.count == tensor.count else {
-            throw BackendError("upload of \(values.count) values into a view of \(tensor.count) elements (shape \(tensor.shape))")
-        }
+        try OpContract.upload(values.count, of: type, to: tensor)
         if values.isEmpty { return }
         let buffer = try mem(tensor)
         try values.withUnsafeBytes { bytes in
@@ -163,18 +158,13 @@ public final class OpenCLBackend: Backend {
         return values
     }
 
-    /// float32 views only (as the reference backend): int32 views use `downloadInt32`.
     public func download(_ tensor: Tensor) throws -> [Float] {
-        guard tensor.elementType == .float32 else {
-            throw BackendError("download of a \(tensor.elementType) tensor; expected float32 (use downloadInt32 for int32)")
-        }
+        try OpContract.download(tensor, as: .float32)
         return try read(tensor, as: Float.self, zero: 0)
     }
 
     public func downloadInt32(_ tensor: Tensor) throws -> [Int32] {
-        guard tensor.elementType == .int32 else {
-            throw BackendError("downloadInt32 of a \(tensor.elementType) tensor")
-        }
+        try OpContract.download(tensor, as: .int32)
         return try read(tensor, as: Int32.self, zero: 0)
     }
 
@@ -182,23 +172,9 @@ public final class OpenCLBackend: Backend {
         try checkCL(clFinish(queue), "clFinish", device.name)
     }
 
-    // MARK: Argument checks (cheap, host-side, before anything is enqueued)
-
-    /// Throws unless `tensor` holds `type` and at least `count` elements.
-    func require(_ tensor: Tensor, _ name: String, count: Int, _ type: ElementType = .float32, op: String) throws {
-        guard tensor.elementType == type else {
-            throw BackendError("\(op): \(name) is \(tensor.elementType), expected \(type)")
-        }
-        guard count >= 0, tensor.count >= count else {
-            throw BackendError("\(op): \(name) has \(tensor.count) elements (shape \(tensor.shape)), needs \(count)")
-        }
-    }
-
-    func requireNonNegative(_ values: [(String, Int)], op: String) throws {
-        for (name, value) in values where value < 0 {
-            throw BackendError("\(op): \(name) = \(value), expected ≥ 0")
-        }
-    }
+    // Argument checks: every public op calls its `OpContract` check first (host-side, before
+    // anything is enqueued). What remains here is what only this backend knows: that the memory
+    // is an OpenCL buffer (`mem`) and that sizes fit a 32-bit kernel int (`checkedInt`).
 
     /// The work-group size of the tree reductions (must match REDUCE_WG in the kernels):
     /// wide on GPUs, narrow on CPUs where PoCL serialises a group's work-items.
@@ -208,6 +184,7 @@ public final class OpenCLBackend: Backend {
     // MARK: Elementwise helpers
 
     public func fill(_ tensor: Tensor, value: Float) throws {
+        try OpContract.fill(tensor, value: value)
         if tensor.count == 0 { return }
         let buffer = try mem(tensor)
         let size = tensor.elementType.byteSize
@@ -219,19 +196,14 @@ public final class OpenCLBackend: Backend {
         }
         switch tensor.elementType {
         case .float32: try enqueue(value)
-        case .int32:
-            guard let integer = Int32(exactly: value) else { throw BackendError("fill: \(value) is not an int32") }
-            try enqueue(integer)
-        case .uint8:
-            guard let byte = UInt8(exactly: value) else { throw BackendError("fill: \(value) is not a uint8") }
-            try enqueue(byte)
+        // The contract has checked that an integer view gets an integer in range.
+        case .int32: try enqueue(Int32(value))
+        case .uint8: try enqueue(UInt8(value))
         }
     }
 
     public func copy(_ source: Tensor, to destination: Tensor) throws {
-        guard source.elementType == destination.elementType, source.count == destination.count else {
-            throw BackendError("copy: \(source.count) × \(source.elementType) into \(destination.count) × \(destination.elementType)")
-        }
+        try OpContract.copy(source, to: destination)
         if source.count == 0 { return }
         let size = source.elementType.byteSize
         try checkCL(clEnqueueCopyBuffer(queue, try mem(source), try mem(destination), source.offset * size,
@@ -240,11 +212,7 @@ public final class OpenCLBackend: Backend {
     }
 
     public func accumulate(_ source: Tensor, into destination: Tensor, scale: Float, transform: AccumulateTransform) throws {
-        guard source.count == destination.count else {
-            throw BackendError("accumulate: source has \(source.count) elements, destination \(destination.count)")
-        }
-        try require(source, "source", count: source.count, op: "accumulate")
-        try require(destination, "destination", count: destination.count, op: "accumulate")
+        try OpContract.accumulate(source, into: destination)
         let code: Int32
         switch transform {
         case .identity: code = 0
@@ -257,9 +225,7 @@ public final class OpenCLBackend: Backend {
     }
 
     public func accumulateSum(_ values: Tensor, count: Int, into accumulator: Tensor) throws {
-        try requireNonNegative([("count", count)], op: "accumulateSum")
-        try require(values, "values", count: count, op: "accumulateSum")
-        try require(accumulator, "accumulator", count: 1, op: "accumulateSum")
+        try OpContract.accumulateSum(values, count: count, into: accumulator)
         let group = reduceGroupSize
         try launch(kernel(file: "reduce.cl", name: "accumulate_sum", defines: reduceDefines),
                    [.tensor(values), .int(checkedInt(count, "count")), .tensor(accumulator), .local(bytes: group * 4)],
@@ -270,11 +236,7 @@ public final class OpenCLBackend: Backend {
 
     public func gatherRows(_ source: Tensor, indices: Tensor, rows: Int, rowLength: Int, scale: Float,
                            into destination: Tensor) throws {
-        let op = "gatherRows"
-        try requireNonNegative([("rows", rows), ("rowLength", rowLength)], op: op)
-        try require(source, "source", count: 0, .uint8, op: op)
-        try require(indices, "indices", count: rows, .int32, op: op)
-        try require(destination, "destination", count: rows * rowLength, op: op)
+        try OpContract.gatherRows(source, indices: indices, rows: rows, rowLength: rowLength, into: destination)
         let sourceRows = rowLength == 0 ? 0 : source.count / rowLength
         try launch(kernel(file: "gather.cl", name: "gather_rows"),
                    [.tensor(source), .int(checkedInt(sourceRows, "source rows")), .tensor(indices),
@@ -284,11 +246,7 @@ public final class OpenCLBackend: Backend {
     }
 
     public func gatherLabels(_ source: Tensor, indices: Tensor, rows: Int, into destination: Tensor) throws {
-        let op = "gatherLabels"
-        try requireNonNegative([("rows", rows)], op: op)
-        try require(source, "source", count: 0, .int32, op: op)
-        try require(indices, "indices", count: rows, .int32, op: op)
-        try require(destination, "destination", count: rows, .int32, op: op)
+        try OpContract.gatherLabels(source, indices: indices, rows: rows, into: destination)
         try launch(kernel(file: "gather.cl", name: "gather_labels"),
                    [.tensor(source), .int(checkedInt(source.count, "source count")), .tensor(indices),
                     .int(checkedInt(rows, "rows")), .tensor(destination)],
@@ -298,10 +256,7 @@ public final class OpenCLBackend: Backend {
     // MARK: Bias, activations, pooling
 
     public func addBias(_ x: Tensor, bias: Tensor, outer: Int, channels: Int, inner: Int, relu: Bool) throws {
-        let op = "addBias"
-        try requireNonNegative([("outer", outer), ("channels", channels), ("inner", inner)], op: op)
-        try require(x, "x", count: outer * channels * inner, op: op)
-        try require(bias, "bias", count: channels, op: op)
+        try OpContract.addBias(x, bias: bias, outer: outer, channels: channels, inner: inner)
         try launch(kernel(file: "bias.cl", name: "add_bias"),
                    [.tensor(x), .tensor(bias), .int(checkedInt(outer, "outer")), .int(checkedInt(channels, "channels")),
                     .int(checkedInt(inner, "inner")), .int(relu ? 1 : 0)],
@@ -310,10 +265,7 @@ public final class OpenCLBackend: Backend {
     }
 
     public func biasBackward(_ dOutput: Tensor, outer: Int, channels: Int, inner: Int, dBias: Tensor) throws {
-        let op = "biasBackward"
-        try requireNonNegative([("outer", outer), ("channels", channels), ("inner", inner)], op: op)
-        try require(dOutput, "dOutput", count: outer * channels * inner, op: op)
-        try require(dBias, "dBias", count: channels, op: op)
+        try OpContract.biasBackward(dOutput, outer: outer, channels: channels, inner: inner, dBias: dBias)
         let args: [KernelArg] = try [.tensor(dOutput), .int(checkedInt(outer, "outer")), .int(checkedInt(channels, "channels")),
                                  .int(checkedInt(inner, "inner")), .tensor(dBias)]
         let bias = try kernel(file: "bias.cl", name: "bias_backward", defines: reduceDefines)
@@ -327,11 +279,7 @@ public final class OpenCLBackend: Backend {
     }
 
     public func reluBackward(output: Tensor, dOutput: Tensor, count: Int, dInput: Tensor) throws {
-        let op = "reluBackward"
-        try requireNonNegative([("count", count)], op: op)
-        try require(output, "output", count: count, op: op)
-        try require(dOutput, "dOutput", count: count, op: op)
-        try require(dInput, "dInput", count: count, op: op)
+        try OpContract.reluBackward(output: output, dOutput: dOutput, count: count, dInput: dInput)
         try launch(kernel(file: "relu.cl", name: "relu_backward"),
                    [.tensor(output), .tensor(dOutput), .int(checkedInt(count, "count")), .tensor(dInput)],
                    global: [count])
@@ -344,10 +292,7 @@ public final class OpenCLBackend: Backend {
     private var poolDefines: [String: String] { style == .cpu ? ["POOL_ROWS": "\(poolRowsPerItem)"] : [:] }
 
     public func maxPool2x2Forward(input: Tensor, planes: Int, height: Int, width: Int, output: Tensor) throws {
-        let op = "maxPool2x2Forward"
-        try requireNonNegative([("planes", planes), ("height", height), ("width", width)], op: op)
-        try require(input, "input", count: planes * height * width, op: op)
-        try require(output, "output", count: planes * (height / 2) * (width / 2), op: op)
+        try OpContract.maxPool2x2Forward(input: input, planes: planes, height: height, width: width, output: output)
         try launch(kernel(file: "maxpool.cl", name: "maxpool_forward", defines: poolDefines),
                    [.tensor(input), .int(checkedInt(planes, "planes")), .int(checkedInt(height, "height")),
                     .int(checkedInt(width, "width")), .tensor(output)],
@@ -357,11 +302,8 @@ public final class OpenCLBackend: Backend {
 
     public func maxPool2x2Backward(input: Tensor, dOutput: Tensor, planes: Int, height: Int, width: Int,
                                    dInput: Tensor) throws {
-        let op = "maxPool2x2Backward"
-        try requireNonNegative([("planes", planes), ("height", height), ("width", width)], op: op)
-        try require(input, "input", count: planes * height * width, op: op)
-        try require(dOutput, "dOutput", count: planes * (height / 2) * (width / 2), op: op)
-        try require(dInput, "dInput", count: planes * height * width, op: op)
+        try OpContract.maxPool2x2Backward(input: input, dOutput: dOutput, planes: planes, height: height, width: width,
+                                          dInput: dInput)
         try launch(kernel(file: "maxpool.cl", name: "maxpool_backward", defines: poolDefines),
                    [.tensor(input), .tensor(dOutput), .int(checkedInt(planes, "planes")),
                     .int(checkedInt(height, "height")), .int(checkedInt(width, "width")), .tensor(dInput)],
@@ -377,10 +319,6 @@ public final class OpenCLBackend: Backend {
 
     private func dropout(_ op: String, input: Tensor, count: Int, keepProbability p: Float, seed: UInt64,
                          stream: UInt32, step: UInt32, output: Tensor) throws {
-        try requireNonNegative([("count", count)], op: op)
-        guard p > 0 && p <= 1 else { throw BackendError("\(op): keepProbability \(p) is outside (0, 1]") }
-        try require(input, "input", count: count, op: op)
-        try require(output, "output", count: count, op: op)
         try launch(kernel(file: "dropout.cl", name: "dropout_apply"),
                    [.tensor(input), .int(checkedInt(count, "count")), .float(p),
                     .uint(DropoutMask.threshold(keepProbability: p)),
@@ -391,34 +329,24 @@ public final class OpenCLBackend: Backend {
 
     public func dropoutForward(input: Tensor, count: Int, keepProbability: Float, seed: UInt64,
                                stream: UInt32, step: UInt32, output: Tensor) throws {
+        try OpContract.dropoutForward(input: input, count: count, keepProbability: keepProbability, output: output)
         try dropout("dropoutForward", input: input, count: count, keepProbability: keepProbability, seed: seed,
                     stream: stream, step: step, output: output)
     }
 
     public func dropoutBackward(dOutput: Tensor, count: Int, keepProbability: Float, seed: UInt64,
                                 stream: UInt32, step: UInt32, dInput: Tensor) throws {
+        try OpContract.dropoutBackward(dOutput: dOutput, count: count, keepProbability: keepProbability, dInput: dInput)
         try dropout("dropoutBackward", input: dOutput, count: count, keepProbability: keepProbability, seed: seed,
                     stream: stream, step: step, output: dInput)
     }
 
     // MARK: Loss and accuracy
 
-    private func checkHead(_ op: String, logits: Tensor, labels: Tensor, batch: Int, units: Int,
-                           unitStart: Int, unitCount: Int) throws {
-        try requireNonNegative([("batch", batch), ("units", units), ("unitStart", unitStart), ("unitCount", unitCount)], op: op)
-        guard unitCount >= 1, unitStart + unitCount <= units else {
-            throw BackendError("\(op): live units [\(unitStart), \(unitStart + unitCount)) not inside [0, \(units))")
-        }
-        try require(logits, "logits", count: batch * units, op: op)
-        try require(labels, "labels", count: batch, .int32, op: op)
-    }
-
     public func softmaxCrossEntropy(logits: Tensor, labels: Tensor, batch: Int, units: Int,
                                     unitStart: Int, unitCount: Int, losses: Tensor, dLogits: Tensor) throws {
-        let op = "softmaxCrossEntropy"
-        try checkHead(op, logits: logits, labels: labels, batch: batch, units: units, unitStart: unitStart, unitCount: unitCount)
-        try require(losses, "losses", count: batch, op: op)
-        try require(dLogits, "dLogits", count: batch * units, op: op)
+        try OpContract.softmaxCrossEntropy(logits: logits, labels: labels, batch: batch, units: units,
+                                           unitStart: unitStart, unitCount: unitCount, losses: losses, dLogits: dLogits)
         try launch(kernel(file: "softmax_xent.cl", name: "softmax_xent"),
                    [.tensor(logits), .tensor(labels), .int(checkedInt(batch, "batch")), .int(checkedInt(units, "units")),
                     .int(checkedInt(unitStart, "unitStart")), .int(checkedInt(unitCount, "unitCount")),
@@ -428,9 +356,8 @@ public final class OpenCLBackend: Backend {
 
     public func countCorrect(logits: Tensor, labels: Tensor, batch: Int, units: Int,
                              unitStart: Int, unitCount: Int, counter: Tensor) throws {
-        let op = "countCorrect"
-        try checkHead(op, logits: logits, labels: labels, batch: batch, units: units, unitStart: unitStart, unitCount: unitCount)
-        try require(counter, "counter", count: 1, op: op)
+        try OpContract.countCorrect(logits: logits, labels: labels, batch: batch, units: units,
+                                    unitStart: unitStart, unitCount: unitCount, counter: counter)
         let group = reduceGroupSize
         try launch(kernel(file: "accuracy.cl", name: "count_correct", defines: reduceDefines),
                    [.tensor(logits), .tensor(labels), .int(checkedInt(batch, "batch")), .int(checkedInt(units, "units")),
@@ -441,20 +368,9 @@ public final class OpenCLBackend: Backend {
 
     // MARK: Optimizer and Synaptic Intelligence
 
-    private func requireState(_ state: ParameterState, op: String) throws {
-        let n = state.count
-        for (name, tensor) in [("theta", state.theta), ("anchor", state.anchor), ("importance", state.importance),
-                               ("omega", state.omega), ("m", state.m), ("v", state.v)] {
-            try require(tensor, name, count: n, op: op)
-        }
-    }
-
     public func fusedSIUpdate(_ state: ParameterState, taskGradient: Tensor, strength c: Float,
                               hyper: AdamHyper, step: Int) throws {
-        let op = "fusedSIUpdate"
-        guard step >= 1 else { throw BackendError("\(op): step is \(step), expected ≥ 1 (Adam's t)") }
-        try requireState(state, op: op)
-        try require(taskGradient, "taskGradient", count: state.count, op: op)
+        try OpContract.fusedSIUpdate(state, taskGradient: taskGradient, step: step)
         // Bias corrections 1 − β^t in Double, then rounded once to Float.
         let correction1 = Float(1 - pow(Double(hyper.beta1), Double(step)))
         let correction2 = Float(1 - pow(Double(hyper.beta2), Double(step)))
@@ -468,11 +384,7 @@ public final class OpenCLBackend: Backend {
     }
 
     public func siConsolidate(_ state: ParameterState, xi: Float) throws {
-        let op = "siConsolidate"
-        guard xi > 0 && xi.isFinite else {
-            throw BackendError("\(op): xi (the damping ξ) must be finite and > 0, got \(xi)")
-        }
-        try requireState(state, op: op)
+        try OpContract.siConsolidate(state, xi: xi)
         try launch(kernel(file: "si_consolidate.cl", name: "si_consolidate"),
                    [.tensor(state.theta), .tensor(state.anchor), .tensor(state.importance), .tensor(state.omega),
                     .int(checkedInt(state.count, "parameter count")), .float(xi)],

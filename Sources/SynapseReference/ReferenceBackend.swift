@@ -61,7 +61,7 @@ public final class ReferenceBackend: Backend {
     public var allocatedBytes: Int { ledger.currentBytes }
     public var peakAllocatedBytes: Int { ledger.peakBytes }
 
-    // MARK: Views to pointers (all validation of tensors happens here)
+    // MARK: Views to pointers
 
     /// The host storage behind `tensor`, or an error if another backend owns it.
     private func hostStorage(_ tensor: Tensor, _ role: String, _ op: String) throws -> HostStorage {
@@ -71,85 +71,65 @@ public final class ReferenceBackend: Backend {
         return storage
     }
 
-    private func checkView(_ tensor: Tensor, _ role: String, _ op: String, type: ElementType,
-                           needs count: Int) throws -> HostStorage {
-        let storage = try hostStorage(tensor, role, op)
-        guard storage.elementType == type else {
-            throw BackendError("\(op): \(role) must be \(type) but is \(storage.elementType)")
-        }
-        guard count >= 0 else {
-            throw BackendError("\(op): \(role) size must be ≥ 0, got \(count)")
-        }
-        guard tensor.count >= count else {
-            throw BackendError("\(op): \(role) view \(tensor.shape) holds \(tensor.count) elements, the sizes given need \(count)")
-        }
-        return storage
+    // The pointer accessors below check only that this backend owns the memory: every public op
+    // first calls its `OpContract` check, which has verified the element type and that the view
+    // holds the elements the sizes need.
+
+    /// Pointer to the first element of a float32 view.
+    func floats(_ tensor: Tensor, _ role: String, _ op: String) throws -> UnsafeMutablePointer<Float> {
+        try hostStorage(tensor, role, op).base.assumingMemoryBound(to: Float.self) + tensor.offset
     }
 
-    /// Pointer to the first element of a float32 view holding at least `count` elements.
-    func floats(_ tensor: Tensor, _ role: String, _ op: String, needs count: Int) throws -> UnsafeMutablePointer<Float> {
-        let storage = try checkView(tensor, role, op, type: .float32, needs: count)
-        return storage.base.assumingMemoryBound(to: Float.self) + tensor.offset
+    /// Pointer to the first element of an int32 view.
+    func ints(_ tensor: Tensor, _ role: String, _ op: String) throws -> UnsafeMutablePointer<Int32> {
+        try hostStorage(tensor, role, op).base.assumingMemoryBound(to: Int32.self) + tensor.offset
     }
 
-    /// Pointer to the first element of an int32 view holding at least `count` elements.
-    func ints(_ tensor: Tensor, _ role: String, _ op: String, needs count: Int) throws -> UnsafeMutablePointer<Int32> {
-        let storage = try checkView(tensor, role, op, type: .int32, needs: count)
-        return storage.base.assumingMemoryBound(to: Int32.self) + tensor.offset
-    }
-
-    /// Pointer to the first element of a uint8 view holding at least `count` elements.
-    func bytes(_ tensor: Tensor, _ role: String, _ op: String, needs count: Int) throws -> UnsafeMutablePointer<UInt8> {
-        let storage = try checkView(tensor, role, op, type: .uint8, needs: count)
-        return storage.base.assumingMemoryBound(to: UInt8.self) + tensor.offset
-    }
-
-    /// Throws unless every size is ≥ 0 (sizes are user input: a negative one must not crash).
-    func checkSizes(_ op: String, _ sizes: KeyValuePairs<String, Int>) throws {
-        for (name, value) in sizes where value < 0 {
-            throw BackendError("\(op): \(name) must be ≥ 0, got \(value)")
-        }
+    /// Pointer to the first element of a uint8 view.
+    func bytes(_ tensor: Tensor, _ role: String, _ op: String) throws -> UnsafeMutablePointer<UInt8> {
+        try hostStorage(tensor, role, op).base.assumingMemoryBound(to: UInt8.self) + tensor.offset
     }
 
     // MARK: Memory
 
     public func allocate(_ type: ElementType, count: Int) throws -> any DeviceStorage {
-        guard count >= 0 else { throw BackendError("allocate: count must be ≥ 0, got \(count)") }
+        try OpContract.allocate(type, count: count)
         return HostStorage(type, count: count, ledger: ledger)
     }
 
-    /// Writes `values` into the first `values.count` elements of the view; the view must be
-    /// float32 and hold at least that many elements. Elements after them are untouched.
     public func upload(_ values: [Float], to tensor: Tensor) throws {
-        let destination = try floats(tensor, "destination", "upload([Float])", needs: values.count)
+        try OpContract.upload(values.count, of: .float32, to: tensor)
+        let destination = try floats(tensor, "destination", "upload([Float])")
         values.withUnsafeBufferPointer { source in
             if let start = source.baseAddress { destination.update(from: start, count: source.count) }
         }
     }
 
-    /// As `upload([Float])`, for int32 views.
     public func upload(_ values: [Int32], to tensor: Tensor) throws {
-        let destination = try ints(tensor, "destination", "upload([Int32])", needs: values.count)
+        try OpContract.upload(values.count, of: .int32, to: tensor)
+        let destination = try ints(tensor, "destination", "upload([Int32])")
         values.withUnsafeBufferPointer { source in
             if let start = source.baseAddress { destination.update(from: start, count: source.count) }
         }
     }
 
-    /// As `upload([Float])`, for uint8 views.
     public func upload(_ values: [UInt8], to tensor: Tensor) throws {
-        let destination = try bytes(tensor, "destination", "upload([UInt8])", needs: values.count)
+        try OpContract.upload(values.count, of: .uint8, to: tensor)
+        let destination = try bytes(tensor, "destination", "upload([UInt8])")
         values.withUnsafeBufferPointer { source in
             if let start = source.baseAddress { destination.update(from: start, count: source.count) }
         }
     }
 
     public func download(_ tensor: Tensor) throws -> [Float] {
-        let source = try floats(tensor, "source", "download", needs: tensor.count)
+        try OpContract.download(tensor, as: .float32)
+        let source = try floats(tensor, "source", "download")
         return Array(UnsafeBufferPointer(start: source, count: tensor.count))
     }
 
     public func downloadInt32(_ tensor: Tensor) throws -> [Int32] {
-        let source = try ints(tensor, "source", "downloadInt32", needs: tensor.count)
+        try OpContract.download(tensor, as: .int32)
+        let source = try ints(tensor, "source", "downloadInt32")
         return Array(UnsafeBufferPointer(start: source, count: tensor.count))
     }
 
@@ -157,32 +137,24 @@ public final class ReferenceBackend: Backend {
 
     // MARK: Elementwise helpers
 
-    /// For int32 views `value` must be an integer representable as Int32.
     public func fill(_ tensor: Tensor, value: Float) throws {
+        try OpContract.fill(tensor, value: value)
+        let op = "fill"
         switch tensor.elementType {
         case .float32:
-            let x = try floats(tensor, "tensor", "fill", needs: tensor.count)
-            x.update(repeating: value, count: tensor.count)
+            try floats(tensor, "tensor", op).update(repeating: value, count: tensor.count)
         case .int32:
-            guard let integer = Int32(exactly: value) else {
-                throw BackendError("fill: an int32 view needs an integral value in Int32 range, got \(value)")
-            }
-            let x = try ints(tensor, "tensor", "fill", needs: tensor.count)
-            x.update(repeating: integer, count: tensor.count)
+            // The contract has checked that the value is an integer in range.
+            try ints(tensor, "tensor", op).update(repeating: Int32(value), count: tensor.count)
         case .uint8:
-            throw BackendError("fill: tensor must be float32 or int32, got uint8")
+            try bytes(tensor, "tensor", op).update(repeating: UInt8(value), count: tensor.count)
         }
     }
 
     public func copy(_ source: Tensor, to destination: Tensor) throws {
+        try OpContract.copy(source, to: destination)
         let from = try hostStorage(source, "source", "copy")
         let to = try hostStorage(destination, "destination", "copy")
-        guard from.elementType == to.elementType else {
-            throw BackendError("copy: source is \(from.elementType) but destination is \(to.elementType)")
-        }
-        guard source.count == destination.count else {
-            throw BackendError("copy: source has \(source.count) elements, destination \(destination.count)")
-        }
         let size = from.elementType.byteSize
         // memmove semantics: overlapping views of one storage are copied correctly.
         (to.base + destination.offset * size).copyMemory(from: from.base + source.offset * size,
@@ -191,12 +163,10 @@ public final class ReferenceBackend: Backend {
 
     public func accumulate(_ source: Tensor, into destination: Tensor, scale: Float,
                            transform: AccumulateTransform) throws {
-        guard source.count == destination.count else {
-            throw BackendError("accumulate: source has \(source.count) elements, destination \(destination.count)")
-        }
+        try OpContract.accumulate(source, into: destination)
         let count = source.count
-        let x = try floats(source, "source", "accumulate", needs: count)
-        let y = try floats(destination, "destination", "accumulate", needs: count)
+        let x = try floats(source, "source", "accumulate")
+        let y = try floats(destination, "destination", "accumulate")
         switch transform {
         case .identity: for i in 0..<count { y[i] += scale * x[i] }
         case .square: for i in 0..<count { y[i] += scale * (x[i] * x[i]) }
@@ -207,8 +177,9 @@ public final class ReferenceBackend: Backend {
     /// The sum is taken in Double and rounded once, so the reference is the exact sum to
     /// float32 precision (backends summing in float32 differ by the reduction tolerance).
     public func accumulateSum(_ values: Tensor, count: Int, into accumulator: Tensor) throws {
-        let x = try floats(values, "values", "accumulateSum", needs: count)
-        let total = try floats(accumulator, "accumulator", "accumulateSum", needs: 1)
+        try OpContract.accumulateSum(values, count: count, into: accumulator)
+        let x = try floats(values, "values", "accumulateSum")
+        let total = try floats(accumulator, "accumulator", "accumulateSum")
         var sum = 0.0
         for i in 0..<count { sum += Double(x[i]) }
         total[0] = Float(Double(total[0]) + sum)
@@ -216,14 +187,15 @@ public final class ReferenceBackend: Backend {
 
     // MARK: Data
 
-    /// Throws if an index is outside the source (rows of `rowLength` elements).
+    /// Also throws if an index is outside the source (rows of `rowLength` elements): a check on
+    /// the data, which only the reference makes.
     public func gatherRows(_ source: Tensor, indices: Tensor, rows: Int, rowLength: Int, scale: Float,
                            into destination: Tensor) throws {
+        try OpContract.gatherRows(source, indices: indices, rows: rows, rowLength: rowLength, into: destination)
         let op = "gatherRows"
-        try checkSizes(op, ["rows": rows, "rowLength": rowLength])
-        let pixels = try bytes(source, "source", op, needs: 0)
-        let index = try ints(indices, "indices", op, needs: rows)
-        let out = try floats(destination, "destination", op, needs: rows * rowLength)
+        let pixels = try bytes(source, "source", op)
+        let index = try ints(indices, "indices", op)
+        let out = try floats(destination, "destination", op)
         let sourceRows = rowLength == 0 ? Int.max : source.count / rowLength
         for b in 0..<rows {
             let row = Int(index[b])
@@ -236,13 +208,13 @@ public final class ReferenceBackend: Backend {
         }
     }
 
-    /// Throws if an index is outside the source.
+    /// Also throws if an index is outside the source (a check on the data, reference only).
     public func gatherLabels(_ source: Tensor, indices: Tensor, rows: Int, into destination: Tensor) throws {
+        try OpContract.gatherLabels(source, indices: indices, rows: rows, into: destination)
         let op = "gatherLabels"
-        try checkSizes(op, ["rows": rows])
-        let labels = try ints(source, "source", op, needs: 0)
-        let index = try ints(indices, "indices", op, needs: rows)
-        let out = try ints(destination, "destination", op, needs: rows)
+        let labels = try ints(source, "source", op)
+        let index = try ints(indices, "indices", op)
+        let out = try ints(destination, "destination", op)
         for b in 0..<rows {
             let row = Int(index[b])
             guard row >= 0 && row < source.count else {

@@ -13,17 +13,6 @@
 import SynapseEngine
 
 extension ReferenceBackend {
-    /// Throws unless the geometry is usable: sizes ≥ 1 (batch ≥ 0), padding ≥ 0, output ≥ 1×1.
-    private func checkShape(_ shape: ConvShape, _ op: String) throws {
-        guard shape.batch >= 0, shape.inChannels >= 1, shape.height >= 1, shape.width >= 1,
-              shape.outChannels >= 1, shape.kernelSize >= 1, shape.padding >= 0 else {
-            throw BackendError("\(op): invalid shape \(shape): sizes must be ≥ 1 (batch ≥ 0), padding ≥ 0")
-        }
-        guard shape.outHeight >= 1, shape.outWidth >= 1 else {
-            throw BackendError("\(op): shape \(shape) has an empty output (\(shape.outHeight)x\(shape.outWidth))")
-        }
-    }
-
     /// Unfolds one image [C, H, W] into col [C·R·R, P·Q].
     private static func im2col(_ shape: ConvShape, image: UnsafePointer<Float>, col: UnsafeMutablePointer<Float>) {
         let (C, H, W, R, pad) = (shape.inChannels, shape.height, shape.width, shape.kernelSize, shape.padding)
@@ -76,12 +65,12 @@ extension ReferenceBackend {
 
     public func conv2dForward(_ shape: ConvShape, input: Tensor, weight: Tensor, bias: Tensor,
                               relu: Bool, output: Tensor) throws {
+        try OpContract.conv2dForward(shape, input: input, weight: weight, bias: bias, output: output)
         let op = "conv2dForward"
-        try checkShape(shape, op)
-        let x = try floats(input, "input", op, needs: shape.inputCount)
-        let w = try floats(weight, "weight", op, needs: shape.weightCount)
-        let b = try floats(bias, "bias", op, needs: shape.outChannels)
-        let y = try floats(output, "output", op, needs: shape.outputCount)
+        let x = try floats(input, "input", op)
+        let w = try floats(weight, "weight", op)
+        let b = try floats(bias, "bias", op)
+        let y = try floats(output, "output", op)
         let (C, H, W, K, R) = (shape.inChannels, shape.height, shape.width, shape.outChannels, shape.kernelSize)
         let PQ = shape.outHeight * shape.outWidth
         let col = UnsafeMutablePointer<Float>.allocate(capacity: C * R * R * PQ)
@@ -102,11 +91,11 @@ extension ReferenceBackend {
     }
 
     public func conv2dBackwardInput(_ shape: ConvShape, dOutput: Tensor, weight: Tensor, dInput: Tensor) throws {
+        try OpContract.conv2dBackwardInput(shape, dOutput: dOutput, weight: weight, dInput: dInput)
         let op = "conv2dBackwardInput"
-        try checkShape(shape, op)
-        let dy = try floats(dOutput, "dOutput", op, needs: shape.outputCount)
-        let w = try floats(weight, "weight", op, needs: shape.weightCount)
-        let dx = try floats(dInput, "dInput", op, needs: shape.inputCount)
+        let dy = try floats(dOutput, "dOutput", op)
+        let w = try floats(weight, "weight", op)
+        let dx = try floats(dInput, "dInput", op)
         let (C, H, W, K, R) = (shape.inChannels, shape.height, shape.width, shape.outChannels, shape.kernelSize)
         let PQ = shape.outHeight * shape.outWidth
         let dCol = UnsafeMutablePointer<Float>.allocate(capacity: C * R * R * PQ)
@@ -121,12 +110,12 @@ extension ReferenceBackend {
 
     public func conv2dBackwardWeight(_ shape: ConvShape, input: Tensor, dOutput: Tensor,
                                      dWeight: Tensor, dBias: Tensor) throws {
+        try OpContract.conv2dBackwardWeight(shape, input: input, dOutput: dOutput, dWeight: dWeight, dBias: dBias)
         let op = "conv2dBackwardWeight"
-        try checkShape(shape, op)
-        let x = try floats(input, "input", op, needs: shape.inputCount)
-        let dy = try floats(dOutput, "dOutput", op, needs: shape.outputCount)
-        let dw = try floats(dWeight, "dWeight", op, needs: shape.weightCount)
-        let db = try floats(dBias, "dBias", op, needs: shape.outChannels)
+        let x = try floats(input, "input", op)
+        let dy = try floats(dOutput, "dOutput", op)
+        let dw = try floats(dWeight, "dWeight", op)
+        let db = try floats(dBias, "dBias", op)
         let (C, H, W, K, R) = (shape.inChannels, shape.height, shape.width, shape.outChannels, shape.kernelSize)
         let PQ = shape.outHeight * shape.outWidth
         let col = UnsafeMutablePointer<Float>.allocate(capacity: C * R * R * PQ)

@@ -13,11 +13,11 @@ private let depthBlock = 128
 extension ReferenceBackend {
     public func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                      alpha: Float, a: Tensor, b: Tensor, beta: Float, c: Tensor) throws {
+        try OpContract.gemm(m: m, n: n, k: k, a: a, b: b, c: c)
         let op = "gemm"
-        try checkSizes(op, ["m": m, "n": n, "k": k])
-        let pa = try floats(a, "A", op, needs: m * k)
-        let pb = try floats(b, "B", op, needs: k * n)
-        let pc = try floats(c, "C", op, needs: m * n)
+        let pa = try floats(a, "a", op)
+        let pb = try floats(b, "b", op)
+        let pc = try floats(c, "c", op)
         Self.gemmKernel(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                         alpha: alpha, a: pa, b: pb, beta: beta, c: pc)
     }

@@ -9,10 +9,10 @@ extension ReferenceBackend {
     // MARK: Bias and ReLU
 
     public func addBias(_ x: Tensor, bias: Tensor, outer: Int, channels: Int, inner: Int, relu: Bool) throws {
+        try OpContract.addBias(x, bias: bias, outer: outer, channels: channels, inner: inner)
         let op = "addBias"
-        try checkSizes(op, ["outer": outer, "channels": channels, "inner": inner])
-        let values = try floats(x, "x", op, needs: outer * channels * inner)
-        let b = try floats(bias, "bias", op, needs: channels)
+        let values = try floats(x, "x", op)
+        let b = try floats(bias, "bias", op)
         for o in 0..<outer {
             for ch in 0..<channels {
                 let row = values + (o * channels + ch) * inner
@@ -26,10 +26,10 @@ extension ReferenceBackend {
 
     /// Sums in Double, rounded once (the exact sum to float32 precision).
     public func biasBackward(_ dOutput: Tensor, outer: Int, channels: Int, inner: Int, dBias: Tensor) throws {
+        try OpContract.biasBackward(dOutput, outer: outer, channels: channels, inner: inner, dBias: dBias)
         let op = "biasBackward"
-        try checkSizes(op, ["outer": outer, "channels": channels, "inner": inner])
-        let dy = try floats(dOutput, "dOutput", op, needs: outer * channels * inner)
-        let db = try floats(dBias, "dBias", op, needs: channels)
+        let dy = try floats(dOutput, "dOutput", op)
+        let db = try floats(dBias, "dBias", op)
         var sums = [Double](repeating: 0, count: channels)
         for o in 0..<outer {
             for ch in 0..<channels {
@@ -41,10 +41,11 @@ extension ReferenceBackend {
     }
 
     public func reluBackward(output: Tensor, dOutput: Tensor, count: Int, dInput: Tensor) throws {
+        try OpContract.reluBackward(output: output, dOutput: dOutput, count: count, dInput: dInput)
         let op = "reluBackward"
-        let y = try floats(output, "output", op, needs: count)
-        let dy = try floats(dOutput, "dOutput", op, needs: count)
-        let dx = try floats(dInput, "dInput", op, needs: count)
+        let y = try floats(output, "output", op)
+        let dy = try floats(dOutput, "dOutput", op)
+        let dx = try floats(dInput, "dInput", op)
         for i in 0..<count { dx[i] = y[i] > 0 ? dy[i] : 0 }
     }
 
@@ -63,11 +64,11 @@ extension ReferenceBackend {
     }
 
     public func maxPool2x2Forward(input: Tensor, planes: Int, height: Int, width: Int, output: Tensor) throws {
+        try OpContract.maxPool2x2Forward(input: input, planes: planes, height: height, width: width, output: output)
         let op = "maxPool2x2Forward"
-        try checkSizes(op, ["planes": planes, "height": height, "width": width])
         let (H, W, P, Q) = (height, width, height / 2, width / 2)
-        let x = try floats(input, "input", op, needs: planes * H * W)
-        let y = try floats(output, "output", op, needs: planes * P * Q)
+        let x = try floats(input, "input", op)
+        let y = try floats(output, "output", op)
         for plane in 0..<planes {
             let inPlane = x + plane * H * W
             for p in 0..<P {
@@ -80,12 +81,13 @@ extension ReferenceBackend {
 
     public func maxPool2x2Backward(input: Tensor, dOutput: Tensor, planes: Int, height: Int, width: Int,
                                    dInput: Tensor) throws {
+        try OpContract.maxPool2x2Backward(input: input, dOutput: dOutput, planes: planes, height: height, width: width,
+                                          dInput: dInput)
         let op = "maxPool2x2Backward"
-        try checkSizes(op, ["planes": planes, "height": height, "width": width])
         let (H, W, P, Q) = (height, width, height / 2, width / 2)
-        let x = try floats(input, "input", op, needs: planes * H * W)
-        let dy = try floats(dOutput, "dOutput", op, needs: planes * P * Q)
-        let dx = try floats(dInput, "dInput", op, needs: planes * H * W)
+        let x = try floats(input, "input", op)
+        let dy = try floats(dOutput, "dOutput", op)
+        let dx = try floats(dInput, "dInput", op)
         dx.update(repeating: 0, count: planes * H * W)
         for plane in 0..<planes {
             let inPlane = x + plane * H * W
@@ -100,14 +102,9 @@ extension ReferenceBackend {
 
     // MARK: Dropout
 
-    private func checkKeepProbability(_ p: Float, _ op: String) throws {
-        guard p > 0 && p <= 1 else {
-            throw BackendError("\(op): keepProbability must be in (0, 1], got \(p)")
-        }
-    }
-
     public func dropoutForward(input: Tensor, count: Int, keepProbability: Float, seed: UInt64,
                                stream: UInt32, step: UInt32, output: Tensor) throws {
+        try OpContract.dropoutForward(input: input, count: count, keepProbability: keepProbability, output: output)
         try applyDropoutMask("dropoutForward", from: input, "input", to: output, "output", count: count,
                              keepProbability: keepProbability, seed: seed, stream: stream, step: step)
     }
@@ -115,6 +112,7 @@ extension ReferenceBackend {
     /// The gradient goes through the same mask with the same scale as the forward pass.
     public func dropoutBackward(dOutput: Tensor, count: Int, keepProbability: Float, seed: UInt64,
                                 stream: UInt32, step: UInt32, dInput: Tensor) throws {
+        try OpContract.dropoutBackward(dOutput: dOutput, count: count, keepProbability: keepProbability, dInput: dInput)
         try applyDropoutMask("dropoutBackward", from: dOutput, "dOutput", to: dInput, "dInput", count: count,
                              keepProbability: keepProbability, seed: seed, stream: stream, step: step)
     }
@@ -123,9 +121,8 @@ extension ReferenceBackend {
     private func applyDropoutMask(_ op: String, from source: Tensor, _ sourceName: String, to target: Tensor,
                                   _ targetName: String, count: Int, keepProbability: Float, seed: UInt64,
                                   stream: UInt32, step: UInt32) throws {
-        try checkKeepProbability(keepProbability, op)
-        let x = try floats(source, sourceName, op, needs: count)
-        let y = try floats(target, targetName, op, needs: count)
+        let x = try floats(source, sourceName, op)
+        let y = try floats(target, targetName, op)
         for i in 0..<count {
             let kept = DropoutMask.keeps(index: i, keepProbability: keepProbability,
                                          seed: seed, stream: stream, step: step)
@@ -135,25 +132,19 @@ extension ReferenceBackend {
 
     // MARK: Loss and accuracy
 
-    private func checkLiveUnits(_ op: String, batch: Int, units: Int, unitStart: Int, unitCount: Int) throws {
-        try checkSizes(op, ["batch": batch, "units": units])
-        guard unitStart >= 0, unitCount >= 1, unitStart + unitCount <= units else {
-            throw BackendError("\(op): live units [\(unitStart), \(unitStart + unitCount)) must be a non-empty range inside [0, \(units))")
-        }
-    }
-
     /// The row max is taken over the live units only, and the log-sum-exp is computed in Double:
     /// the reference is the definition, so it carries no float32 rounding of its own beyond the
     /// final conversion (kernels in float32 are compared with it under `Tolerance`).
-    /// Throws if a label is outside the live range.
+    /// Also throws if a label is outside the live range (a check on the data, reference only).
     public func softmaxCrossEntropy(logits: Tensor, labels: Tensor, batch: Int, units: Int,
                                     unitStart: Int, unitCount: Int, losses: Tensor, dLogits: Tensor) throws {
+        try OpContract.softmaxCrossEntropy(logits: logits, labels: labels, batch: batch, units: units,
+                                           unitStart: unitStart, unitCount: unitCount, losses: losses, dLogits: dLogits)
         let op = "softmaxCrossEntropy"
-        try checkLiveUnits(op, batch: batch, units: units, unitStart: unitStart, unitCount: unitCount)
-        let z = try floats(logits, "logits", op, needs: batch * units)
-        let label = try ints(labels, "labels", op, needs: batch)
-        let loss = try floats(losses, "losses", op, needs: batch)
-        let dz = try floats(dLogits, "dLogits", op, needs: batch * units)
+        let z = try floats(logits, "logits", op)
+        let label = try ints(labels, "labels", op)
+        let loss = try floats(losses, "losses", op)
+        let dz = try floats(dLogits, "dLogits", op)
         let live = unitStart..<(unitStart + unitCount)
         for n in 0..<batch {
             guard live.contains(Int(label[n])) else {
@@ -185,11 +176,12 @@ extension ReferenceBackend {
 
     public func countCorrect(logits: Tensor, labels: Tensor, batch: Int, units: Int,
                              unitStart: Int, unitCount: Int, counter: Tensor) throws {
+        try OpContract.countCorrect(logits: logits, labels: labels, batch: batch, units: units,
+                                    unitStart: unitStart, unitCount: unitCount, counter: counter)
         let op = "countCorrect"
-        try checkLiveUnits(op, batch: batch, units: units, unitStart: unitStart, unitCount: unitCount)
-        let z = try floats(logits, "logits", op, needs: batch * units)
-        let label = try ints(labels, "labels", op, needs: batch)
-        let total = try floats(counter, "counter", op, needs: 1)
+        let z = try floats(logits, "logits", op)
+        let label = try ints(labels, "labels", op)
+        let total = try floats(counter, "counter", op)
         var correct = 0
         for n in 0..<batch {
             let row = z + n * units

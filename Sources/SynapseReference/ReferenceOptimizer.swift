@@ -5,30 +5,27 @@ import Foundation
 import SynapseEngine
 
 extension ReferenceBackend {
-    /// Pointers to the six views of a parameter state, each checked to hold `state.count` floats.
+    /// Pointers to the six views of a parameter state (their sizes checked by `OpContract`).
     private func statePointers(_ state: ParameterState, _ op: String) throws
         -> (theta: UnsafeMutablePointer<Float>, anchor: UnsafeMutablePointer<Float>,
             importance: UnsafeMutablePointer<Float>, omega: UnsafeMutablePointer<Float>,
             m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>) {
-        let count = state.count
-        return (try floats(state.theta, "theta", op, needs: count),
-                try floats(state.anchor, "anchor", op, needs: count),
-                try floats(state.importance, "importance", op, needs: count),
-                try floats(state.omega, "omega", op, needs: count),
-                try floats(state.m, "m", op, needs: count),
-                try floats(state.v, "v", op, needs: count))
+        return (try floats(state.theta, "theta", op),
+                try floats(state.anchor, "anchor", op),
+                try floats(state.importance, "importance", op),
+                try floats(state.omega, "omega", op),
+                try floats(state.m, "m", op),
+                try floats(state.v, "v", op))
     }
 
     /// Arithmetic in float32 per parameter, as the kernels do; the bias corrections 1 − β^t are
     /// computed once in Double (β^t for large t underflows gracefully there) and rounded.
     public func fusedSIUpdate(_ state: ParameterState, taskGradient: Tensor, strength c: Float,
                               hyper: AdamHyper, step: Int) throws {
+        try OpContract.fusedSIUpdate(state, taskGradient: taskGradient, step: step)
         let op = "fusedSIUpdate"
-        guard step >= 1 else {
-            throw BackendError("\(op): step is the Adam step t ≥ 1 (1 right after a reset), got \(step)")
-        }
         let s = try statePointers(state, op)
-        let gTask = try floats(taskGradient, "taskGradient", op, needs: state.count)
+        let gTask = try floats(taskGradient, "taskGradient", op)
         let (lr, beta1, beta2, epsilon) = (hyper.learningRate, hyper.beta1, hyper.beta2, hyper.epsilon)
         let correction1 = Float(1 - pow(Double(beta1), Double(step)))
         let correction2 = Float(1 - pow(Double(beta2), Double(step)))
@@ -48,12 +45,9 @@ extension ReferenceBackend {
         }
     }
 
-    /// Throws unless ξ > 0 and finite: with ξ ≤ 0 an unmoved parameter would divide by zero.
     public func siConsolidate(_ state: ParameterState, xi: Float) throws {
+        try OpContract.siConsolidate(state, xi: xi)
         let op = "siConsolidate"
-        guard xi > 0 && xi.isFinite else {
-            throw BackendError("\(op): xi (the damping ξ) must be finite and > 0, got \(xi)")
-        }
         let s = try statePointers(state, op)
         for i in 0..<state.count {
             let moved = s.theta[i] - s.anchor[i]

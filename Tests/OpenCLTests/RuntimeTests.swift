@@ -167,8 +167,8 @@ struct RuntimeTests {
 
     @Test("selection from an empty device list is an error, not a crash")
     func selectionWithoutDevices() {
-        #expect(throws: BackendError.self) { try OpenCLDevice.select("cpu", from: []) }
-        #expect(throws: BackendError.self) { try OpenCLDevice.select("0", from: []) }
+        #expect(throws: DeviceNotFound.self) { try OpenCLDevice.select("cpu", from: []) }
+        #expect(throws: DeviceNotFound.self) { try OpenCLDevice.select("0", from: []) }
         #expect(OpenCLDevice.listing([]).contains("no OpenCL devices"))
     }
 
