@@ -1,4 +1,4 @@
-// The paper's protocols (SI.md, "Protocols"), the defaults each tool starts from, and the numbers
+// The paper's protocols (docs/protocols.md), the defaults each tool starts from, and the numbers
 // the authors published for them.
 
 import SynapseContinual
@@ -46,7 +46,7 @@ public enum ExperimentProtocol: String, Codable, Sendable, CaseIterable {
 
     public var headMode: HeadMode { self == .permutedMNIST ? .singleHead : .multiHead }
 
-    /// The schedule and strengths of SI.md for this protocol. Split CIFAR-10 (not in the paper)
+    /// The schedule and strengths of docs/protocols.md for this protocol. Split CIFAR-10 (not in the paper)
     /// borrows split CIFAR-10/100's. For split CIFAR the paper shows c = 0.01 and c = 0.1; the default
     /// is 0.1 (`--c 0.01` runs the other, and both published numbers are in `PublishedResults`).
     public func defaults(method: Method = .si, seed: UInt64 = 0) -> ContinualOptions {
@@ -67,7 +67,7 @@ public enum ExperimentProtocol: String, Codable, Sendable, CaseIterable {
     }
 }
 
-/// The authors' published results (SI.md, "Published numbers"), for the summary table.
+/// The authors' published results (docs/protocols.md, "The published numbers"), for the summary table.
 public enum PublishedResults {
     /// A published result: the mean test accuracy over all tasks after the last task, as printed
     /// (a range where the paper gives only a range), and the per-task values where published.

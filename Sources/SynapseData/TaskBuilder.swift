@@ -1,4 +1,4 @@
-/// Builds the continual-learning task sequences of the SI paper (see docs/SI.md, "Protocols")
+/// Builds the continual-learning task sequences of the SI paper (docs/protocols.md)
 /// from loaded data sets. Deterministic: the splits use no randomness (file order is kept; the
 /// trainer shuffles), and permuted MNIST derives each task's permutation from the seed alone.
 /// Labels in every task are local: 0 ..< classCount, in the order of the task's class list.

@@ -1,4 +1,4 @@
-/// The paper's three networks (Zenke, Poole and Ganguli 2017; see SI.md), as an input shape per
+/// The paper's three networks (Zenke, Poole and Ganguli 2017; docs/protocols.md), as an input shape per
 /// example and a list of layers for `Network`.
 public enum Architecture {
     /// Split CIFAR-10/100: conv32(same)-conv32(valid)-maxpool-drop0.25,

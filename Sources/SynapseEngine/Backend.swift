@@ -200,7 +200,7 @@ public protocol Backend: AnyObject {
 
     // MARK: Optimizer and Synaptic Intelligence
 
-    /// The fused SI update, one pass over every parameter (SI.md, steps 2–5):
+    /// The fused SI update, one pass over every parameter (docs/algorithm.md, "One training step", steps 2–5):
     /// g = gTask + 2·c·Ω⊙(θ − θ*); Adam moments from g (`step` = t ≥ 1, for bias correction);
     /// Δθ = −lr·m̂/(√v̂ + ε); ω ← ω − gTask⊙Δθ; θ ← θ + Δθ.
     /// c = 0 is plain Adam (ω still integrates, which costs nothing extra).

@@ -1,4 +1,4 @@
-// The fused SI update and the end-of-task consolidation (docs/SI.md), one pass per parameter.
+// The fused SI update and the end-of-task consolidation (docs/algorithm.md), one pass per parameter.
 // Every quantity is per parameter: θ, θ* (anchor), Ω (importance), ω, Adam m and v.
 
 import Foundation

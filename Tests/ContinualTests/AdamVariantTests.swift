@@ -1,4 +1,4 @@
-// The two Adam formulations: `.standard` (SI.md, Kingma & Ba) and `.keras` (the authors' code:
+// The two Adam formulations: `.standard` (Kingma & Ba; docs/algorithm.md) and `.keras` (the authors' code:
 // ε added to √v, and a task-boundary reset that zeroes m and v but keeps the step count t).
 
 import Foundation

@@ -16,7 +16,7 @@ struct MetricsTests {
         let forgetting = ContinualMetrics.forgetting(r)
         #expect(forgetting.count == 2)
         #expect(abs(forgetting[0] - 0.3) < 1e-12 && abs(forgetting[1] - 0.15) < 1e-12)
-        // SI.md's max runs over every earlier row, also those before the task was trained: a task
+        // docs/protocols.md's max runs over every earlier row, also those before the task was trained: a task
         // whose untrained accuracy (row 0) beat its final one counts that drop as forgetting.
         let belowChance: [[Double?]] = [[0.9, 0.6], [0.8, 0.4], [0.85, 0.3]]
         let f = ContinualMetrics.forgetting(belowChance)

@@ -1,4 +1,4 @@
-// Properties of Synaptic Intelligence as SI.md defines it.
+// Properties of Synaptic Intelligence as docs/algorithm.md defines it.
 
 import Foundation
 import SynapseContinual

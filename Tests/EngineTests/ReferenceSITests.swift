@@ -1,4 +1,4 @@
-// The fused SI update and the consolidation against a scalar re-derivation of docs/SI.md in
+// The fused SI update and the consolidation against a scalar re-derivation of docs/algorithm.md in
 // Double (steps 2–5, and the end-of-task steps 1–3).
 
 import Foundation
@@ -12,7 +12,7 @@ import Testing
         var theta, anchor, importance, omega, m, v: Double
     }
 
-    /// SI.md steps 2–5 for one parameter.
+    /// docs/algorithm.md steps 2–5 for one parameter.
     static func siStep(_ s: inout Scalar, gTask: Double, c: Double, hyper: AdamHyper, t: Int) {
         let (lr, b1, b2, eps) = (Double(hyper.learningRate), Double(hyper.beta1), Double(hyper.beta2), Double(hyper.epsilon))
         let g = gTask + c * 2 * s.importance * (s.theta - s.anchor)

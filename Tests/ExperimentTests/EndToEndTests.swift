@@ -1,5 +1,5 @@
 // A whole tiny protocol, in-process, on MNIST-format files the test writes: the results folder's
-// JSON, CSV and SVG agree with each other and with the metric definitions of SI.md.
+// JSON, CSV and SVG agree with each other and with the metric definitions of docs/protocols.md.
 
 import Foundation
 #if canImport(FoundationXML)

@@ -1,5 +1,5 @@
 // Option checking: every bad value is one line on stderr and exit code 2, before any work (no
-// data read, no results folder made); defaults follow the protocols of SI.md.
+// data read, no results folder made); defaults follow the protocols of docs/protocols.md.
 
 import Foundation
 import Testing
@@ -203,7 +203,7 @@ struct OptionTests {
             #expect((json["fisher_samples"] as? NSNumber)?.intValue == samples)
             #expect((json["mas_samples"] as? NSNumber)?.intValue == samples)
             #expect(try JSONDecoder().decode(RunConfig.self, from: try encoder.encode(config)) == config)
-            // A changed reset or an ε outside SI.md's two values leaves the protocol.
+            // A changed reset or an ε outside the protocol's two values (docs/protocols.md) leaves the protocol.
             #expect(!config.followsPaperProtocol)
         }
     }

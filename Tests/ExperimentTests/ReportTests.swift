@@ -1,5 +1,5 @@
-// The summary beside the paper: published numbers appear only when a run follows an SI.md
-// protocol exactly, and the metrics in a report are those of its accuracy matrix.
+// The summary beside the paper: published numbers appear only when a run follows a protocol of
+// docs/protocols.md exactly, and the metrics in a report are those of its accuracy matrix.
 
 import Foundation
 import Testing
