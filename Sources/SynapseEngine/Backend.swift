@@ -10,21 +10,42 @@
 // - Shape letters: N batch, C input channels, K output channels (filters), H×W input spatial,
 //   P×Q output spatial, M×N×K for GEMM as in BLAS.
 
-/// Which kind of device runs the ops.
+/// Which kind of device runs the ops. Kernel variants are chosen by it (CPUs and GPUs want
+/// different code), and the tools record it with every run.
 public enum DeviceKind: String, Sendable {
-    case reference, cpu, gpu, accelerator, other
+    /// The pure-Swift reference backend on the host.
+    case reference
+    /// An OpenCL CPU device (PoCL).
+    case cpu
+    /// An OpenCL GPU.
+    case gpu
+    /// An OpenCL accelerator (CL_DEVICE_TYPE_ACCELERATOR).
+    case accelerator
+    /// An OpenCL device of any other type.
+    case other
 }
 
 /// Geometry of a 3×3-or-other square convolution, stride 1, NCHW, weights `[K, C, R, R]`.
+///
+/// The op contracts accept any sizes ≥ 0 with a filter of at least 1×1 and an output of at least
+/// 1×1 (`OpContract`).
 public struct ConvShape: Equatable, Sendable, CustomStringConvertible {
-    public var batch: Int          // N
-    public var inChannels: Int     // C
-    public var height: Int         // H
-    public var width: Int          // W
-    public var outChannels: Int    // K
-    public var kernelSize: Int     // R (filter is R×R)
-    public var padding: Int        // 'same' = R/2, 'valid' = 0
+    /// N: images in the batch.
+    public var batch: Int
+    /// C: channels of each input image.
+    public var inChannels: Int
+    /// H: input rows.
+    public var height: Int
+    /// W: input columns.
+    public var width: Int
+    /// K: output channels (filters).
+    public var outChannels: Int
+    /// R: the filter is R×R.
+    public var kernelSize: Int
+    /// Zero rows and columns added on each side: R/2 for Keras' 'same', 0 for 'valid'.
+    public var padding: Int
 
+    /// A geometry; the default filter is 3×3, the only size the paper's network uses.
     public init(batch: Int, inChannels: Int, height: Int, width: Int, outChannels: Int,
                 kernelSize: Int = 3, padding: Int) {
         self.batch = batch; self.inChannels = inChannels; self.height = height; self.width = width
@@ -35,14 +56,18 @@ public struct ConvShape: Equatable, Sendable, CustomStringConvertible {
     public var outHeight: Int { height + 2 * padding - kernelSize + 1 }
     /// Q = W + 2·pad − R + 1
     public var outWidth: Int { width + 2 * padding - kernelSize + 1 }
+    /// Elements of the input, N·C·H·W.
     public var inputCount: Int { batch * inChannels * height * width }
+    /// Elements of the output, N·K·P·Q.
     public var outputCount: Int { batch * outChannels * outHeight * outWidth }
+    /// Elements of the weight, K·C·R·R (the bias adds K more).
     public var weightCount: Int { outChannels * inChannels * kernelSize * kernelSize }
     /// Multiply-adds of the forward pass ×2.
     public var forwardFlops: Double {
         2.0 * Double(batch * outChannels * outHeight * outWidth) * Double(inChannels * kernelSize * kernelSize)
     }
 
+    /// Compact form for messages and benchmark tables, e.g. "N256 C32 30x30 K32 R3 pad0".
     public var description: String {
         "N\(batch) C\(inChannels) \(height)x\(width) K\(outChannels) R\(kernelSize) pad\(padding)"
     }
@@ -51,11 +76,19 @@ public struct ConvShape: Equatable, Sendable, CustomStringConvertible {
 /// Adam hyper-parameters, with bias correction:
 /// m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; Δθ = −lr · m̂ / (√v̂ + ε),
 /// m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t), t = 1 for the first step after a reset.
+///
+/// The authors' Keras 2.0 Adam adds ε to √v instead of √v̂; a caller reproduces it exactly by
+/// passing ε/√(1 − β2^t) here (docs/algorithm.md, "The Adam reset").
 public struct AdamHyper: Equatable, Sendable {
+    /// lr: the step size, in parameter units per unit of normalised gradient.
     public var learningRate: Float
+    /// β1: decay of the first-moment average per step.
     public var beta1: Float
+    /// β2: decay of the second-moment average per step.
     public var beta2: Float
+    /// ε: added to the denominator √v̂, so a parameter with a zero gradient history does not divide by zero.
     public var epsilon: Float
+    /// Defaults are the protocols' values: lr 1e-3, β1 0.9, β2 0.999, ε 1e-8.
     public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
         self.learningRate = learningRate; self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
     }
@@ -77,45 +110,73 @@ public struct ParameterState {
     /// Adam second moment.
     public var v: Tensor
 
+    /// Groups six views; the ops check that each holds `count` float32 elements.
     public init(theta: Tensor, anchor: Tensor, importance: Tensor, omega: Tensor, m: Tensor, v: Tensor) {
         self.theta = theta; self.anchor = anchor; self.importance = importance
         self.omega = omega; self.m = m; self.v = v
     }
 
+    /// The number of parameters: the element count of θ, which every other view must match.
     public var count: Int { theta.count }
 }
 
 /// What `accumulate` applies to each source element before adding it.
 public enum AccumulateTransform: Sendable {
-    case identity, square, absolute
+    /// f(x) = x.
+    case identity
+    /// f(x) = x², e.g. squared per-example gradients summed into a Fisher diagonal.
+    case square
+    /// f(x) = |x|, e.g. MAS's absolute gradients.
+    case absolute
 }
 
 /// Errors raised by a backend, with enough context to act on.
+///
+/// Messages are one line and start with the op that refused ("gemm: c holds 14 elements…"), so
+/// a tool can print them as they are.
 public struct BackendError: Error, CustomStringConvertible {
+    /// The one-line explanation: which op, which argument, what was expected, what was found.
     public let message: String
+    /// An error with `message` (one line, starting with the op's name where there is one).
     public init(_ message: String) { self.message = message }
+    /// The message itself, so that printing the error prints the line.
     public var description: String { message }
 }
 
+/// A device that stores tensors and runs the ops a training step is made of.
+///
+/// The protocol is the single definition of every op: each method's doc comment gives its formula
+/// and `OpContract` its argument checks, which every conforming backend calls first. The reference
+/// backend implements the formulas as plain loops; the OpenCL backend as kernels checked against
+/// it. Ops are enqueued in order and return without waiting, so that the host can queue a whole
+/// training step while the device works; only `download*` and `synchronize` wait.
+///
+/// See docs/architecture.md for where each backend lives.
 public protocol Backend: AnyObject {
     /// Human-readable device name, e.g. "NVIDIA H200" or "reference (Swift)".
     var deviceName: String { get }
+    /// The kind of device, which decides the kernel variants and is recorded with each run.
     var deviceKind: DeviceKind { get }
 
     // MARK: Memory
 
     /// Allocates `count` elements, zero-filled.
     func allocate(_ type: ElementType, count: Int) throws -> any DeviceStorage
+    /// Copies host values into a float32 view; `values.count` must equal the view's element count.
     func upload(_ values: [Float], to tensor: Tensor) throws
+    /// Copies host values into an int32 view (labels, indices); counts must match.
     func upload(_ values: [Int32], to tensor: Tensor) throws
+    /// Copies host values into a uint8 view (images as stored); counts must match.
     func upload(_ values: [UInt8], to tensor: Tensor) throws
     /// Copies back to the host; waits for every op enqueued before it.
     func download(_ tensor: Tensor) throws -> [Float]
+    /// As `download`, for an int32 view.
     func downloadInt32(_ tensor: Tensor) throws -> [Int32]
     /// Waits for every enqueued op.
     func synchronize() throws
     /// Bytes currently allocated by this backend, and the most ever allocated at once.
     var allocatedBytes: Int { get }
+    /// The largest `allocatedBytes` seen so far, in bytes (reported as a run's memory use).
     var peakAllocatedBytes: Int { get }
 
     // MARK: Elementwise helpers

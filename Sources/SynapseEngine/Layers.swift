@@ -5,7 +5,10 @@
 
 /// Padding of a 3×3 convolution: 'same' (pad 1, output H×W) or 'valid' (pad 0, output (H−2)×(W−2)).
 public enum ConvPadding: Sendable {
-    case same, valid
+    /// One zero row and column on each side: the output keeps the input's H×W.
+    case same
+    /// No padding: the output loses two rows and two columns.
+    case valid
 }
 
 /// One layer of a sequential network. ReLU is fused into conv/dense (`relu: true`).
@@ -30,8 +33,11 @@ public enum LayerSpec: Sendable, Equatable {
 
 /// Errors raised when building or running a `Network`, with the value that was wrong.
 public struct NetworkError: Error, CustomStringConvertible {
+    /// One line naming the layer or argument and what was wrong with it.
     public let message: String
+    /// An error with `message` (one line).
     public init(_ message: String) { self.message = message }
+    /// The message itself, so that printing the error prints the line.
     public var description: String { message }
 }
 

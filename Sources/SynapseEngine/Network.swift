@@ -9,6 +9,7 @@
 ///
 /// `forward` and `backward` only enqueue ops: nothing in them waits for the device.
 public final class Network {
+    /// Where the parameters, gradients and activations live and every layer's ops run.
     public let backend: any Backend
     /// Per-example input shape, e.g. [3, 32, 32] (C, H, W) or [784].
     public let inputShape: [Int]

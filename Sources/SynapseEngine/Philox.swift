@@ -40,6 +40,10 @@ public enum DropoutMask {
         UInt32((Double(p) * 16_777_216.0).rounded(.down))
     }
 
+    /// Whether element `index` of layer `stream` survives dropout at training step `step`: the
+    /// 24-bit draw of Philox4x32-10 for that (index, step, stream) under key `seed` is below
+    /// `threshold(keepProbability:)`. A pure function of its arguments, so the OpenCL kernel
+    /// computes the same mask with no state and no host traffic, and backward reuses it.
     public static func keeps(index: Int, keepProbability p: Float, seed: UInt64, stream: UInt32, step: UInt32) -> Bool {
         let words = Philox4x32.generate(
             counter: (UInt32(truncatingIfNeeded: index >> 2), step, stream, 0),

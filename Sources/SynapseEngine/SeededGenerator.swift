@@ -9,6 +9,7 @@
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
+    /// A generator whose whole sequence is determined by `seed` (any value, 0 included).
     public init(seed: UInt64) {
         var splitMix = seed
         func nextSplitMix() -> UInt64 {

@@ -1,7 +1,12 @@
 /// Element types a backend stores. Images live on the device as `uint8` and are converted there;
 /// labels and batch indices are `int32`; everything else is `float32`.
 public enum ElementType: Sendable, Equatable, CustomStringConvertible {
-    case float32, int32, uint8
+    /// IEEE 754 single precision: parameters, activations, gradients, optimizer state.
+    case float32
+    /// 32-bit signed integers: labels and minibatch indices.
+    case int32
+    /// Bytes: images exactly as the data files store them (converted to float32 on the device).
+    case uint8
 
     /// Bytes per element.
     public var byteSize: Int {
@@ -11,6 +16,7 @@ public enum ElementType: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The name used in messages: "float32", "int32" or "uint8".
     public var description: String {
         switch self {
         case .float32: return "float32"
@@ -35,11 +41,16 @@ public protocol DeviceStorage: AnyObject {
 /// is a `Tensor` at its own offset, while the optimizer and SI see the whole buffer as one view.
 /// Kernels receive the offset as an argument, so no sub-buffers are needed.
 public struct Tensor {
+    /// The backend memory the view looks into; shared by every view of the same allocation.
     public let storage: any DeviceStorage
     /// Offset of the first element, in elements (not bytes).
     public let offset: Int
+    /// Dimensions, outermost first (row-major); `count` is their product.
     public let shape: [Int]
 
+    /// A view of `shape` starting `offset` elements into `storage`. A view outside the storage
+    /// or with a negative dimension is a programming error and stops the program: views are built
+    /// by code from sizes it has already checked, never from file contents.
     public init(storage: any DeviceStorage, offset: Int = 0, shape: [Int]) {
         let count = shape.reduce(1, *)
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
@@ -50,6 +61,7 @@ public struct Tensor {
         self.shape = shape
     }
 
+    /// The element type of the storage (a view cannot reinterpret it).
     public var elementType: ElementType { storage.elementType }
     /// Number of elements in the view.
     public var count: Int { shape.reduce(1, *) }

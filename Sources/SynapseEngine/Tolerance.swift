@@ -11,6 +11,7 @@
 /// accumulated rounding of inputs that are themselves results; the 1e-5 covers transcendental
 /// functions). Anything a wrong index or a missed term would cause is O(1) and far above it.
 public enum Tolerance {
+    /// ε of float32: 2^-23, the gap between 1 and the next float32.
     public static let floatEpsilon: Double = 1.1920929e-7
 
     /// Tolerance for results that reduce over `reductionLength` terms (1 for elementwise ops).
