@@ -7,6 +7,8 @@
 // - Ops are enqueued in order. Nothing but `download*` and `synchronize` waits for the device, so a
 //   training step made of ops never blocks the host.
 // - Outputs are overwritten unless the op says it accumulates.
+// - Every op first runs its argument checks from `OpContract` (OpContracts.swift), so every
+//   backend refuses a bad call with the same one-line message before it touches memory.
 // - Shape letters: N batch, C input channels, K output channels (filters), H×W input spatial,
 //   P×Q output spatial, M×N×K for GEMM as in BLAS.
 

@@ -18,6 +18,7 @@ struct DeviceChoiceTests {
             } catch {
                 let line = "\(error)"
                 #expect(!line.contains("\n"), "not one line: \(line)")
+                #expect(!line.contains("devices present"), "the full table belongs to --list-devices: \(line)")
                 #expect(line.hasPrefix("no ") && line.contains("--device '\(spec)'"), "\(line)")
                 #expect(line.hasSuffix("reference (details: --list-devices)"), "\(line)")
                 for device in devices {
