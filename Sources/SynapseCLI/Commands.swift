@@ -18,7 +18,7 @@ func discussion(_ protocols: [ExperimentProtocol]) -> String {
         + "ε \(format(decimal(d.epsilon))) (--adam-epsilon), --adam-variant \(d.adamVariant.rawValue); "
         + "EWC/MAS samples \(d.fisherSamples) (--samples), λ \(format(decimal(d.lambda))), γ \(format(decimal(d.gamma))).\n"
         + "\nThe published numbers are shown beside ours only when a run follows the protocol exactly: the defaults "
-        + "above on all the data; --adam-variant standard (Kingma & Ba's Adam) and keras (the authors' Keras 2.0 Adam) both count, "
+        + "above on all the data; --adam-variant standard (the Adam of docs/algorithm.md) and keras (the authors' Keras 2.0 Adam) both count, "
         + "as do ε 1e-7 and 1e-8.\n"
     text += "\nWrites DIR/<method>.json, DIR/summary.csv, DIR/accuracy.svg, DIR/config.json and, after every task, "
         + "a safetensors checkpoint per method (DIR/<method>.checkpoint.safetensors) that --resume DIR continues from.\n"

@@ -67,7 +67,7 @@ public enum ExperimentProtocol: String, Codable, Sendable, CaseIterable {
     }
 }
 
-/// The authors' published results (docs/protocols.md, "The published numbers"), for the summary table.
+/// The authors' published results (docs/protocols.md, "Published numbers"), for the summary table.
 public enum PublishedResults {
     /// A published result: the mean test accuracy over all tasks after the last task, as printed
     /// (a range where the paper gives only a range), and the per-task values where published.
