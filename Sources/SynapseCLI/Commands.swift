@@ -11,18 +11,35 @@ func discussion(_ protocols: [ExperimentProtocol]) -> String {
         let d = proto.defaults()
         text += "  \(proto.title): \(proto.taskCount) tasks, Adam lr \(format(decimal(d.learningRate))), batch \(d.batchSize), "
             + "\(d.epochsPerTask) epochs/task, Adam reset per task: \(d.resetOptimizerAtTaskBoundary ? "yes" : "no"), "
-            + "c \(format(decimal(d.c))), ξ \(format(decimal(d.xi)))\n"
+            + "c \(format(d.hyperParameter("c") ?? 0)), ξ \(format(d.hyperParameter("xi") ?? 0))\n"
     }
     let d = ExperimentProtocol.splitMNIST.defaults()
     text += "  Every protocol: Adam β1 \(format(decimal(d.beta1))), β2 \(format(decimal(d.beta2))), "
-        + "ε \(format(decimal(d.epsilon))) (--adam-epsilon), --adam-variant \(d.adamVariant.rawValue); "
-        + "EWC/MAS samples \(d.fisherSamples) (--samples), λ \(format(decimal(d.lambda))), γ \(format(decimal(d.gamma))).\n"
+        + "ε \(format(decimal(d.epsilon))) (--adam-epsilon), --adam-variant \(d.adamVariant.rawValue).\n"
+    text += methodHelp(protocols.first!)
         + "\nThe published numbers are shown beside ours only when a run follows the protocol exactly: the defaults "
         + "above on all the data; --adam-variant standard (the Adam of docs/algorithm.md) and keras (the authors' Keras 2.0 Adam) both count, "
         + "as do ε 1e-7 and 1e-8.\n"
     text += "\nWrites DIR/<method>.json, DIR/summary.csv, DIR/accuracy.svg, DIR/config.json and, after every task, "
         + "a safetensors checkpoint per method (DIR/<method>.checkpoint.safetensors) that --resume DIR continues from.\n"
         + "\nExit status: 0 done, 1 failure (data, device, files), 2 bad option value, 3 training diverged.\n"
+    return text
+}
+
+/// The methods (--method) and their hyper-parameter flags, from the registry and each method's
+/// declaration: a flag sets that hyper-parameter of every listed method that has it.
+func methodHelp(_ proto: ExperimentProtocol) -> String {
+    var text = "\nMethods (--method, a comma list):\n"
+    for type in MethodRegistry.all {
+        text += "  \(type.method.rawValue): \(type.summary)\n"
+    }
+    text += "\nMethod hyper-parameters (each sets every listed method that has it; defaults for \(proto.title)):\n"
+    for (info, methods) in MethodRegistry.hyperParameters {
+        let defaults = methods.map { m in
+            "\(m.rawValue) \(proto.defaults(method: m).hyperParameter(info.flag).map(format) ?? "?")"
+        }
+        text += "  --\(info.flag) <\(info.symbol)>  \(info.help), \(info.accepted) (default: \(defaults.joined(separator: ", ")))\n"
+    }
     return text
 }
 

@@ -176,7 +176,7 @@ public final class ExperimentRun {
         }
         func parsed<C: ParsableCommand>(_ type: C.Type) throws -> C? {
             do {
-                let command = try type.parseAsRoot(joinNegativeValues(arguments))
+                let command = try type.parseAsRoot(arguments)
                 if let ours = command as? C { return ours }
                 // ArgumentParser answers --help with its own help command.
                 console.output(type.helpMessage() + "\n")
@@ -406,27 +406,6 @@ public final class ExperimentRun {
     private func progress(_ text: String) {
         if !quiet { console.progress(text) }
     }
-}
-
-/// "--epochs -3" → "--epochs=-3": ArgumentParser would read "-3" as an unknown short flag and say
-/// "missing value"; joined, the value reaches validation and the error names it.
-func joinNegativeValues(_ arguments: [String]) -> [String] {
-    let takesValue: Set<String> = ["--c", "--xi", "--lambda", "--gamma", "--epochs", "--batch-size", "--lr",
-                                   "--seed", "--tasks", "--train-limit", "--test-limit", "--adam-epsilon", "--samples"]
-    var result: [String] = []
-    var i = 0
-    while i < arguments.count {
-        let argument = arguments[i]
-        if takesValue.contains(argument), i + 1 < arguments.count, let next = arguments[i + 1].first,
-           next == "-", arguments[i + 1].dropFirst().first.map({ $0.isNumber || $0 == "." }) == true {
-            result.append(argument + "=" + arguments[i + 1])
-            i += 2
-        } else {
-            result.append(argument)
-            i += 1
-        }
-    }
-    return result
 }
 
 /// Collapses a possibly multi-line message into one line.

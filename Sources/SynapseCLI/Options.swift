@@ -32,28 +32,16 @@ public struct ExperimentOptions: ParsableArguments {
                                valueName: "list"))
     public var method: String?
 
-    @Option(name: .customLong("c"), help: ArgumentHelp("SI strength c ≥ 0 (default: the protocol's).", valueName: "c"))
-    public var c: Double?
-
-    @Option(help: ArgumentHelp("SI damping ξ > 0 (default: the protocol's).", valueName: "ξ"))
-    public var xi: Double?
-
-    @Option(help: ArgumentHelp("Penalty strength λ ≥ 0 of ewc, online-ewc and mas (default: 100).", valueName: "λ"))
-    public var lambda: Double?
-
-    @Option(help: ArgumentHelp("Fisher decay γ in [0, 1] of online-ewc (default: 1).", valueName: "γ"))
-    public var gamma: Double?
-
-    @Option(help: ArgumentHelp("Epochs per task ≥ 1 (default: the protocol's).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Epochs per task ≥ 1 (default: the protocol's).", valueName: "n"))
     public var epochs: Int?
 
-    @Option(name: .customLong("batch-size"), help: ArgumentHelp("Minibatch size ≥ 1 (default: the protocol's).", valueName: "n"))
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: ArgumentHelp("Minibatch size ≥ 1 (default: the protocol's).", valueName: "n"))
     public var batchSize: Int?
 
-    @Option(help: ArgumentHelp("Adam learning rate > 0 (default: 0.001).", valueName: "rate"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Adam learning rate > 0 (default: 0.001).", valueName: "rate"))
     public var lr: Double?
 
-    @Option(name: .customLong("adam-epsilon"),
+    @Option(name: .customLong("adam-epsilon"), parsing: .unconditional,
             help: ArgumentHelp("Adam ε > 0 (default: 1e-8, Keras 2.0's, which the authors used; SI.md allows 1e-7 or 1e-8).",
                                valueName: "ε"))
     public var adamEpsilon: Double?
@@ -69,20 +57,16 @@ public struct ExperimentOptions: ParsableArguments {
                                valueName: "yes|no"))
     public var resetOptimizer: YesNo?
 
-    @Option(help: ArgumentHelp("Training examples per task for the EWC/online-EWC Fisher and the MAS importance, 1...1000000 (default: 200).",
-                               valueName: "n"))
-    public var samples: Int?
-
-    @Option(help: ArgumentHelp("Seed of the initial weights, shuffles, dropout masks and permutations (default: 0).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seed of the initial weights, shuffles, dropout masks and permutations (default: 0).", valueName: "n"))
     public var seed: UInt64?
 
-    @Option(help: ArgumentHelp("Run only the first n tasks (default: all of the protocol's).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Run only the first n tasks (default: all of the protocol's).", valueName: "n"))
     public var tasks: Int?
 
-    @Option(name: .customLong("train-limit"), help: ArgumentHelp("Use at most n training images per task (default: all).", valueName: "n"))
+    @Option(name: .customLong("train-limit"), parsing: .unconditional, help: ArgumentHelp("Use at most n training images per task (default: all).", valueName: "n"))
     public var trainLimit: Int?
 
-    @Option(name: .customLong("test-limit"), help: ArgumentHelp("Use at most n test images per task (default: all).", valueName: "n"))
+    @Option(name: .customLong("test-limit"), parsing: .unconditional, help: ArgumentHelp("Use at most n test images per task (default: all).", valueName: "n"))
     public var testLimit: Int?
 
     @Option(help: ArgumentHelp("Results folder (default: runs/<tool>-<timestamp>).", valueName: "dir"))
@@ -94,7 +78,60 @@ public struct ExperimentOptions: ParsableArguments {
     @Flag(help: "No progress on stderr (results and the summary are still printed).")
     public var quiet = false
 
+    /// The methods' hyper-parameter flags (`--c 0.1`, `--lambda=10`): not declared here but by each
+    /// method's options (SynapseContinual/Methods), so they are collected unparsed and read by
+    /// `methodSettings()`; help lists them in the tools' discussion.
+    @Argument(parsing: .allUnrecognized, help: .hidden)
+    public var methodArguments: [String] = []
+
     public init() {}
+
+    /// The hyper-parameter flags typed, flag → value: each flag must be declared by some method
+    /// (`MethodRegistry.hyperParameters`), its value is parsed by its kind's one parser
+    /// (`HyperValues.parseValues`) and checked by every method that declares it.
+    /// - Throws: `UsageError` naming the flag: unknown, missing value, not a value, out of range, repeated.
+    public func methodSettings() throws -> [String: Double] {
+        let declared = MethodRegistry.hyperParameters
+        var settings: [String: Double] = [:]
+        var i = 0
+        while i < methodArguments.count {
+            let argument = methodArguments[i]
+            guard argument.hasPrefix("--") else {
+                throw UsageError("'\(argument)': unexpected argument (every option is --name value; see --help)")
+            }
+            var flag = String(argument.dropFirst(2))
+            var text: String?
+            if let equals = flag.firstIndex(of: "=") {
+                text = String(flag[flag.index(after: equals)...])
+                flag = String(flag[..<equals])
+            }
+            guard let entry = declared.first(where: { $0.info.flag == flag }) else {
+                throw UsageError("\(argument): unknown option (see --help)")
+            }
+            if text == nil {
+                guard i + 1 < methodArguments.count else { throw UsageError("--\(flag): missing value (\(entry.info.accepted))") }
+                i += 1
+                text = methodArguments[i]
+            }
+            guard settings[flag] == nil else { throw UsageError("--\(flag) is given twice") }
+            let values: [Double]
+            do { values = try HyperValues.parseValues(text!, kind: entry.info.kind, flag: flag) } catch {
+                throw UsageError("--\(flag) '\(text!)': expected \(entry.info.accepted)")
+            }
+            guard values.count == 1 else {
+                throw UsageError("--\(flag) '\(text!)': expected one value (\(entry.info.accepted))")
+            }
+            for method in entry.methods {
+                var options = ContinualOptions(method: method)
+                do { try options.setIfDeclared(flag, values[0]) } catch let ContinualError.invalidOption(message) {
+                    throw UsageError(message)
+                }
+            }
+            settings[flag] = values[0]
+            i += 1
+        }
+        return settings
+    }
 }
 
 /// `--reset-optimizer yes|no`.
@@ -133,12 +170,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
     /// Which Adam formulation (`AdamVariant`); runs saved before this option existed used `.standard`.
     public var adamVariant: AdamVariant
     public var resetOptimizerPerTask: Bool
-    public var c: Double
-    public var xi: Double
-    public var lambda: Double
-    public var gamma: Double
-    public var fisherSamples: Int
-    public var masSamples: Int
+    /// The method hyper-parameters typed on the command line, flag → value; every other
+    /// hyper-parameter has its method's default for the protocol (recorded in "method_options").
+    public var hyperParameters: [String: Double]
     public var evaluationBatchSize: Int
     public var seed: UInt64
     public var tasks: Int
@@ -152,8 +186,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
         case tool, experimentProtocol = "protocol", methods, device, dataDir = "data_dir", epochs
         case batchSize = "batch_size", learningRate = "learning_rate"
         case beta1 = "adam_beta1", beta2 = "adam_beta2", epsilon = "adam_epsilon", adamVariant = "adam_variant"
-        case resetOptimizerPerTask = "reset_optimizer_per_task", c, xi, lambda, gamma
-        case fisherSamples = "fisher_samples", masSamples = "mas_samples"
+        case resetOptimizerPerTask = "reset_optimizer_per_task", hyperParameters = "hyper_parameters"
+        case methodOptions = "method_options"
         case evaluationBatchSize = "evaluation_batch_size", seed, tasks
         case trainLimit = "train_limit", testLimit = "test_limit", out
     }
@@ -174,12 +208,12 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try container.encode(epsilon, forKey: .epsilon)
         try container.encode(adamVariant, forKey: .adamVariant)
         try container.encode(resetOptimizerPerTask, forKey: .resetOptimizerPerTask)
-        try container.encode(c, forKey: .c)
-        try container.encode(xi, forKey: .xi)
-        try container.encode(lambda, forKey: .lambda)
-        try container.encode(gamma, forKey: .gamma)
-        try container.encode(fisherSamples, forKey: .fisherSamples)
-        try container.encode(masSamples, forKey: .masSamples)
+        try container.encode(hyperParameters, forKey: .hyperParameters)
+        // For the reader: each method's options as the trainer gets them (not read back).
+        var record = container.nestedContainer(keyedBy: MethodKey.self, forKey: .methodOptions)
+        for method in methods {
+            try continualOptions(for: method).methodOptions.encode(to: record.superEncoder(forKey: MethodKey(method.rawValue)))
+        }
         try container.encode(evaluationBatchSize, forKey: .evaluationBatchSize)
         try container.encode(seed, forKey: .seed)
         try container.encode(tasks, forKey: .tasks)
@@ -190,14 +224,14 @@ public struct RunConfig: Codable, Equatable, Sendable {
 
     public init(tool: Tool, experimentProtocol: ExperimentProtocol, methods: [Method], device: String, dataDir: String,
                 epochs: Int, batchSize: Int, learningRate: Double, beta1: Double, beta2: Double, epsilon: Double,
-                adamVariant: AdamVariant, resetOptimizerPerTask: Bool, c: Double, xi: Double, lambda: Double,
-                gamma: Double, fisherSamples: Int, masSamples: Int, evaluationBatchSize: Int, seed: UInt64,
+                adamVariant: AdamVariant, resetOptimizerPerTask: Bool, hyperParameters: [String: Double],
+                evaluationBatchSize: Int, seed: UInt64,
                 tasks: Int, trainLimit: Int?, testLimit: Int?, out: String) {
         self.tool = tool; self.experimentProtocol = experimentProtocol; self.methods = methods
         self.device = device; self.dataDir = dataDir; self.epochs = epochs; self.batchSize = batchSize
         self.learningRate = learningRate; self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
-        self.adamVariant = adamVariant; self.resetOptimizerPerTask = resetOptimizerPerTask; self.c = c; self.xi = xi
-        self.lambda = lambda; self.gamma = gamma; self.fisherSamples = fisherSamples; self.masSamples = masSamples
+        self.adamVariant = adamVariant; self.resetOptimizerPerTask = resetOptimizerPerTask
+        self.hyperParameters = hyperParameters
         self.evaluationBatchSize = evaluationBatchSize; self.seed = seed; self.tasks = tasks
         self.trainLimit = trainLimit; self.testLimit = testLimit; self.out = out
     }
@@ -219,12 +253,20 @@ public struct RunConfig: Codable, Equatable, Sendable {
         epsilon = try container.decode(Double.self, forKey: .epsilon)
         adamVariant = try container.decodeIfPresent(AdamVariant.self, forKey: .adamVariant) ?? .standard
         resetOptimizerPerTask = try container.decode(Bool.self, forKey: .resetOptimizerPerTask)
-        c = try container.decode(Double.self, forKey: .c)
-        xi = try container.decode(Double.self, forKey: .xi)
-        lambda = try container.decode(Double.self, forKey: .lambda)
-        gamma = try container.decode(Double.self, forKey: .gamma)
-        fisherSamples = try container.decode(Int.self, forKey: .fisherSamples)
-        masSamples = try container.decode(Int.self, forKey: .masSamples)
+        hyperParameters = try container.decode([String: Double].self, forKey: .hyperParameters)
+        // Untrusted: every value must be one a method accepts.
+        for (flag, value) in hyperParameters.sorted(by: { $0.key < $1.key }) {
+            guard let entry = MethodRegistry.hyperParameters.first(where: { $0.info.flag == flag }) else {
+                throw DecodingError.dataCorruptedError(forKey: .hyperParameters, in: container,
+                                                       debugDescription: "'\(flag)' is no method's hyper-parameter")
+            }
+            for method in entry.methods {
+                var options = ContinualOptions(method: method)
+                do { try options.setIfDeclared(flag, value) } catch {
+                    throw DecodingError.dataCorruptedError(forKey: .hyperParameters, in: container, debugDescription: "\(error)")
+                }
+            }
+        }
         evaluationBatchSize = try container.decode(Int.self, forKey: .evaluationBatchSize)
         seed = try container.decode(UInt64.self, forKey: .seed)
         tasks = try container.decode(Int.self, forKey: .tasks)
@@ -245,12 +287,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
         options.epsilon = Float(epsilon)
         options.adamVariant = adamVariant
         options.resetOptimizerAtTaskBoundary = resetOptimizerPerTask
-        options.c = Float(c)
-        options.xi = Float(xi)
-        options.lambda = Float(lambda)
-        options.gamma = Float(gamma)
-        options.fisherSamples = fisherSamples
-        options.masSamples = masSamples
+        // Checked when parsed or decoded (`methodSettings`, `init(from:)`).
+        for (flag, value) in hyperParameters.sorted(by: { $0.key < $1.key }) { _ = try? options.setIfDeclared(flag, value) }
         return options
     }
 
@@ -259,6 +297,11 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var looksLikeFashionMNIST: Bool {
         experimentProtocol != .splitCIFAR10 && experimentProtocol != .splitCIFAR10_100
             && dataDir.lowercased().contains("fashion")
+    }
+
+    /// The value of hyper-parameter `flag` for `method` in this run (nil when the method has none).
+    public func hyperParameter(_ flag: String, of method: Method) -> Double? {
+        continualOptions(for: method).hyperParameter(flag)
     }
 
     /// The Adam ε values SI.md's protocols admit ("ε 1e-7 or 1e-8").
@@ -270,16 +313,24 @@ public struct RunConfig: Codable, Equatable, Sendable {
     /// AND the step count reset, which is `standard`; the authors' runs used Keras 2.0's Adam,
     /// which is `keras`, so both are the paper's protocol, one as written and one as run), and
     /// ε 1e-7 or 1e-8 (SI.md admits either). Not counted: any other schedule, ξ, learning rate,
-    /// ε or optimizer-reset choice. `--samples` (EWC/MAS only) is not part of the decision: the
-    /// paper publishes no EWC or MAS numbers, so no shown number depends on it. c picks which
-    /// published number is shown (see `PublishedResults.lookup`).
+    /// ε or optimizer-reset choice, nor a method hyper-parameter declared part of the protocol (ξ)
+    /// set away from the protocol's value. The others (c, λ, γ, samples) are not part of the
+    /// decision: c picks which published number is shown (see `PublishedResults.lookup`), and the
+    /// paper publishes no EWC or MAS numbers.
     public var followsPaperProtocol: Bool {
         let paper = experimentProtocol.defaults()
         func same(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(abs(a), abs(b)) }
         return experimentProtocol != .splitCIFAR10 && !looksLikeFashionMNIST
             && tasks == experimentProtocol.taskCount && trainLimit == nil && testLimit == nil
             && epochs == paper.epochsPerTask && batchSize == paper.batchSize
-            && same(learningRate, decimal(paper.learningRate)) && same(xi, decimal(paper.xi))
+            && same(learningRate, decimal(paper.learningRate))
+            && hyperParameters.allSatisfy { flag, value in
+                MethodRegistry.hyperParameters.first { $0.info.flag == flag }.map { entry in
+                    !entry.info.partOfProtocol || entry.methods.allSatisfy { method in
+                        experimentProtocol.defaults(method: method).hyperParameter(flag).map { same(value, $0) } ?? true
+                    }
+                } ?? true
+            }
             && same(beta1, decimal(paper.beta1)) && same(beta2, decimal(paper.beta2))
             && Self.protocolEpsilons.contains { same(epsilon, $0) }
             && resetOptimizerPerTask == paper.resetOptimizerAtTaskBoundary
@@ -312,10 +363,6 @@ extension RunConfig {
             return value
         }
 
-        let c = try finite("c", options.c, "a number ≥ 0", { $0 >= 0 }) ?? decimal(defaults.c)
-        let xi = try finite("xi", options.xi, "a number > 0", { $0 > 0 }) ?? decimal(defaults.xi)
-        let lambda = try finite("lambda", options.lambda, "a number ≥ 0", { $0 >= 0 }) ?? decimal(defaults.lambda)
-        let gamma = try finite("gamma", options.gamma, "a number in [0, 1]", { $0 >= 0 && $0 <= 1 }) ?? decimal(defaults.gamma)
         let lr = try finite("lr", options.lr, "a number > 0", { $0 > 0 }) ?? decimal(defaults.learningRate)
         // Upper bounds keep a typo from allocating the machine away; they are far above any protocol.
         let epochs = try count("epochs", options.epochs, 1...100_000) ?? defaults.epochsPerTask
@@ -328,7 +375,7 @@ extension RunConfig {
         guard Float(epsilon) > 0, Float(epsilon).isFinite else {
             throw UsageError("--adam-epsilon \(format(epsilon)): expected a number > 0 that float32 can hold (about 1e-38...3e38)")
         }
-        let samples = try count("samples", options.samples, 1...1_000_000)
+        let settings = try options.methodSettings()
         let trainLimit = try count("train-limit", options.trainLimit, 1...Int(Int32.max))
         let testLimit = try count("test-limit", options.testLimit, 1...Int(Int32.max))
 
@@ -347,9 +394,7 @@ extension RunConfig {
             beta1: decimal(defaults.beta1), beta2: decimal(defaults.beta2), epsilon: epsilon,
             adamVariant: options.adamVariant ?? defaults.adamVariant,
             resetOptimizerPerTask: options.resetOptimizer?.bool ?? defaults.resetOptimizerAtTaskBoundary,
-            c: c, xi: xi, lambda: lambda, gamma: gamma,
-            fisherSamples: samples ?? defaults.fisherSamples, masSamples: samples ?? defaults.masSamples,
-            evaluationBatchSize: defaults.evaluationBatchSize, seed: options.seed ?? 0, tasks: tasks,
+            hyperParameters: settings, evaluationBatchSize: defaults.evaluationBatchSize, seed: options.seed ?? 0, tasks: tasks,
             trainLimit: trainLimit, testLimit: testLimit, out: out)
     }
 
@@ -398,19 +443,20 @@ extension RunConfig {
         }
         try check("device", options.device, saved.device, show: { $0.isEmpty ? "(default)" : $0 })
         try check("data-dir", options.dataDir, saved.dataDir, show: { $0 })
-        try checkNumber("c", options.c, saved.c)
-        try checkNumber("xi", options.xi, saved.xi)
-        try checkNumber("lambda", options.lambda, saved.lambda)
-        try checkNumber("gamma", options.gamma, saved.gamma)
+        // A typed hyper-parameter must equal the saved run's value for every method that has it.
+        // When no saved method has it, the saved run's value is the one it recorded, else the default.
+        for (flag, given) in try options.methodSettings().sorted(by: { $0.key < $1.key }) {
+            let users = saved.methods.filter { saved.hyperParameter(flag, of: $0) != nil }
+            for method in users { try checkNumber(flag, given, saved.hyperParameter(flag, of: method)!) }
+            if users.isEmpty, let declaring = MethodRegistry.hyperParameters.first(where: { $0.info.flag == flag })?.methods.first,
+               let kept = saved.hyperParameters[flag] ?? saved.hyperParameter(flag, of: declaring) {
+                try checkNumber(flag, given, kept)
+            }
+        }
         try checkNumber("lr", options.lr, saved.learningRate)
         try checkNumber("adam-epsilon", options.adamEpsilon, saved.epsilon)
         try check("adam-variant", options.adamVariant, saved.adamVariant, show: { $0.rawValue })
         try check("reset-optimizer", options.resetOptimizer?.bool, saved.resetOptimizerPerTask, show: { $0 ? "yes" : "no" })
-        if let samples = options.samples, samples != saved.fisherSamples || samples != saved.masSamples {
-            throw conflict("samples", String(samples),
-                           saved.fisherSamples == saved.masSamples ? String(saved.fisherSamples)
-                               : "\(saved.fisherSamples) (Fisher), \(saved.masSamples) (MAS)")
-        }
         try check("epochs", options.epochs, saved.epochs, show: { String($0) })
         try check("batch-size", options.batchSize, saved.batchSize, show: { String($0) })
         try check("seed", options.seed, saved.seed, show: { String($0) })
@@ -431,10 +477,15 @@ extension RunConfig {
 }
 
 /// Shortest decimal text of a flag's number (0.001, not 0.0010000000000000000208; 1e-8, not 1e-08).
-func format(_ value: Double) -> String {
-    if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-    // Swift writes 1e-08; people type 1e-8.
-    return "\(value)".replacingOccurrences(of: "e-0", with: "e-")
+func format(_ value: Double) -> String { HyperValues.format(value) }
+
+/// A JSON key that is a method's name (config.json's "method_options").
+struct MethodKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ name: String) { stringValue = name }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
 }
 
 /// The decimal a user would type for a float32 value (Float(0.001) → 0.001, not 0.0010000000474974513):

@@ -35,11 +35,9 @@ final class ProgressReporter {
         self.sequence = sequence; self.options = options
     }
 
-    /// Training images in one epoch of task t (joint trains on tasks 0...t).
+    /// Training images in one epoch of task t (the method says which tasks an epoch trains on).
     private func epochImages(_ t: Int) -> Int {
-        options.method == .joint
-            ? (0...t).map { sequence.tasks[$0].train.count }.reduce(0, +)
-            : sequence.tasks[t].train.count
+        options.method.implementation.tasksTrained(inEpochOf: t).map { sequence.tasks[$0].train.count }.reduce(0, +)
     }
 
     func epoch(_ p: TrainingProgress) {

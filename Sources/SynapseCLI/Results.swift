@@ -148,7 +148,7 @@ public struct MethodReport: Codable, Equatable {
         trainingLoss = result.trainingLoss
         if finished, config.followsPaperProtocol,
            let entry = PublishedResults.lookup(config.experimentProtocol, method: method,
-                                               c: method == .finetune ? 0 : decimal(result.options.c)) {
+                                               c: result.options.hyperParameter("c") ?? 0) {
             published = Published(averageAccuracy: entry.text, perTask: entry.perTask)
         } else {
             published = nil
@@ -176,8 +176,10 @@ public enum Summary {
         let taskCount = reports.map(\.taskNames.count).max() ?? 0
         var header = ["method", "device", "completed_tasks", "task_incremental_average_accuracy",
                       "class_incremental_average_accuracy", "bwt", "average_forgetting", "seconds",
-                      "c", "xi", "lambda", "gamma", "epochs", "batch_size", "learning_rate", "seed",
-                      "published_average_accuracy"]
+                      "epochs", "batch_size", "learning_rate", "seed", "published_average_accuracy"]
+        // One column per declared hyper-parameter, empty for the methods that do not have it.
+        let flags = MethodRegistry.hyperParameters.map(\.info.flag)
+        header += flags
         header += (0..<taskCount).map { "final_accuracy_task\($0 + 1)" }
         var lines = [header.joined(separator: ",")]
         for report in reports {
@@ -185,10 +187,9 @@ public enum Summary {
             var row = [report.method.rawValue, csvField(report.device), String(report.completedTasks),
                        number(report.averageAccuracy), number(report.classIncrementalAverageAccuracy),
                        number(report.bwt), number(report.averageForgetting), String(format: "%.1f", report.seconds),
-                       format(decimal(report.method == .finetune ? 0 : options.c)), format(decimal(options.xi)),
-                       format(decimal(options.lambda)), format(decimal(options.gamma)),
                        String(options.epochsPerTask), String(options.batchSize), format(decimal(options.learningRate)),
                        String(options.seed), csvField(report.published?.averageAccuracy ?? "")]
+            row += flags.map { options.hyperParameter($0).map(format) ?? "" }
             row += (0..<taskCount).map { t in t < report.finalAccuracy.count ? number(report.finalAccuracy[t]) : "" }
             lines.append(row.joined(separator: ","))
         }
@@ -247,13 +248,7 @@ public enum Summary {
 
     /// "si (c=0.1)", "finetune", "ewc (λ=100)": the method with the strength it used.
     static func label(_ report: MethodReport) -> String {
-        let options = report.trainerOptions
-        switch report.method {
-        case .si: return "si (c=\(format(decimal(options.c))))"
-        case .ewc, .mas: return "\(report.method.rawValue) (λ=\(format(decimal(options.lambda))))"
-        case .onlineEWC: return "online-ewc (λ=\(format(decimal(options.lambda))), γ=\(format(decimal(options.gamma))))"
-        default: return report.method.rawValue
-        }
+        report.method.implementation.label(of: report.trainerOptions.methodOptions)
     }
 
     static func number(_ value: Double?) -> String {

@@ -1,36 +1,8 @@
-// What a continual-learning run is asked to do: the method, its strengths, the optimizer, the
+// What a continual-learning run is asked to do: the method with its options, the optimizer, the
 // protocol's schedule. Everything here is a plain value, so the tools serialise it beside the result.
 
 import Foundation
 import SynapseEngine
-
-/// The continual-learning methods, selectable by name (the raw value is the command-line name).
-public enum Method: String, Codable, Sendable, CaseIterable {
-    /// Synaptic Intelligence exactly as SI.md: ω from the unregularised task gradient and the real
-    /// Adam update, penalty c·ΣΩ(θ−θ*)², Ω ← max(0, Ω + ω/(Δ²+ξ)) at task end.
-    case si
-    /// Plain sequential training (SI with c = 0; nothing is consolidated).
-    case finetune
-    /// A fresh network and a fresh optimizer for every task.
-    case scratch
-    /// One network trained on the union of the tasks so far (the upper bound).
-    case joint
-    /// Elastic weight consolidation: one Fisher penalty per past task, λ/2·Σ_t Σ_k F_k(θ_k − θ*_k,t)².
-    case ewc
-    /// Online EWC: one running Fisher F ← γF + F_task and one anchor (the latest θ).
-    case onlineEWC = "online-ewc"
-    /// Memory-aware synapses: importance = mean |∂‖f(x)‖²/∂θ| over samples, f the live logits.
-    case mas
-
-    /// Parses a command-line name; the error lists the accepted names.
-    public init(name: String) throws {
-        guard let method = Method(rawValue: name.lowercased()) else {
-            throw ContinualError.invalidOption(
-                "method '\(name)' is unknown; expected one of \(Method.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        self = method
-    }
-}
 
 /// How tasks map to output units.
 public enum HeadMode: String, Codable, Sendable {
@@ -43,7 +15,7 @@ public enum HeadMode: String, Codable, Sendable {
 
 /// Which Adam formulation the fused update follows (both use lr, β1, β2, ε of the options).
 public enum AdamVariant: String, Codable, Sendable, CaseIterable {
-    /// Kingma & Ba, as SI.md and `AdamHyper` state it: Δθ = −lr·m̂/(√v̂ + ε) with m̂ = m/(1−β1^t),
+    /// Kingma & Ba, as docs/algorithm.md and `AdamHyper` state it: Δθ = −lr·m̂/(√v̂ + ε) with m̂ = m/(1−β1^t),
     /// v̂ = v/(1−β2^t); a reset clears m, v and the step count t.
     case standard
     /// The authors' code (Keras 2.0 `Adam` inside pathint's `KOOptimizer`):
@@ -54,72 +26,92 @@ public enum AdamVariant: String, Codable, Sendable, CaseIterable {
     case keras
 }
 
-/// The options of a run. Defaults are split MNIST's protocol (SI.md); `ContinualOptions.protocol…`
-/// give each protocol's values.
+/// The protocols whose values the defaults follow (docs/protocols.md).
+public enum ContinualProtocol: String, Codable, Sendable, CaseIterable {
+    case splitMNIST, permutedMNIST, splitCIFAR
+}
+
+/// The options of a run: the method with its own options (`methodOptions`), and what every method
+/// shares (schedule, Adam, seed). Defaults are split MNIST's protocol (docs/protocols.md);
+/// `init(method:protocol:seed:)` gives each protocol's values.
 public struct ContinualOptions: Codable, Sendable, Equatable {
-    public var method: Method
+    /// The method; `methodOptions` is its options type.
+    public private(set) var method: Method
+    /// The method's hyper-parameters (its `ContinualMethod.Options`).
+    public private(set) var methodOptions: any MethodOptions
     /// Epochs per task (every method; `joint` runs them over the union of the tasks so far).
     public var epochsPerTask: Int
     /// Training minibatch size; the last, partial batch of an epoch is kept.
     public var batchSize: Int
     /// Examples per forward pass when evaluating or estimating importances (memory only; no effect on results).
     public var evaluationBatchSize: Int
-    /// Adam (SI.md: lr 1e-3, β1 0.9, β2 0.999, ε 1e-8, bias correction).
+    /// Adam (docs/algorithm.md: lr 1e-3, β1 0.9, β2 0.999, ε 1e-8, bias correction).
     public var learningRate: Float
     public var beta1: Float
     public var beta2: Float
     public var epsilon: Float
-    /// SI strength c (the penalty is c·ΣΩ(θ−θ*)², no ½). Used by `si` only.
-    public var c: Float
-    /// SI damping ξ in Ω += ω/((θ−θ*)² + ξ). Used by `si` only.
-    public var xi: Float
-    /// Penalty strength λ of `ewc`, `online-ewc` (λ/2·ΣF(θ−θ*)²) and `mas` (λ·ΣΩ(θ−θ*)²).
-    public var lambda: Float
-    /// Decay γ of the running Fisher of `online-ewc`.
-    public var gamma: Float
-    /// Training examples per task used to estimate the Fisher (`ewc`, `online-ewc`); default 200.
-    public var fisherSamples: Int
-    /// Training examples per task used to estimate MAS importance; default 200.
-    public var masSamples: Int
-    /// Reset Adam (m, v ← 0, step count ← 0) after each task (SI.md: split MNIST yes, permuted MNIST no,
-    /// split CIFAR yes). `scratch` always starts a fresh optimizer.
+    /// Reset Adam (m, v ← 0, step count ← 0) after each task (docs/protocols.md: split MNIST yes,
+    /// permuted MNIST no, split CIFAR yes). `scratch` always starts a fresh optimizer.
     public var resetOptimizerAtTaskBoundary: Bool
-    /// The Adam formulation (default `.standard`, as SI.md; `.keras` is the authors' code).
+    /// The Adam formulation (default `.standard`, as docs/algorithm.md; `.keras` is the authors' code).
     public var adamVariant: AdamVariant
     /// Seeds the initial weights, every shuffle (keyed by task and epoch), dropout masks and
-    /// the labels drawn for the Fisher.
+    /// the samples and labels drawn for importance estimates.
     public var seed: UInt64
 
-    public init(method: Method = .si, epochsPerTask: Int = 10, batchSize: Int = 64,
-                evaluationBatchSize: Int = 500, learningRate: Float = 1e-3, beta1: Float = 0.9,
-                beta2: Float = 0.999, epsilon: Float = 1e-8, c: Float = 1.0, xi: Float = 1e-3,
-                lambda: Float = 100, gamma: Float = 1.0, fisherSamples: Int = 200, masSamples: Int = 200,
-                resetOptimizerAtTaskBoundary: Bool = true, adamVariant: AdamVariant = .standard, seed: UInt64 = 0) {
-        self.method = method; self.epochsPerTask = epochsPerTask; self.batchSize = batchSize
+    /// - Parameters:
+    ///   - method: the method; its hyper-parameters start at `protocol`'s defaults.
+    ///   - protocol: whose schedule and method defaults to start from.
+    ///   - settings: hyper-parameter values by flag (`["c": 0.5, "lambda": 10]`); each is applied
+    ///     when `method` has that hyper-parameter and ignored otherwise (as on the command line,
+    ///     where `--lambda` sets every listed method that has a λ). Checked by `validate`.
+    public init(method: Method = .si, protocol proto: ContinualProtocol = .splitMNIST, epochsPerTask: Int? = nil,
+                batchSize: Int? = nil, evaluationBatchSize: Int = 500, learningRate: Float = 1e-3, beta1: Float = 0.9,
+                beta2: Float = 0.999, epsilon: Float = 1e-8, resetOptimizerAtTaskBoundary: Bool? = nil,
+                adamVariant: AdamVariant = .standard, seed: UInt64 = 0, settings: [String: Double] = [:]) {
+        self.method = method
+        methodOptions = method.implementation.defaultOptions(for: proto)
+        self.epochsPerTask = epochsPerTask ?? [.splitMNIST: 10, .permutedMNIST: 20, .splitCIFAR: 60][proto]!
+        self.batchSize = batchSize ?? (proto == .splitMNIST ? 64 : 256)
         self.evaluationBatchSize = evaluationBatchSize; self.learningRate = learningRate
-        self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon; self.c = c; self.xi = xi
-        self.lambda = lambda; self.gamma = gamma; self.fisherSamples = fisherSamples
-        self.masSamples = masSamples; self.resetOptimizerAtTaskBoundary = resetOptimizerAtTaskBoundary
+        self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
+        self.resetOptimizerAtTaskBoundary = resetOptimizerAtTaskBoundary ?? (proto != .permutedMNIST)
         self.adamVariant = adamVariant
         self.seed = seed
+        for (flag, value) in settings.sorted(by: { $0.key < $1.key }) { settingsErrors += (try? setIfDeclared(flag, value)) == nil ? [flag] : [] }
     }
 
-    /// Split MNIST (SI.md): batch 64, 10 epochs, c 1.0, ξ 1e-3, Adam reset per task.
+    /// Flags whose value `init(settings:)` could not take (reported by `validate`).
+    private var settingsErrors: [String] = []
+
+    /// Split MNIST (docs/protocols.md): batch 64, 10 epochs, c 1.0, ξ 1e-3, Adam reset per task.
     public static func splitMNIST(method: Method = .si, seed: UInt64 = 0) -> ContinualOptions {
-        ContinualOptions(method: method, epochsPerTask: 10, batchSize: 64, c: 1.0, xi: 1e-3,
-                         resetOptimizerAtTaskBoundary: true, seed: seed)
+        ContinualOptions(method: method, protocol: .splitMNIST, seed: seed)
     }
 
-    /// Permuted MNIST (SI.md): batch 256, 20 epochs, c 0.1, ξ 0.1, NO Adam reset.
+    /// Permuted MNIST (docs/protocols.md): batch 256, 20 epochs, c 0.1, ξ 0.1, NO Adam reset.
     public static func permutedMNIST(method: Method = .si, seed: UInt64 = 0) -> ContinualOptions {
-        ContinualOptions(method: method, epochsPerTask: 20, batchSize: 256, c: 0.1, xi: 0.1,
-                         resetOptimizerAtTaskBoundary: false, seed: seed)
+        ContinualOptions(method: method, protocol: .permutedMNIST, seed: seed)
     }
 
-    /// Split CIFAR-10/100 (SI.md): batch 256, 60 epochs, c 0.1 (the paper also runs 0.01), ξ 1e-3, Adam reset.
+    /// Split CIFAR-10/100 (docs/protocols.md): batch 256, 60 epochs, c 0.1 (the paper also runs 0.01), ξ 1e-3, Adam reset.
     public static func splitCIFAR(method: Method = .si, seed: UInt64 = 0) -> ContinualOptions {
-        ContinualOptions(method: method, epochsPerTask: 60, batchSize: 256, c: 0.1, xi: 1e-3,
-                         resetOptimizerAtTaskBoundary: true, seed: seed)
+        ContinualOptions(method: method, protocol: .splitCIFAR, seed: seed)
+    }
+
+    /// The method's hyper-parameter `flag`, nil when the method has none of that name.
+    public func hyperParameter(_ flag: String) -> Double? { methodOptions.value(flag) }
+
+    /// Sets the method's hyper-parameter `flag` (checked) when it has one; returns whether it has.
+    @discardableResult
+    public mutating func setIfDeclared(_ flag: String, _ value: Double) throws -> Bool {
+        guard MethodRegistry.hyperParameters.contains(where: { $0.info.flag == flag }) else {
+            throw ContinualError.invalidOption("--\(flag): no method has this hyper-parameter")
+        }
+        var options = methodOptions
+        let declared = try options.set(flag, value)
+        methodOptions = options
+        return declared
     }
 
     /// Adam's hyper-parameters as the backend takes them (the `.standard` formulation).
@@ -139,21 +131,13 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
         return hyper
     }
 
-    /// The `c` handed to the fused update, g = g_task + 2·c·Ω⊙(θ − θ*): SI's c; λ/2 for the EWC
-    /// family (their penalty λ/2·ΣF(θ−θ*)² has gradient λF(θ−θ*)); λ for MAS; 0 otherwise.
-    public var fusedStrength: Float {
-        switch method {
-        case .si: return c
-        case .ewc, .onlineEWC: return lambda / 2
-        case .mas: return lambda
-        case .finetune, .scratch, .joint: return 0
-        }
-    }
-
     /// Checks every value; the error names the option, what was expected and what was found.
     public func validate() throws {
         func require(_ ok: Bool, _ message: @autoclosure () -> String) throws {
             if !ok { throw ContinualError.invalidOption(message()) }
+        }
+        if let flag = settingsErrors.first {
+            throw ContinualError.invalidOption("--\(flag): not a hyper-parameter of any method, or out of range")
         }
         try require(epochsPerTask >= 1, "epochs per task must be ≥ 1, found \(epochsPerTask)")
         try require(batchSize >= 1, "batch size must be ≥ 1, found \(batchSize)")
@@ -162,12 +146,53 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
         try require(beta1 >= 0 && beta1 < 1, "β1 must be in [0, 1), found \(beta1)")
         try require(beta2 >= 0 && beta2 < 1, "β2 must be in [0, 1), found \(beta2)")
         try require(epsilon.isFinite && epsilon > 0, "ε must be > 0, found \(epsilon)")
-        try require(c.isFinite && c >= 0, "c must be ≥ 0, found \(c)")
-        try require(xi.isFinite && xi > 0, "ξ must be > 0 (it keeps Ω finite for parameters that did not move), found \(xi)")
-        try require(lambda.isFinite && lambda >= 0, "λ must be ≥ 0, found \(lambda)")
-        try require(gamma.isFinite && gamma >= 0 && gamma <= 1, "γ must be in [0, 1], found \(gamma)")
-        try require(fisherSamples >= 1, "Fisher sample count must be ≥ 1, found \(fisherSamples)")
-        try require(masSamples >= 1, "MAS sample count must be ≥ 1, found \(masSamples)")
+        try methodOptions.validate()
+    }
+
+    // The method's options are stored under "method_options", decoded by the method's own type.
+    enum CodingKeys: String, CodingKey {
+        case method, methodOptions = "method_options", epochsPerTask, batchSize, evaluationBatchSize, learningRate
+        case beta1, beta2, epsilon, resetOptimizerAtTaskBoundary, adamVariant, seed
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        method = try c.decode(Method.self, forKey: .method)
+        methodOptions = try method.implementation.decodeOptions(from: try c.superDecoder(forKey: .methodOptions))
+        epochsPerTask = try c.decode(Int.self, forKey: .epochsPerTask)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        evaluationBatchSize = try c.decode(Int.self, forKey: .evaluationBatchSize)
+        learningRate = try c.decode(Float.self, forKey: .learningRate)
+        beta1 = try c.decode(Float.self, forKey: .beta1)
+        beta2 = try c.decode(Float.self, forKey: .beta2)
+        epsilon = try c.decode(Float.self, forKey: .epsilon)
+        resetOptimizerAtTaskBoundary = try c.decode(Bool.self, forKey: .resetOptimizerAtTaskBoundary)
+        adamVariant = try c.decodeIfPresent(AdamVariant.self, forKey: .adamVariant) ?? .standard
+        seed = try c.decode(UInt64.self, forKey: .seed)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(method, forKey: .method)
+        try methodOptions.encode(to: c.superEncoder(forKey: .methodOptions))
+        try c.encode(epochsPerTask, forKey: .epochsPerTask)
+        try c.encode(batchSize, forKey: .batchSize)
+        try c.encode(evaluationBatchSize, forKey: .evaluationBatchSize)
+        try c.encode(learningRate, forKey: .learningRate)
+        try c.encode(beta1, forKey: .beta1)
+        try c.encode(beta2, forKey: .beta2)
+        try c.encode(epsilon, forKey: .epsilon)
+        try c.encode(resetOptimizerAtTaskBoundary, forKey: .resetOptimizerAtTaskBoundary)
+        try c.encode(adamVariant, forKey: .adamVariant)
+        try c.encode(seed, forKey: .seed)
+    }
+
+    public static func == (a: ContinualOptions, b: ContinualOptions) -> Bool {
+        a.method == b.method && a.methodOptions.isEqual(b.methodOptions) && a.epochsPerTask == b.epochsPerTask
+            && a.batchSize == b.batchSize && a.evaluationBatchSize == b.evaluationBatchSize
+            && a.learningRate == b.learningRate && a.beta1 == b.beta1 && a.beta2 == b.beta2 && a.epsilon == b.epsilon
+            && a.resetOptimizerAtTaskBoundary == b.resetOptimizerAtTaskBoundary && a.adamVariant == b.adamVariant
+            && a.seed == b.seed && a.settingsErrors == b.settingsErrors
     }
 }
 

@@ -24,12 +24,14 @@ public struct TrainingProgress: Sendable {
     public var imagesPerSecond: Double
 }
 
-/// Trains a `TaskSequence` with one `Method` on one backend.
+/// Trains a `TaskSequence` with one method on one backend: the loop and the evaluation. What the
+/// method adds (penalty strength, extra loss, work before and after each task, which tasks an epoch
+/// trains on, extra checkpoint arrays) comes from its `ContinualMethod` (Methods/).
 ///
-/// Joint training (`Method.joint`) cycles the tasks per minibatch: every epoch of task t shuffles
-/// each of the tasks 0...t on its own, cuts each into minibatches, and runs those minibatches in a
-/// seeded random order. Each minibatch therefore holds one task's examples and uses that task's
-/// live units, so every example keeps its own head (multi-head) exactly as when it was trained alone.
+/// When an epoch trains on several tasks (`joint`), each task is shuffled on its own and cut into
+/// minibatches, and those minibatches run in a seeded random order. Each minibatch therefore holds
+/// one task's examples and uses that task's live units, so every example keeps its own head
+/// (multi-head) exactly as when it was trained alone.
 public final class ContinualTrainer {
     public let backend: any Backend
     public let sequence: TaskSequence
@@ -43,25 +45,28 @@ public final class ContinualTrainer {
     public private(set) var globalStep = 0
     /// Adam's step count t since the last reset (the next update uses t + 1).
     public private(set) var adamStep = 0
+    /// The method being trained (made from `options.methodOptions`).
+    public private(set) var method: (any ContinualMethod)!
 
     /// Tasks finished (trained, consolidated, evaluated).
     public var completedTasks: Int { result.completedTasks }
 
-    private let data: DeviceTasks
-    private let maxBatch: Int
+    let data: DeviceTasks
+    let maxBatch: Int
     /// int32: the current epoch's example order (all tasks so far back to back for `joint`).
     private let batchIndices: Tensor
     /// int32: 0, 1, 2, ... (evaluation reads the splits in order).
     private let identityIndices: Tensor
-    /// int32: examples chosen for an importance estimate, and the labels drawn for the Fisher.
-    private let sampleIndices: Tensor
-    private let sampleLabels: Tensor
+    /// int32: examples chosen for an importance estimate, and the labels drawn for the Fisher
+    /// (grown by the estimators to the sample count they need).
+    var sampleIndices: Tensor
+    var sampleLabels: Tensor
     /// The training step (public so that a benchmark can time exactly this step).
     public let trainingStep: TrainingStep
     /// Scratch shared with the training step (evaluation, importances and `meanLoss` reuse it).
-    private var labels: Tensor { trainingStep.labels }
-    private var losses: Tensor { trainingStep.losses }
-    private var dLogits: Tensor { trainingStep.dLogits }
+    var labels: Tensor { trainingStep.labels }
+    var losses: Tensor { trainingStep.losses }
+    var dLogits: Tensor { trainingStep.dLogits }
     private let lossSum: Tensor
     /// float32 [the most steps of any epoch]: slot i holds the summed loss of step i of the
     /// current epoch (nats), so a non-finite loss can be traced to its exact step.
@@ -76,10 +81,7 @@ public final class ContinualTrainer {
     /// float32 [2·tasks]: correct counts, task-incremental then class-incremental for each task.
     private let counters: Tensor
     /// The latest task's Fisher or MAS importance.
-    private let taskImportance: Tensor
-    /// EWC: Σ_t F_t and Σ_t F_t⊙θ*_t on the host (enough to rebuild Ω and the combined anchor).
-    private var fisherSum: [Float]?
-    private var fisherAnchorSum: [Float]?
+    let taskImportance: Tensor
 
     /// Builds the network (`layers` must end in `.output(units: sequence.outputUnits)`), uploads
     /// every task's data once and sets θ* ← θ, ω ← 0, Ω ← 0.
@@ -116,24 +118,25 @@ public final class ContinualTrainer {
         try backend.copy(state.theta, to: state.anchor)
 
         data = try DeviceTasks(backend: backend, sequence: sequence)
+        // The longest epoch, in examples and in steps (⌈n/batch⌉ per task trained in the epoch).
         let trainCounts = sequence.tasks.map(\.train.count)
-        let epochExamples = options.method == .joint ? trainCounts.reduce(0, +) : trainCounts.max()!
+        let epochTasks = (0..<sequence.count).map { options.method.implementation.tasksTrained(inEpochOf: $0) }
+        let epochExamples = epochTasks.map { $0.map { trainCounts[$0] }.reduce(0, +) }.max()!
+        let epochSteps = epochTasks.map { $0.map { (trainCounts[$0] + options.batchSize - 1) / options.batchSize }.reduce(0, +) }.max()!
         batchIndices = try ints(epochExamples)
         let longest = sequence.tasks.map { max($0.train.count, $0.test.count) }.max()!
         identityIndices = try ints(longest)
         try backend.upload((0..<longest).map { Int32($0) }, to: identityIndices)
-        let samples = max(options.fisherSamples, options.masSamples)
-        sampleIndices = try ints(samples)
-        sampleLabels = try ints(samples)
+        sampleIndices = try ints(1)
+        sampleLabels = try ints(1)
         trainingStep = try TrainingStep(network: network, state: state)
         lossSum = try floats(1)
-        // Steps per epoch: ⌈n/batch⌉ per task trained in the epoch (joint: every task so far).
-        let stepsPerTask = trainCounts.map { ($0 + options.batchSize - 1) / options.batchSize }
-        stepLosses = try floats(options.method == .joint ? stepsPerTask.reduce(0, +) : stepsPerTask.max()!)
+        stepLosses = try floats(epochSteps)
         counters = try floats(2 * sequence.count)
         taskImportance = try floats(p)
         result = ContinualResult(options: options, headMode: sequence.headMode, device: backend.deviceName,
                                  taskNames: sequence.tasks.map(\.name))
+        method = try options.method.implementation.make(options.methodOptions, trainer: self)
     }
 
     // MARK: The run
@@ -170,33 +173,17 @@ public final class ContinualTrainer {
         result.summarise()
     }
 
-    /// Before task t: `scratch` starts a fresh network (seeded by task) and a fresh optimizer.
+    /// Before task t: the method's preparation (e.g. `scratch`: a fresh network and optimizer).
     public func prepare(task t: Int) throws {
-        guard options.method == .scratch, t > 0 else { return }
-        try network.initializeParameters(
-            seed: CounterRandom(seed: options.seed, purpose: .initialization, task: t, epoch: 0).derivedSeed)
-        try backend.copy(state.theta, to: state.anchor)
-        try backend.fill(state.omega, value: 0)
-        try backend.fill(state.importance, value: 0)
-        try resetOptimizer()
-        // A fresh optimizer in both variants: the authors' scratch runs re-initialise every
-        // variable, Keras' iteration counter included.
-        adamStep = 0
+        try method.prepare(task: t, trainer: self)
     }
 
     // MARK: Training
 
-    /// One minibatch: which task's data, where its indices start in `batchIndices`, how many rows.
-    private struct Batch {
-        let task: Int
-        let offset: Int
-        let rows: Int
-    }
-
     /// The minibatches of epoch `e` of task `t` and the index order to upload (one array for the epoch).
-    private func schedule(task t: Int, epoch e: Int) -> (batches: [Batch], order: [Int32]) {
-        let sources = options.method == .joint ? Array(0...t) : [t]
-        var batches: [Batch] = []
+    private func schedule(task t: Int, epoch e: Int) -> (batches: [TrainingBatch], order: [Int32]) {
+        let sources = options.method.implementation.tasksTrained(inEpochOf: t)
+        var batches: [TrainingBatch] = []
         var order: [Int32] = []
         for s in sources {
             let offset = order.count
@@ -205,7 +192,7 @@ public final class ContinualTrainer {
             var start = 0
             while start < n {   // the last, partial batch is kept
                 let rows = min(options.batchSize, n - start)
-                batches.append(Batch(task: s, offset: offset + start, rows: rows))
+                batches.append(TrainingBatch(task: s, offset: offset + start, rows: rows))
                 start += rows
             }
         }
@@ -250,7 +237,7 @@ public final class ContinualTrainer {
             }
             for (i, batch) in batches.enumerated() {
                 try beforeStepHook?(t, e, i)
-                try step(batch, lossSlot: stepLosses.view(at: i, shape: [1]))
+                try step(batch, task: t, lossSlot: stepLosses.view(at: i, shape: [1]))
                 if (i + 1) % Self.divergenceCheckInterval == 0 { try readSlots(through: i + 1) }
             }
             try readSlots(through: batches.count)
@@ -273,58 +260,26 @@ public final class ContinualTrainer {
 
     /// One training step, enqueued only (see `TrainingStep`), with the method's strength and this
     /// step's Adam hyper-parameters; its summed loss is added to `lossSlot`.
-    private func step(_ batch: Batch, lossSlot: Tensor) throws {
+    private func step(_ batch: TrainingBatch, task t: Int, lossSlot: Tensor) throws {
         let split = data.train[batch.task]
+        let indices = batchIndices.view(at: batch.offset, shape: [batch.rows])
         adamStep += 1
-        try trainingStep.enqueue(images: split.pixels, labels: split.labels,
-                                 indices: batchIndices.view(at: batch.offset, shape: [batch.rows]), rows: batch.rows,
-                                 liveUnits: sequence.units(ofTask: batch.task), strength: options.fusedStrength,
+        try trainingStep.enqueue(images: split.pixels, labels: split.labels, indices: indices, rows: batch.rows,
+                                 liveUnits: sequence.units(ofTask: batch.task), strength: method.penaltyStrength,
                                  hyper: options.adam(atStep: adamStep), adamStep: adamStep,
-                                 dropoutStep: UInt32(truncatingIfNeeded: globalStep), lossSlot: lossSlot)
+                                 dropoutStep: UInt32(truncatingIfNeeded: globalStep), lossSlot: lossSlot,
+                                 extraLoss: { logits, dLogits in
+                                     try self.method.addToLogitGradient(task: t, batch: batch, indices: indices, logits: logits,
+                                                                        dLogits: dLogits, trainer: self)
+                                 })
         globalStep += 1
     }
 
     // MARK: Consolidation
 
-    /// The method's end-of-task work, then the optional optimizer reset.
-    ///
-    /// - si, finetune, joint, scratch: `siConsolidate(ξ)` (Ω ← max(0, Ω + ω/(Δ²+ξ)), θ* ← θ, ω ← 0).
-    ///   For the methods with strength 0 this only keeps Ω for analysis; it never acts.
-    /// - ewc: F_t from `fisherDiagonal`; Ω = Σ_t F_t and θ* = Σ_t F_t⊙θ*_t / Σ_t F_t (θ where Σ F_t = 0),
-    ///   combined on the host: the sum of the per-task quadratics has exactly this gradient.
-    /// - online-ewc: Ω ← γΩ + F_t, θ* ← θ.  - mas: Ω ← Ω + I_t (importances add up over tasks), θ* ← θ.
+    /// The method's end-of-task work (Methods/), then the optional optimizer reset.
     public func consolidate(afterTask t: Int) throws {
-        switch options.method {
-        case .si, .finetune, .joint, .scratch:
-            try backend.siConsolidate(state, xi: options.xi)
-        case .ewc:
-            let fisher = try backend.download(try fisherDiagonal(task: t).values)
-            let theta = try backend.download(state.theta)
-            var sum = fisherSum ?? [Float](repeating: 0, count: theta.count)
-            var anchorSum = fisherAnchorSum ?? [Float](repeating: 0, count: theta.count)
-            var anchor = theta
-            for k in 0..<theta.count {
-                sum[k] += fisher[k]
-                anchorSum[k] += fisher[k] * theta[k]
-                if sum[k] > 0 { anchor[k] = anchorSum[k] / sum[k] }
-            }
-            fisherSum = sum
-            fisherAnchorSum = anchorSum
-            try backend.upload(sum, to: state.importance)
-            try backend.upload(anchor, to: state.anchor)
-            try backend.fill(state.omega, value: 0)
-        case .onlineEWC:
-            let fisher = try backend.download(try fisherDiagonal(task: t).values)
-            var running = try backend.download(state.importance)
-            for k in 0..<running.count { running[k] = options.gamma * running[k] + fisher[k] }
-            try backend.upload(running, to: state.importance)
-            try backend.copy(state.theta, to: state.anchor)
-            try backend.fill(state.omega, value: 0)
-        case .mas:
-            try backend.accumulate(try masImportance(task: t).values, into: state.importance, scale: 1, transform: .identity)
-            try backend.copy(state.theta, to: state.anchor)
-            try backend.fill(state.omega, value: 0)
-        }
+        try method.consolidate(afterTask: t, trainer: self)
         if options.resetOptimizerAtTaskBoundary {
             try resetOptimizer()
         }
@@ -333,101 +288,14 @@ public final class ContinualTrainer {
     /// Adam m, v ← 0, and step count ← 0 (the next update uses t = 1) unless `adamVariant` is
     /// `.keras`, whose reset keeps t (see `AdamVariant.keras`).
     public func resetOptimizer() throws {
+        try resetOptimizer(keepingStepCount: options.adamVariant == .keras)
+    }
+
+    /// Adam m, v ← 0, and the step count ← 0 unless `keepingStepCount`.
+    public func resetOptimizer(keepingStepCount: Bool) throws {
         try backend.fill(state.m, value: 0)
         try backend.fill(state.v, value: 0)
-        if options.adamVariant == .standard { adamStep = 0 }
-    }
-
-    // MARK: Importance estimates
-
-    /// A per-parameter importance and the examples (and, for the Fisher, labels) it was computed from.
-    public struct ImportanceEstimate {
-        /// float32 [parameterCount] on the device (overwritten by the next estimate).
-        public let values: Tensor
-        /// Training-set indices of the examples used.
-        public let sampleIndices: [Int32]
-        /// Fisher: the label drawn for each example (a GLOBAL unit index). Empty for MAS.
-        public let drawnLabels: [Int32]
-    }
-
-    /// Chooses min(count, train size) training examples of task t, seeded by (seed, purpose, t).
-    private func chooseSamples(task t: Int, count: Int, purpose: RandomPurpose) throws -> [Int32] {
-        let n = data.train[t].count
-        let chosen = Array(CounterRandom(seed: options.seed, purpose: purpose, task: t, epoch: 0).permutation(n).prefix(min(count, n)))
-        try backend.upload(chosen, to: sampleIndices.view(at: 0, shape: [chosen.count]))
-        return chosen
-    }
-
-    /// Diagonal empirical-model Fisher of task t at the current θ: mean over `fisherSamples`
-    /// examples of (∂ log p(y|x)/∂θ)², one example at a time (batch of 1). The label y is DRAWN from
-    /// the model's own predictive distribution over task t's live units (seeded), not the true label.
-    /// Dropout is off (evaluation mode): the deterministic network is the model being protected.
-    public func fisherDiagonal(task t: Int) throws -> ImportanceEstimate {
-        let chosen = try chooseSamples(task: t, count: options.fisherSamples, purpose: .fisherSamples)
-        let split = data.train[t]
-        let live = sequence.units(ofTask: t)
-        let units = sequence.outputUnits
-        let draws = CounterRandom(seed: options.seed, purpose: .fisherLabels, task: t, epoch: 0)
-        // 1. The predictive distributions, a chunk at a time (host waits are fine at task end).
-        var drawn: [Int32] = []
-        var start = 0
-        while start < chosen.count {
-            let rows = min(maxBatch, chosen.count - start)
-            try backend.gatherRows(split.pixels, indices: sampleIndices.view(at: start, shape: [rows]), rows: rows,
-                                   rowLength: sequence.imageSize, scale: 1.0 / 255.0, into: network.input)
-            let logits = try backend.download(try network.forward(batch: rows, training: false, step: 0))
-            for r in 0..<rows {
-                let row = live.map { Double(logits[r * units + $0]) }
-                let top = row.max()!
-                let weights = row.map { Foundation.exp($0 - top) }
-                let u = draws.uniform(start + r) * weights.reduce(0, +)
-                var cumulative = 0.0
-                var pick = live.count - 1
-                for (i, w) in weights.enumerated() {
-                    cumulative += w
-                    if u < cumulative { pick = i; break }
-                }
-                drawn.append(Int32(live.lowerBound + pick))
-            }
-            start += rows
-        }
-        try backend.upload(drawn, to: sampleLabels.view(at: 0, shape: [drawn.count]))
-        // 2. Per-example gradients of −log p(y|x), squared and averaged.
-        try backend.fill(taskImportance, value: 0)
-        let one = dLogits.leadingRows(1)
-        for s in 0..<chosen.count {
-            try backend.gatherRows(split.pixels, indices: sampleIndices.view(at: s, shape: [1]), rows: 1,
-                                   rowLength: sequence.imageSize, scale: 1.0 / 255.0, into: network.input)
-            let logits = try network.forward(batch: 1, training: false, step: 0)
-            try backend.softmaxCrossEntropy(logits: logits, labels: sampleLabels.view(at: s, shape: [1]), batch: 1,
-                                            units: units, unitStart: live.lowerBound, unitCount: live.count,
-                                            losses: losses, dLogits: one)
-            try network.backward(dLogits: one, batch: 1, step: 0)
-            try backend.accumulate(network.gradients, into: taskImportance, scale: 1 / Float(chosen.count), transform: .square)
-        }
-        return ImportanceEstimate(values: taskImportance, sampleIndices: chosen, drawnLabels: drawn)
-    }
-
-    /// MAS importance of task t at the current θ: mean over `masSamples` examples of
-    /// |∂‖f(x)‖²/∂θ|, f = the logits of task t's live units (dropout off). Built from backend ops:
-    /// dLogits = 2·f on the live units, 0 elsewhere, back-propagated one example at a time.
-    public func masImportance(task t: Int) throws -> ImportanceEstimate {
-        let chosen = try chooseSamples(task: t, count: options.masSamples, purpose: .masSamples)
-        let split = data.train[t]
-        let live = sequence.units(ofTask: t)
-        try backend.fill(taskImportance, value: 0)
-        let one = dLogits.leadingRows(1)
-        for s in 0..<chosen.count {
-            try backend.gatherRows(split.pixels, indices: sampleIndices.view(at: s, shape: [1]), rows: 1,
-                                   rowLength: sequence.imageSize, scale: 1.0 / 255.0, into: network.input)
-            let logits = try network.forward(batch: 1, training: false, step: 0)
-            try backend.fill(one, value: 0)
-            try backend.accumulate(logits.view(at: live.lowerBound, shape: [live.count]),
-                                   into: one.view(at: live.lowerBound, shape: [live.count]), scale: 2, transform: .identity)
-            try network.backward(dLogits: one, batch: 1, step: 0)
-            try backend.accumulate(network.gradients, into: taskImportance, scale: 1 / Float(chosen.count), transform: .absolute)
-        }
-        return ImportanceEstimate(values: taskImportance, sampleIndices: chosen, drawnLabels: [])
+        if !keepingStepCount { adamStep = 0 }
     }
 
     // MARK: Evaluation
@@ -501,9 +369,8 @@ public final class ContinualTrainer {
     /// dropout and Fisher labels are pure functions of (seed, task, epoch, step), so counters suffice).
     ///
     /// Arrays (float32, `parameterCount` each): "theta", "anchor", "importance", "omega", "adam.m",
-    /// "adam.v"; for `ewc` also "ewc.fisherSum" (Σ_t F_t) and "ewc.fisherAnchorSum" (Σ_t F_t⊙θ*_t):
-    /// the per-task F_t and θ*_t are not kept, because the penalty's gradient (all that training
-    /// uses) depends on them only through these two sums. Counters: "completedTasks", "globalStep", "adamStep".
+    /// "adam.v", and the method's own (`ContinualMethod.checkpointArrays`, e.g. EWC's Fisher sums).
+    /// Counters: "completedTasks", "globalStep", "adamStep".
     public func captureState() throws -> TrainerState {
         var arrays: [String: [Float]] = [
             "theta": try backend.download(state.theta),
@@ -513,9 +380,9 @@ public final class ContinualTrainer {
             "adam.m": try backend.download(state.m),
             "adam.v": try backend.download(state.v),
         ]
-        if let fisherSum, let fisherAnchorSum {
-            arrays["ewc.fisherSum"] = fisherSum
-            arrays["ewc.fisherAnchorSum"] = fisherAnchorSum
+        for (name, values) in try method.checkpointArrays() {
+            guard arrays[name] == nil else { throw ContinualError.badState("the method's array '\(name)' clashes with the trainer's") }
+            arrays[name] = values
         }
         return TrainerState(arrays: arrays,
                             counters: ["completedTasks": completedTasks, "globalStep": globalStep, "adamStep": adamStep],
@@ -532,13 +399,7 @@ public final class ContinualTrainer {
             throw ContinualError.badState("it was saved for tasks \(saved.result.taskNames), this run has \(result.taskNames)")
         }
         let p = network.parameterCount
-        func array(_ name: String) throws -> [Float] {
-            guard let values = saved.arrays[name] else { throw ContinualError.badState("array '\(name)' is missing") }
-            guard values.count == p else {
-                throw ContinualError.badState("array '\(name)' has \(values.count) values, the network has \(p) parameters")
-            }
-            return values
-        }
+        func array(_ name: String) throws -> [Float] { try checkpointArray(saved.arrays, name, count: p) }
         func counter(_ name: String) throws -> Int {
             guard let value = saved.counters[name], value >= 0 else {
                 throw ContinualError.badState("counter '\(name)' is missing or negative")
@@ -554,14 +415,12 @@ public final class ContinualTrainer {
                      "omega": state.omega, "adam.m": state.m, "adam.v": state.v]
         var loaded: [(Tensor, [Float])] = []
         for (name, tensor) in names { loaded.append((tensor, try array(name))) }
-        var sums: ([Float], [Float])?
-        if options.method == .ewc && completed > 0 {
-            sums = (try array("ewc.fisherSum"), try array("ewc.fisherAnchorSum"))
-        }
         let steps = (try counter("globalStep"), try counter("adamStep"))
+        // The method's state is restored into a fresh instance first, so a failure leaves this trainer as it was.
+        let restored = try options.method.implementation.make(options.methodOptions, trainer: self)
+        try restored.restore(arrays: saved.arrays, completedTasks: completed, parameterCount: p)
         for (tensor, values) in loaded { try backend.upload(values, to: tensor) }
-        fisherSum = sums?.0
-        fisherAnchorSum = sums?.1
+        method = restored
         (globalStep, adamStep) = steps
         result = saved.result
     }
@@ -570,6 +429,15 @@ public final class ContinualTrainer {
         let parts = duration.components
         return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
     }
+}
+
+/// The array `name` of a saved state, checked to hold `count` values.
+func checkpointArray(_ arrays: [String: [Float]], _ name: String, count: Int) throws -> [Float] {
+    guard let values = arrays[name] else { throw ContinualError.badState("array '\(name)' is missing") }
+    guard values.count == count else {
+        throw ContinualError.badState("array '\(name)' has \(values.count) values, the network has \(count) parameters")
+    }
+    return values
 }
 
 /// A trainer's complete state between tasks, as named arrays and counters (see `captureState`).

@@ -5,7 +5,7 @@ import SynapseEngine
 
 /// One SI/Adam training step on one minibatch, exactly as `ContinualTrainer` runs it:
 /// gather (pixels/255) → gather labels → forward (dropout on) → masked softmax cross-entropy →
-/// add the minibatch's summed loss to a one-element slot → backward (the UNREGULARISED task
+/// add the minibatch's summed loss to a one-element slot → the method's extra loss, if any → backward (the UNREGULARISED task
 /// gradient) → fused update (penalty c·2Ω⊙(θ−θ*) added inside, Adam, ω ← ω − g_task⊙Δθ, θ ← θ + Δθ).
 ///
 /// It owns the step's scratch buffers (labels, per-row losses, dLogits) for up to
@@ -51,15 +51,19 @@ public final class TrainingStep {
     ///   - rows: minibatch size, 1...network.maxBatch (a partial last batch is a smaller `rows`;
     ///     the loss is the mean over these rows).
     ///   - liveUnits: the output units of the minibatch's task; the others are masked out.
-    ///   - strength: the `c` of the fused update (`ContinualOptions.fusedStrength`; 0 = no penalty).
+    ///   - strength: the `c` of the fused update (`ContinualMethod.penaltyStrength`; 0 = no penalty).
     ///   - hyper: Adam's hyper-parameters for this update (`ContinualOptions.adam(atStep:)`).
     ///   - adamStep: Adam's step count t ≥ 1 of this update (bias correction).
     ///   - dropoutStep: keys this step's dropout masks (the trainer passes its global step).
-    ///   - lossSlot: float32, one element: the minibatch's SUMMED loss is added to it (nats).
+    ///   - lossSlot: float32, one element: the minibatch's SUMMED cross-entropy is added to it (nats).
+    ///   - extraLoss: a method's loss on the outputs (LwF's distillation): called with the logits and
+    ///     dLogits ([rows, outputUnits]) after the cross-entropy and before the backward pass; it
+    ///     adds its gradient to dLogits. Only enqueues.
     /// - Throws: `ContinualError.invalidOption` when `rows` is outside 1...network.maxBatch; backend errors.
     public func enqueue(images: Tensor, labels sourceLabels: Tensor, indices: Tensor, rows: Int,
                         liveUnits: Range<Int>, strength: Float, hyper: AdamHyper, adamStep: Int,
-                        dropoutStep: UInt32, lossSlot: Tensor) throws {
+                        dropoutStep: UInt32, lossSlot: Tensor,
+                        extraLoss: ((_ logits: Tensor, _ dLogits: Tensor) throws -> Void)? = nil) throws {
         guard rows >= 1, rows <= network.maxBatch, indices.count >= rows else {
             throw ContinualError.invalidOption("a training step takes 1...\(network.maxBatch) rows (and as many indices), found \(rows) rows and \(indices.count) indices")
         }
@@ -72,6 +76,7 @@ public final class TrainingStep {
                                         unitStart: liveUnits.lowerBound, unitCount: liveUnits.count,
                                         losses: losses, dLogits: dLogitsView)
         try backend.accumulateSum(losses, count: rows, into: lossSlot)
+        try extraLoss?(logits, dLogitsView)
         // `gradients` is now the UNREGULARISED task gradient; the penalty is added inside the fused update.
         try network.backward(dLogits: dLogitsView, batch: rows, step: dropoutStep)
         try backend.fusedSIUpdate(state, taskGradient: network.gradients, strength: strength,

@@ -28,7 +28,7 @@ struct AdamVariantTests {
         func draw(_ scale: Double) -> [Float] { (0..<count).map { _ in Float(scale * (2 * generator.nextDouble() - 1)) } }
         let gTask = draw(1e-3), theta = draw(1), m = draw(1e-3)
         let v = draw(1e-6).map { abs($0) }
-        var options = ContinualOptions(epsilon: 1e-3, c: 0, adamVariant: .keras)
+        var options = ContinualOptions(epsilon: 1e-3, adamVariant: .keras, settings: ["c": 0])
         options.learningRate = 1e-2
         let expected = (0..<count).map { k -> Float in
             let step = Self.kerasStep(g: Double(gTask[k]), m: Double(m[k]), v: Double(v[k]), t: t,

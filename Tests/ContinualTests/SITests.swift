@@ -18,7 +18,7 @@ struct SITests {
             let task = blobTask(name: "blobs", seed: 11, classes: 3, dim: 7, trainPerClass: 33, testPerClass: 5, spread: 0.15)
             let sequence = try TaskSequence(tasks: [task], headMode: .singleHead)
             var options = ContinualOptions(method: .si, epochsPerTask: 150, batchSize: task.train.count,
-                                           learningRate: 1e-3, c: 0, seed: 5)
+                                           learningRate: 1e-3, seed: 5, settings: ["c": 0])
             options.evaluationBatchSize = task.train.count
             let trainer = try ContinualTrainer(backend: backend, sequence: sequence, inputShape: [7],
                                                layers: mlp(hidden: 16, outputUnits: 3), options: options)
@@ -43,7 +43,7 @@ struct SITests {
             let sequence = try TaskSequence(tasks: tasks, headMode: .multiHead)
             // c large enough that during task 2 the penalty often pushes against the task gradient:
             // that is where ω < 0 arises (with Adam's noise alone ω is biased positive).
-            var options = ContinualOptions(method: .si, epochsPerTask: 6, batchSize: 7, c: 5, xi: 1e-3, seed: 3)
+            var options = ContinualOptions(method: .si, epochsPerTask: 6, batchSize: 7, seed: 3, settings: ["c": 5, "xi": 1e-3])
             options.learningRate = 1e-2
             let trainer = try ContinualTrainer(backend: backend, sequence: sequence, inputShape: [9],
                                                layers: mlp(hidden: 12, outputUnits: 4), options: options)
@@ -59,7 +59,7 @@ struct SITests {
                 var expected: [Float] = []
                 for k in theta.indices {
                     let delta = theta[k] - anchor[k]
-                    expected.append(max(0, previous[k] + omega[k] / (delta * delta + options.xi)))
+                    expected.append(max(0, previous[k] + omega[k] / (delta * delta + Float(options.hyperParameter("xi")!))))
                 }
                 #expect(importance.allSatisfy { $0 >= 0 && $0.isFinite }, "\(backend.deviceName): task \(t): Ω has a negative or non-finite value")
                 // ω/ξ can reach ~1e3 for tiny moves, so compare relatively (the mixed measure does).
@@ -80,13 +80,13 @@ struct SITests {
             // on purpose: seeded ω in [−2, 2]·Ω_max·ξ drives many running totals below zero.
             var generator = SeededGenerator(seed: 17)
             let before = try backend.download(trainer.state.importance)
-            let scale = 2 * (before.max() ?? 1) * options.xi
+            let scale = 2 * (before.max() ?? 1) * Float(options.hyperParameter("xi")!)
             let forced = before.map { _ in Float(2 * generator.nextDouble() - 1) * scale }
             try backend.upload(forced, to: trainer.state.omega)
             try trainer.consolidate(afterTask: 1)
             let clamped = try backend.download(trainer.state.importance)
-            let expected = zip(before, forced).map { max(0, $0 + $1 / options.xi) }   // θ = θ* here, so Δ = 0
-            #expect(zip(before, forced).contains { $0 + $1 / options.xi < 0 }, "the forced ω must make some totals negative")
+            let expected = zip(before, forced).map { max(0, $0 + $1 / Float(options.hyperParameter("xi")!)) }   // θ = θ* here, so Δ = 0
+            #expect(zip(before, forced).contains { $0 + $1 / Float(options.hyperParameter("xi")!) < 0 }, "the forced ω must make some totals negative")
             #expect(clamped.allSatisfy { $0 >= 0 }, "\(backend.deviceName): Ω went negative")
             #expect(Tolerance.maxError(clamped, expected) < Tolerance.forReduction(length: 1) * 10,
                     "\(backend.deviceName): Ω differs from max(0, Ω + ω/ξ) on the running total")
@@ -108,7 +108,7 @@ struct SITests {
         let sequence = try TaskSequence(tasks: tasks, headMode: .singleHead)
         func movement(c: Float) throws -> (weighted: Double, anchor: [Float]) {
             let backend = ReferenceBackend()
-            var options = ContinualOptions(method: .si, epochsPerTask: 8, batchSize: 16, c: c, xi: 0.1, seed: 8)
+            var options = ContinualOptions(method: .si, epochsPerTask: 8, batchSize: 16, seed: 8, settings: ["c": Double(c), "xi": 0.1])
             options.learningRate = 1e-2
             let trainer = try ContinualTrainer(backend: backend, sequence: sequence, inputShape: [dim],
                                                layers: mlp(hidden: 20, outputUnits: 3), options: options)
@@ -147,8 +147,8 @@ struct SITests {
         ]
         let sequence = try TaskSequence(tasks: tasks, headMode: .singleHead)
         func run(_ method: Method) throws -> ContinualResult {
-            var options = ContinualOptions(method: method, epochsPerTask: 15, batchSize: 16, c: 1.0, xi: 0.1,
-                                           resetOptimizerAtTaskBoundary: false, seed: 2)
+            var options = ContinualOptions(method: method, epochsPerTask: 15, batchSize: 16,
+                                           resetOptimizerAtTaskBoundary: false, seed: 2, settings: ["c": 1.0, "xi": 0.1])
             options.learningRate = 1e-2
             let trainer = try ContinualTrainer(backend: ReferenceBackend(), sequence: sequence, inputShape: [dim],
                                                layers: mlp(hidden: 16, outputUnits: 4), options: options)

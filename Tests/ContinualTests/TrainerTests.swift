@@ -16,8 +16,7 @@ func threeTaskProblem() throws -> TaskSequence {
 
 func trainer(_ method: Method, _ sequence: TaskSequence, backend: any Backend = ReferenceBackend(),
              seed: UInt64 = 1) throws -> ContinualTrainer {
-    var options = ContinualOptions(method: method, epochsPerTask: 12, batchSize: 10, evaluationBatchSize: 7,
-                                   c: 0.5, xi: 1e-3, lambda: 10, gamma: 0.9, fisherSamples: 9, masSamples: 9, seed: seed)
+    var options = ContinualOptions(method: method, epochsPerTask: 12, batchSize: 10, evaluationBatchSize: 7, seed: seed, settings: ["c": 0.5, "xi": 1e-3, "lambda": 10, "gamma": 0.9, "samples": 9])
     options.learningRate = 1e-2
     return try ContinualTrainer(backend: backend, sequence: sequence, inputShape: [7],
                                 layers: mlp(hidden: 13, outputUnits: sequence.outputUnits, dropout: 0.25), options: options)
@@ -135,7 +134,7 @@ struct TrainerTests {
         }
         #expect(throws: ContinualError.self) {
             try ContinualTrainer(backend: ReferenceBackend(), sequence: sequence, inputShape: [7],
-                                 layers: mlp(hidden: 4, outputUnits: 6), options: ContinualOptions(xi: 0))
+                                 layers: mlp(hidden: 4, outputUnits: 6), options: ContinualOptions(settings: ["xi": 0]))
         }
     }
 }

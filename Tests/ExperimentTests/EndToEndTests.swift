@@ -35,7 +35,9 @@ struct EndToEndTests {
             #expect((config["seed"] as? NSNumber)?.uint64Value == seed)
             #expect((config["epochs"] as? NSNumber)?.intValue == 2)
             #expect((config["batch_size"] as? NSNumber)?.intValue == 5)
-            #expect((config["xi"] as? NSNumber)?.doubleValue == 0.001)   // the protocol's default, recorded
+            let methodOptions = try #require(config["method_options"] as? [String: Any])
+            let si = try #require(methodOptions["si"] as? [String: Any])
+            #expect((si["xi"] as? NSNumber)?.doubleValue == 0.001)   // the protocol's default, recorded
             #expect(config.keys.contains("train_limit"))                 // written as null, not left out
 
             // R: 5×5, fractions of 5·2 = 10 test images per task.

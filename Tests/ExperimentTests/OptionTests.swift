@@ -129,13 +129,13 @@ struct OptionTests {
         }
         let split = try resolved(.splitMNIST, .splitMNIST)
         #expect(split.batchSize == 64 && split.epochs == 10 && split.resetOptimizerPerTask)
-        #expect(split.c == 1.0 && split.xi == 0.001 && split.learningRate == 0.001 && split.tasks == 5)
+        #expect(split.hyperParameter("c", of: .si) == 1.0 && split.hyperParameter("xi", of: .si) == 0.001 && split.learningRate == 0.001 && split.tasks == 5)
         let permuted = try resolved(.permutedMNIST, .permutedMNIST)
         #expect(permuted.batchSize == 256 && permuted.epochs == 20 && !permuted.resetOptimizerPerTask)
-        #expect(permuted.c == 0.1 && permuted.xi == 0.1 && permuted.tasks == 10)
+        #expect(permuted.hyperParameter("c", of: .si) == 0.1 && permuted.hyperParameter("xi", of: .si) == 0.1 && permuted.tasks == 10)
         let cifar = try resolved(.splitCIFAR10_100, .cifarSplit)
         #expect(cifar.batchSize == 256 && cifar.epochs == 60 && cifar.resetOptimizerPerTask)
-        #expect(cifar.c == 0.1 && cifar.xi == 0.001 && cifar.tasks == 6)
+        #expect(cifar.hyperParameter("c", of: .si) == 0.1 && cifar.hyperParameter("xi", of: .si) == 0.001 && cifar.tasks == 6)
         #expect(cifar.methods == [.si, .finetune] && cifar.seed == 0 && cifar.dataDir == "./data")
         #expect(cifar.out.hasPrefix("runs/cifar-split-"))
         #expect(cifar.followsPaperProtocol && permuted.followsPaperProtocol && split.followsPaperProtocol)
@@ -169,7 +169,7 @@ struct OptionTests {
         #expect(config.methods == [.ewc, .si])
         let trainer = config.continualOptions(for: .si)
         #expect(trainer.epochsPerTask == epochs && trainer.batchSize == batch && trainer.seed == seed)
-        #expect(trainer.c == Float(c) && trainer.method == .si)
+        #expect(trainer.hyperParameter("c").map(Float.init) == Float(c) && trainer.method == .si)
         #expect(trainer.resetOptimizerAtTaskBoundary == false)   // permuted MNIST: no reset
         #expect(!config.followsPaperProtocol || epochs == 20)
     }
@@ -182,7 +182,8 @@ struct OptionTests {
                               (.splitCIFAR10_100, .cifarSplit)] {
             let defaults = try RunConfig.resolve(tool: tool, experimentProtocol: proto, options: try ExperimentOptions.parse([]),
                                                  environment: [:])
-            #expect(defaults.adamVariant == .standard && defaults.epsilon == 1e-8 && defaults.fisherSamples == 200)
+            #expect(defaults.adamVariant == .standard && defaults.epsilon == 1e-8
+                    && defaults.hyperParameter("samples", of: .ewc) == 200 && defaults.hyperParameter("samples", of: .mas) == 200)
             // The opposite of the protocol's reset, the other variant, another ε and sample count.
             let reset = defaults.resetOptimizerPerTask ? "no" : "yes"
             let options = try ExperimentOptions.parse(["--adam-variant", "keras", "--reset-optimizer", reset,
@@ -193,15 +194,15 @@ struct OptionTests {
                 let trainer = config.continualOptions(for: method)
                 #expect(trainer.adamVariant == .keras && trainer.epsilon == Float(epsilon))
                 #expect(trainer.resetOptimizerAtTaskBoundary == config.resetOptimizerPerTask)
-                #expect(trainer.fisherSamples == samples && trainer.masSamples == samples)
+                #expect(trainer.hyperParameter("samples") == (method == .si ? nil : Double(samples)))
             }
             let encoder = JSONEncoder()
             let json = try #require(try JSONSerialization.jsonObject(with: try encoder.encode(config)) as? [String: Any])
             #expect(json["adam_variant"] as? String == "keras")
             #expect((json["adam_epsilon"] as? NSNumber)?.doubleValue == epsilon)
             #expect((json["reset_optimizer_per_task"] as? Bool) == config.resetOptimizerPerTask)
-            #expect((json["fisher_samples"] as? NSNumber)?.intValue == samples)
-            #expect((json["mas_samples"] as? NSNumber)?.intValue == samples)
+            let typed = try #require(json["hyper_parameters"] as? [String: Any])
+            #expect((typed["samples"] as? NSNumber)?.intValue == samples)
             #expect(try JSONDecoder().decode(RunConfig.self, from: try encoder.encode(config)) == config)
             // A changed reset or an ε outside the protocol's two values (docs/protocols.md) leaves the protocol.
             #expect(!config.followsPaperProtocol)

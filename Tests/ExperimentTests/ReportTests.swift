@@ -13,7 +13,7 @@ struct ReportTests {
     static func result(method: Method, c: Float, tasks: Int, seed: UInt64) -> ContinualResult {
         var generator = SeededGenerator(seed: seed)
         var options = ExperimentProtocol.splitCIFAR10_100.defaults(method: method)
-        options.c = c
+        _ = try? options.setIfDeclared("c", Double(c))
         var result = ContinualResult(options: options, headMode: .multiHead, device: "test device",
                                      taskNames: (1...tasks).map { "task \($0)" })
         result.taskIncrementalAccuracy = (0..<tasks).map { _ in (0..<tasks).map { _ in generator.nextDouble() } }

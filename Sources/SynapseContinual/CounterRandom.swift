@@ -1,5 +1,6 @@
-// Seeded, counter-based shuffles: a shuffle is a pure function of (seed, purpose, task, epoch), so a
-// run resumed after task k replays the same minibatches without saving any generator state.
+// Counter-based random streams: every draw is a pure function of (seed, purpose, task, epoch, index),
+// so a run resumed after task k replays the same shuffles, dropout masks and samples without saving
+// any generator state.
 
 import SynapseEngine
 
