@@ -349,7 +349,7 @@ public final class ContinualTrainer {
     /// Walks `split` in order, `maxBatch` rows at a time (the last batch may be smaller): gathers the
     /// rows (pixels/255) and their labels into `labels`, runs the forward pass with dropout off and
     /// hands `body` the logits and the row count. Only enqueues; no host wait.
-    private func forEachInferenceBatch(of split: DeviceSplit, _ body: (_ logits: Tensor, _ rows: Int) throws -> Void) throws {
+    func forEachInferenceBatch(of split: DeviceSplit, _ body: (_ logits: Tensor, _ rows: Int) throws -> Void) throws {
         var start = 0
         while start < split.count {
             let rows = min(maxBatch, split.count - start)
