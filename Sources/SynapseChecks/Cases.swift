@@ -265,6 +265,25 @@ public enum OpChecks {
         }, compare: OpCheck.maxError(reductionLength: unitCount))
     }
 
+    /// Distillation (LwF): gathered target rows, tempered softmaxes, gradient ADDED to a non-zero dLogits.
+    public static func distillation(batch: Int, units: Int, targetRows: Int, unitStart: Int, unitCount: Int,
+                                    temperature: Float) -> OpCheck {
+        OpCheck(op: "distillation", shape: "batch\(batch) units\(units) rows\(targetRows) live[\(unitStart),+\(unitCount)) T\(temperature)",
+                prepare: { backend, seed in
+            var b = CaseBuilder(backend, seed: seed)
+            let logits = try b.tensor(b.floats(batch * units, -4, 4))
+            let targets = try b.tensor(b.floats(targetRows * units, -4, 4))
+            let indices = try b.tensor((0..<batch).map { _ in Int32(b.random.nextInt(below: targetRows)) })
+            let losses = try b.output(batch)
+            let dLogits = try b.output(batch * units)   // random start: the gradient must be added
+            return b.prepared {
+                try backend.distillation(logits: logits, targets: targets, indices: indices, batch: batch, units: units,
+                                         targetRows: targetRows, unitStart: unitStart, unitCount: unitCount,
+                                         temperature: temperature, weight: 0.7, losses: losses, dLogits: dLogits)
+            }
+        }, compare: OpCheck.maxError(reductionLength: unitCount))
+    }
+
     /// `ties`: logits from {0, 1}, so rows often hold equal maxima (the lowest unit must win).
     public static func countCorrect(batch: Int, units: Int, unitStart: Int, unitCount: Int, ties: Bool) -> OpCheck {
         OpCheck(op: "countCorrect" + (ties ? " ties" : ""), shape: "batch\(batch) units\(units) live[\(unitStart),+\(unitCount))",
@@ -418,6 +437,11 @@ public enum OpChecks {
             checks.append(softmaxCrossEntropy(batch: batch, units: units, unitStart: start, unitCount: live))
             checks.append(countCorrect(batch: batch, units: units, unitStart: start, unitCount: live, ties: false))
             checks.append(countCorrect(batch: batch, units: units, unitStart: start, unitCount: live, ties: true))
+        }
+        for (batch, units, rows, start, live, t) in [(1, 1, 1, 0, 1, Float(2)), (7, 10, 13, 0, 10, 2), (33, 60, 5, 20, 10, 1),
+                                                     (257, 60, 300, 50, 10, 3.5), (64, 10, 70, 4, 2, 0.5)] {
+            checks.append(distillation(batch: batch, units: units, targetRows: rows, unitStart: start, unitCount: live,
+                                       temperature: t))
         }
         for (n, steps, c) in [(1, 1, Float(0)), (7, 5, 1.0), (257, 3, 0.1), (4099, 10, 0.5)] {
             checks.append(fusedSIUpdate(count: n, steps: steps, strength: c))

@@ -66,6 +66,7 @@ public enum MethodRegistry {
         EWC.self,
         OnlineEWC.self,
         MAS.self,
+        LwF.self,
     ]
 
     /// Every hyper-parameter any method declares, once per flag (first declaration wins for the

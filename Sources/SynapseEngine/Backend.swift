@@ -256,6 +256,16 @@ public protocol Backend: AnyObject {
     /// for live u and 0 for the others. Labels are global unit indices inside the live range.
     func softmaxCrossEntropy(logits: Tensor, labels: Tensor, batch: Int, units: Int,
                              unitStart: Int, unitCount: Int, losses: Tensor, dLogits: Tensor) throws
+    /// Distillation towards recorded outputs (Learning without Forgetting) over the live units
+    /// only. For each row n < batch, with r = targets[indices[n]] (a row of targets
+    /// [targetRows, units]), p = softmax(r/T) and q = softmax(logits[n]/T) over the live units:
+    /// losses[n] = weight·T²·KL(p ‖ q) = weight·T²·Σ_u p_u (log p_u − log q_u), and
+    /// dLogits[n, u] += weight·T·(q_u − p_u) / batch for live u (the gradient of the mean over the
+    /// batch; other units untouched, so it adds to a cross-entropy's dLogits). T = `temperature` > 0.
+    /// An index outside 0..<targetRows gives loss NaN (OpenCL cannot report it without a wait).
+    func distillation(logits: Tensor, targets: Tensor, indices: Tensor, batch: Int, units: Int, targetRows: Int,
+                      unitStart: Int, unitCount: Int, temperature: Float, weight: Float,
+                      losses: Tensor, dLogits: Tensor) throws
     /// counter[0] += number of rows whose argmax over the live units equals its label (ties: the
     /// lowest unit wins). `counter` is float32 (exact up to 2^24 rows per count).
     func countCorrect(logits: Tensor, labels: Tensor, batch: Int, units: Int,
