@@ -7,7 +7,7 @@
 //           train → consolidate → evaluate → checkpoint → write <method>.json (SynapseContinual)
 //   finish  summary.csv, accuracy.svg, the summary table on stdout
 //
-// The flow itself is `Experiment.standardFlow`, and is spelled out in Sources/cifar-split/main.swift.
+// The flow itself is `Experiment.standardFlow` below; the three tools' main.swift files only call `Experiment.run`.
 
 import ArgumentParser
 import Foundation
@@ -56,13 +56,25 @@ public struct DeviceOpener {
 struct SimulatedKill: Error {}
 
 public enum Experiment {
-    /// The whole experiment, top to bottom (the same steps as cifar-split's main.swift).
+    /// The whole experiment, top to bottom. Follow any step down to the kernels:
+    ///
+    /// - `Experiment.run` (this file): options, device, results folder.
+    /// - `run.loadTasks`: Sources/SynapseData (CIFAR.swift, IDX.swift, TaskBuilder.swift).
+    /// - `run.train`: Sources/SynapseContinual/Trainer.swift, per task, per epoch, per minibatch:
+    ///   gather → Network.forward → softmaxCrossEntropy (+ the method's extra loss) → Network.backward
+    ///   → fusedSIUpdate; the method's hooks in Sources/SynapseContinual/Methods (docs/methods.md).
+    /// - Backend ops: Sources/SynapseEngine/Backend.swift (the contract), Sources/SynapseReference
+    ///   (the definition of every op), Kernels/*.cl (OpenCL).
     public static let standardFlow: (ExperimentRun) throws -> Void = { run in
+        // 1. Load: read the data set and cut it into the protocol's tasks.
         let tasks = try run.loadTasks()
+        // 2. For each method (--method si,finetune,...), with the same seed and data: build the
+        //    network, then task after task train, consolidate, evaluate, checkpoint, write <method>.json.
         for method in run.methods {
             let report = try run.train(method, on: tasks)
             try run.write(report)
         }
+        // 3. Summarise: summary.csv, accuracy.svg, the table on stdout (the paper's numbers beside ours).
         try run.finish()
     }
 

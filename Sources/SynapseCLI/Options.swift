@@ -1,5 +1,5 @@
-// The command-line options shared by the three tools (names as in issue 5), and their resolution
-// into a `RunConfig`: every value the run uses, defaults filled in from the protocol (SI.md).
+// The command-line options shared by the three tools, and their resolution
+// into a `RunConfig`: every value the run uses, defaults filled in from the protocol (docs/protocols.md).
 //
 // Every option is optional here so that "not given" is visible: defaults come from the protocol,
 // and `--resume` can tell a flag the user typed (which must agree with the saved run) from a default.
@@ -28,7 +28,7 @@ public struct ExperimentOptions: ParsableArguments {
             help: ArgumentHelp("Data folder (default: $SYNAPSE_DATA, else ./data).", valueName: "path"))
     public var dataDir: String?
 
-    @Option(help: ArgumentHelp("Comma list of methods, run in turn with the same seed and data: si, finetune, scratch, joint, ewc, online-ewc, mas (default: si,finetune).",
+    @Option(help: ArgumentHelp("Comma list of methods, run in turn with the same seed and data: \(Method.allCases.map(\.rawValue).joined(separator: ", ")) (default: si,finetune; see below).",
                                valueName: "list"))
     public var method: String?
 
@@ -42,12 +42,12 @@ public struct ExperimentOptions: ParsableArguments {
     public var lr: Double?
 
     @Option(name: .customLong("adam-epsilon"), parsing: .unconditional,
-            help: ArgumentHelp("Adam ε > 0 (default: 1e-8, Keras 2.0's, which the authors used; SI.md allows 1e-7 or 1e-8).",
+            help: ArgumentHelp("Adam ε > 0 (default: 1e-8, Keras 2.0's, which the authors used; the protocols allow 1e-7 or 1e-8, docs/protocols.md).",
                                valueName: "ε"))
     public var adamEpsilon: Double?
 
     @Option(name: .customLong("adam-variant"),
-            help: ArgumentHelp("standard: Adam as SI.md (ε added to √v̂; a reset clears m, v and the step count); "
+            help: ArgumentHelp("standard: Adam as docs/algorithm.md states it (ε added to √v̂; a reset clears m, v and the step count); "
                                + "keras: the authors' Keras 2.0 Adam (ε added to √v; their reset keeps the step count) (default: standard).",
                                valueName: "standard|keras"))
     public var adamVariant: AdamVariant?
@@ -304,15 +304,15 @@ public struct RunConfig: Codable, Equatable, Sendable {
         continualOptions(for: method).hyperParameter(flag)
     }
 
-    /// The Adam ε values SI.md's protocols admit ("ε 1e-7 or 1e-8").
+    /// The Adam ε values the protocols admit (docs/protocols.md) ("ε 1e-7 or 1e-8").
     static let protocolEpsilons: [Double] = [1e-7, 1e-8]
 
-    /// True when the schedule is the protocol's (SI.md) on full data: then the published numbers apply.
+    /// True when the schedule is the protocol's (docs/protocols.md) on full data: then the published numbers apply.
     ///
-    /// Counted as the protocol: both Adam variants (SI.md defines the protocol as Adam with m, v
+    /// Counted as the protocol: both Adam variants (docs/protocols.md defines the protocol as Adam with m, v
     /// AND the step count reset, which is `standard`; the authors' runs used Keras 2.0's Adam,
     /// which is `keras`, so both are the paper's protocol, one as written and one as run), and
-    /// ε 1e-7 or 1e-8 (SI.md admits either). Not counted: any other schedule, ξ, learning rate,
+    /// ε 1e-7 or 1e-8 (the protocols admit either). Not counted: any other schedule, ξ, learning rate,
     /// ε or optimizer-reset choice, nor a method hyper-parameter declared part of the protocol (ξ)
     /// set away from the protocol's value. The others (c, λ, γ, samples) are not part of the
     /// decision: c picks which published number is shown (see `PublishedResults.lookup`), and the
@@ -369,7 +369,7 @@ extension RunConfig {
         let batchSize = try count("batch-size", options.batchSize, 1...65_536) ?? defaults.batchSize
         let maxTasks = experimentProtocol.allowsMoreTasks ? 1_000 : experimentProtocol.taskCount
         let tasks = try count("tasks", options.tasks, 1...maxTasks) ?? experimentProtocol.taskCount
-        let epsilon = try finite("adam-epsilon", options.adamEpsilon, "a number > 0 (SI.md: 1e-7 or 1e-8)", { $0 > 0 })
+        let epsilon = try finite("adam-epsilon", options.adamEpsilon, "a number > 0 (the protocols: 1e-7 or 1e-8)", { $0 > 0 })
             ?? decimal(defaults.epsilon)
         // ε is used as float32: a positive value that rounds to 0 or infinity there is no ε.
         guard Float(epsilon) > 0, Float(epsilon).isFinite else {

@@ -230,8 +230,8 @@ public enum Summary {
             + "output units (the paper's measure); class-inc: argmax over the units of every task seen so far; "
             + "when learned: each task right after its own training (mean of R[j][j]).\n"
         if showPaper {
-            text += "paper: Zenke, Poole & Ganguli 2017 (SI.md), mean test accuracy after the last task, run with Keras 2.0's Adam"
-                + (config.adamVariant == .keras ? " (as this run: --adam-variant keras)" : " (this run: SI.md's standard Adam; --adam-variant keras reproduces theirs)")
+            text += "paper: Zenke, Poole & Ganguli 2017 (docs/protocols.md), mean test accuracy after the last task, run with Keras 2.0's Adam"
+                + (config.adamVariant == .keras ? " (as this run: --adam-variant keras)" : " (this run: the standard Adam of docs/algorithm.md; --adam-variant keras reproduces theirs)")
                 + (reports.contains { $0.method == .scratch && $0.published != nil }
                    ? " (for scratch: right after each task's own training, so compare it with 'when learned')" : "")
                 + ".\n"
@@ -241,7 +241,7 @@ public enum Summary {
             text += "(no published numbers shown: the paper's are for MNIST digits, this data looks like Fashion-MNIST.)\n"
         } else if !config.followsPaperProtocol {
             text += "(no published numbers shown: the run does not follow the paper's protocol exactly"
-                + " (defaults of SI.md, all tasks, no --train-limit/--test-limit; Adam standard or keras, ε 1e-7 or 1e-8).)\n"
+                + " (the defaults of docs/protocols.md, all tasks, no --train-limit/--test-limit; Adam standard or keras, ε 1e-7 or 1e-8).)\n"
         }
         return text
     }

@@ -1,4 +1,4 @@
-// Continual-learning metrics (SI.md, "Metrics") and the result the tools serialise.
+// Continual-learning metrics (docs/protocols.md, "Metrics") and the result the tools serialise.
 // Accuracy matrices are R[i][j] = test accuracy on task j after training task i, in [0, 1];
 // rows are the tasks trained so far (a partial run has fewer rows than columns).
 
@@ -28,7 +28,7 @@ public enum ContinualMetrics {
     }
 
     /// Forgetting of each task j < k (k the last row): max over 0 ≤ i < k of R[i][j] − R[k][j],
-    /// exactly as SI.md defines it. Rows before task j was trained hold its untrained (chance)
+    /// exactly as docs/protocols.md defines it. Rows before task j was trained hold its untrained (chance)
     /// accuracy; they raise the max only for a task that ends below chance. Empty with fewer
     /// than two rows.
     public static func forgetting(_ r: [[Double?]]) -> [Double] {
@@ -47,7 +47,7 @@ public struct AccuracySummary: Codable, Sendable, Equatable {
     public var averageAccuracy: Double?
     /// mean over j < last of R[last][j] − R[j][j].
     public var backwardTransfer: Double?
-    /// per task j < last: max over i < last of R[i][j] − R[last][j] (SI.md).
+    /// per task j < last: max over i < last of R[i][j] − R[last][j] (docs/protocols.md).
     public var forgetting: [Double]
 
     public init(_ r: [[Double?]]) {

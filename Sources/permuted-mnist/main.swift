@@ -1,6 +1,6 @@
-// permuted-mnist: the paper's permuted MNIST experiment (10 tasks, single-head MLP) (SI.md) for SI and the baselines.
+// permuted-mnist: the paper's permuted MNIST experiment (10 tasks, single-head MLP) (docs/protocols.md) for SI and the baselines.
 // `permuted-mnist --help` lists the options. The flow (load → for each method: train the tasks → write
-// results → summary) is Experiment.standardFlow, spelled out step by step in cifar-split's main.swift.
+// results → summary) is Experiment.standardFlow in Sources/SynapseCLI/Experiment.swift.
 
 import Foundation
 import SynapseCLI

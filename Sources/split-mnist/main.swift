@@ -1,6 +1,6 @@
-// split-mnist: the paper's split MNIST experiment (5 tasks of two classes, multi-head MLP) (SI.md) for SI and the baselines.
+// split-mnist: the paper's split MNIST experiment (5 tasks of two classes, multi-head MLP) (docs/protocols.md) for SI and the baselines.
 // `split-mnist --help` lists the options. The flow (load → for each method: train the tasks → write
-// results → summary) is Experiment.standardFlow, spelled out step by step in cifar-split's main.swift.
+// results → summary) is Experiment.standardFlow in Sources/SynapseCLI/Experiment.swift.
 
 import Foundation
 import SynapseCLI
