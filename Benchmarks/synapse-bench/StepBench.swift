@@ -37,8 +37,8 @@ final class TrainingStepBench {
         let anchor = try floats(count), importance = try floats(count)
         try backend.upload((0..<count).map { _ in 0.01 * (random.nextFloat() - 0.5) }, to: anchor)
         try backend.upload((0..<count).map { _ in random.nextFloat() }, to: importance)
-        let state = ParameterState(theta: network.parameters, anchor: anchor, importance: importance,
-                                   omega: try floats(count), m: try floats(count), v: try floats(count))
+        let state = ParameterState(theta: network.parameters, anchor: anchor, bigOmega: importance,
+                                   smallOmega: try floats(count), m: try floats(count), v: try floats(count))
         step = try TrainingStep(network: network, state: state)
         let pool = poolBatches * batch
         let imageSize = network.inputSize

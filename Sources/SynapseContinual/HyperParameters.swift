@@ -22,6 +22,7 @@ public struct HyperParameter<Options>: @unchecked Sendable {
     public let symbol: String
     /// One line: what it is.
     public let help: String
+    /// Real or count: which parser reads the value.
     public let kind: HyperValueKind
     /// What is accepted, in words ("a number ≥ 0"), for help and error messages.
     public let accepted: String
@@ -144,11 +145,17 @@ extension MethodOptions {
 /// What every declared hyper-parameter looks like without its options type: for help and for the
 /// command line, which handle all methods' hyper-parameters together.
 public struct HyperParameterInfo: Sendable, Equatable {
+    /// The command-line name without dashes; also the JSON key.
     public let flag: String
+    /// How it is written in text (ξ, λ).
     public let symbol: String
+    /// One line: what it is.
     public let help: String
+    /// Real or count: which parser reads the value.
     public let kind: HyperValueKind
+    /// What is accepted, in words.
     public let accepted: String
+    /// True when a value other than the protocol's leaves the paper's protocol.
     public let partOfProtocol: Bool
 }
 
@@ -161,7 +168,10 @@ extension MethodOptions {
 
 /// The options of a method without hyper-parameters (fine-tune, scratch, joint).
 public struct NoOptions: MethodOptions {
+    /// No options.
     public init() {}
+    /// No hyper-parameters.
     public static var parameters: [HyperParameter<NoOptions>] { [] }
+    /// The same for every protocol.
     public static func defaults(for protocol: ContinualProtocol) -> NoOptions { NoOptions() }
 }

@@ -11,6 +11,7 @@ import SynapseEngine
 /// methods are those in `MethodRegistry.all`; each method's file declares its static member
 /// (`Method.si`, `Method.ewc`, ...).
 public struct Method: Hashable, Codable, Sendable, CustomStringConvertible {
+    /// The command-line name (also the JSON value and the file-name stem of results).
     public let rawValue: String
 
     /// For the methods' own declarations (`static let si = Method(declared: "si")`).
@@ -39,6 +40,7 @@ public struct Method: Hashable, Codable, Sendable, CustomStringConvertible {
         MethodRegistry.all.first { $0.method == self }!
     }
 
+    /// The command-line name.
     public var description: String { rawValue }
 
     public init(from decoder: Decoder) throws {
@@ -58,6 +60,7 @@ public struct Method: Hashable, Codable, Sendable, CustomStringConvertible {
 
 /// The registry: one line per method. The order is the order of `Method.allCases` (help, tests).
 public enum MethodRegistry {
+    /// Every method, one line each.
     public static let all: [any ContinualMethod.Type] = [
         SynapticIntelligence.self,
         FineTune.self,
@@ -166,7 +169,10 @@ extension ContinualMethod {
 /// The minibatch a training step runs: which task's data, where its indices start in the epoch's
 /// index array, and how many rows.
 public struct TrainingBatch: Sendable {
+    /// The task whose training data the minibatch holds.
     public let task: Int
+    /// Where its indices start in the epoch's index array.
     public let offset: Int
+    /// Examples in the minibatch (the last of an epoch may be short).
     public let rows: Int
 }

@@ -50,6 +50,7 @@ public struct AccuracySummary: Codable, Sendable, Equatable {
     /// per task j < last: max over i < last of R[i][j] − R[last][j] (docs/protocols.md).
     public var forgetting: [Double]
 
+    /// The summary of accuracy matrix `r` (rows: tasks trained).
     public init(_ r: [[Double?]]) {
         averageAccuracy = ContinualMetrics.averageAccuracy(r)
         backwardTransfer = ContinualMetrics.backwardTransfer(r)
@@ -60,10 +61,13 @@ public struct AccuracySummary: Codable, Sendable, Equatable {
 /// Everything a run measured, as plain values (JSON via `Codable`). Filled task by task, so a
 /// partial result (after k tasks) is valid too.
 public struct ContinualResult: Codable, Sendable, Equatable {
+    /// The options of the run.
     public var options: ContinualOptions
+    /// How tasks map to output units.
     public var headMode: HeadMode
     /// The backend's device name.
     public var device: String
+    /// Every task's name, in training order.
     public var taskNames: [String]
     /// Number of tasks trained (rows of the matrices).
     public var completedTasks: Int
@@ -74,7 +78,9 @@ public struct ContinualResult: Codable, Sendable, Equatable {
     /// nil for unseen tasks (j > i) in multi-head mode: their units are outside that range. In
     /// single-head mode identical to the task-incremental matrix.
     public var classIncrementalAccuracy: [[Double?]]
+    /// Summary of the task-incremental matrix.
     public var taskIncremental: AccuracySummary
+    /// Summary of the class-incremental matrix.
     public var classIncremental: AccuracySummary
     /// Mean training loss (the unregularised cross-entropy, dropout active) per epoch, per task.
     public var trainingLoss: [[Double]]
@@ -87,6 +93,7 @@ public struct ContinualResult: Codable, Sendable, Equatable {
     /// The process's peak resident set (VmHWM) after each task, in bytes; 0 where unavailable.
     public var peakResidentBytes: [Int]
 
+    /// An empty result (no task trained yet).
     public init(options: ContinualOptions, headMode: HeadMode, device: String, taskNames: [String]) {
         self.options = options; self.headMode = headMode; self.device = device; self.taskNames = taskNames
         completedTasks = 0

@@ -47,8 +47,11 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
     public var evaluationBatchSize: Int
     /// Adam (docs/algorithm.md: lr 1e-3, β1 0.9, β2 0.999, ε 1e-8, bias correction).
     public var learningRate: Float
+    /// Adam β1 (first-moment decay).
     public var beta1: Float
+    /// Adam β2 (second-moment decay).
     public var beta2: Float
+    /// Adam ε (added to the root of the second moment).
     public var epsilon: Float
     /// Reset Adam (m, v ← 0, step count ← 0) after each task (docs/protocols.md: split MNIST yes,
     /// permuted MNIST no, split CIFAR yes). `scratch` always starts a fresh optimizer.

@@ -5,7 +5,9 @@ import SynapseEngine
 
 /// A sequence of tasks and the output units each task owns.
 public struct TaskSequence: Sendable {
+    /// The tasks, in training order.
     public let tasks: [ContinualTask]
+    /// How tasks map to output units.
     public let headMode: HeadMode
     /// First output unit of each task (multi-head: consecutive blocks; single-head: all 0).
     public let unitStarts: [Int]
@@ -52,6 +54,7 @@ public struct TaskSequence: Sendable {
         self.outputUnits = next
     }
 
+    /// Number of tasks.
     public var count: Int { tasks.count }
     /// Values per image (C·H·W), the same for every task.
     public var imageSize: Int { tasks[0].train.imageSize }

@@ -33,9 +33,13 @@ public struct TrainingProgress: Sendable {
 /// one task's examples and uses that task's live units, so every example keeps its own head
 /// (multi-head) exactly as when it was trained alone.
 public final class ContinualTrainer {
+    /// The device every op runs on.
     public let backend: any Backend
+    /// The tasks, in training order.
     public let sequence: TaskSequence
+    /// The run's options (the method's own included).
     public let options: ContinualOptions
+    /// The network (the protocol's architecture), on `backend`.
     public let network: Network
     /// θ (the network's parameters), θ*, Ω, ω, Adam m and v.
     public let state: ParameterState
@@ -113,8 +117,8 @@ public final class ContinualTrainer {
             Tensor(storage: try backend.allocate(.int32, count: max(count, 1)), shape: [count])
         }
         let p = network.parameterCount
-        state = ParameterState(theta: network.parameters, anchor: try floats(p), importance: try floats(p),
-                               omega: try floats(p), m: try floats(p), v: try floats(p))
+        state = ParameterState(theta: network.parameters, anchor: try floats(p), bigOmega: try floats(p),
+                               smallOmega: try floats(p), m: try floats(p), v: try floats(p))
         try backend.copy(state.theta, to: state.anchor)
 
         data = try DeviceTasks(backend: backend, sequence: sequence)
@@ -375,8 +379,8 @@ public final class ContinualTrainer {
         var arrays: [String: [Float]] = [
             "theta": try backend.download(state.theta),
             "anchor": try backend.download(state.anchor),
-            "importance": try backend.download(state.importance),
-            "omega": try backend.download(state.omega),
+            "importance": try backend.download(state.bigOmega),
+            "omega": try backend.download(state.smallOmega),
             "adam.m": try backend.download(state.m),
             "adam.v": try backend.download(state.v),
         ]
@@ -411,8 +415,8 @@ public final class ContinualTrainer {
               saved.result.taskIncrementalAccuracy.count == completed else {
             throw ContinualError.badState("completedTasks \(completed) does not match its \(saved.result.taskIncrementalAccuracy.count) result rows or the \(sequence.count) tasks")
         }
-        let names = ["theta": state.theta, "anchor": state.anchor, "importance": state.importance,
-                     "omega": state.omega, "adam.m": state.m, "adam.v": state.v]
+        let names = ["theta": state.theta, "anchor": state.anchor, "importance": state.bigOmega,
+                     "omega": state.smallOmega, "adam.m": state.m, "adam.v": state.v]
         var loaded: [(Tensor, [Float])] = []
         for (name, tensor) in names { loaded.append((tensor, try array(name))) }
         let steps = (try counter("globalStep"), try counter("adamStep"))
@@ -442,11 +446,14 @@ func checkpointArray(_ arrays: [String: [Float]], _ name: String, count: Int) th
 
 /// A trainer's complete state between tasks, as named arrays and counters (see `captureState`).
 public struct TrainerState: Codable, Sendable {
+    /// Named float32 arrays (see `ContinualTrainer.captureState`).
     public var arrays: [String: [Float]]
+    /// Named counters: "completedTasks", "globalStep", "adamStep".
     public var counters: [String: Int]
     /// The result so far (its options identify the run).
     public var result: ContinualResult
 
+    /// A state from its parts.
     public init(arrays: [String: [Float]], counters: [String: Int], result: ContinualResult) {
         self.arrays = arrays; self.counters = counters; self.result = result
     }

@@ -11,7 +11,9 @@ import SynapseEngine
 /// It owns the step's scratch buffers (labels, per-row losses, dLogits) for up to
 /// `network.maxBatch` rows. Nothing here waits for the device.
 public final class TrainingStep {
+    /// The network's backend.
     public let backend: any Backend
+    /// The network trained (its `maxBatch` bounds the rows of a step).
     public let network: Network
     /// θ (the network's parameters), θ*, Ω, ω, Adam m and v.
     public let state: ParameterState

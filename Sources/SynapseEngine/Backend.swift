@@ -103,19 +103,21 @@ public struct ParameterState {
     public var theta: Tensor
     /// θ*: the anchor ("cweights" in the authors' code).
     public var anchor: Tensor
-    /// Ω: consolidated importance (SI), or the Fisher (EWC), or the MAS importance.
-    public var importance: Tensor
-    /// ω: SI's running path integral for the current task.
-    public var omega: Tensor
+    /// Ω (capital omega): the consolidated per-parameter importance the penalty uses: SI's Ω, the
+    /// Fisher (EWC), the MAS importance. Saved in checkpoints as "importance".
+    public var bigOmega: Tensor
+    /// ω (small omega): SI's running path integral during the current task (ω ← ω − g⊙Δθ), folded
+    /// into Ω at task end. Saved in checkpoints as "omega".
+    public var smallOmega: Tensor
     /// Adam first moment.
     public var m: Tensor
     /// Adam second moment.
     public var v: Tensor
 
     /// Groups six views; the ops check that each holds `count` float32 elements.
-    public init(theta: Tensor, anchor: Tensor, importance: Tensor, omega: Tensor, m: Tensor, v: Tensor) {
-        self.theta = theta; self.anchor = anchor; self.importance = importance
-        self.omega = omega; self.m = m; self.v = v
+    public init(theta: Tensor, anchor: Tensor, bigOmega: Tensor, smallOmega: Tensor, m: Tensor, v: Tensor) {
+        self.theta = theta; self.anchor = anchor; self.bigOmega = bigOmega
+        self.smallOmega = smallOmega; self.m = m; self.v = v
     }
 
     /// The number of parameters: the element count of θ, which every other view must match.

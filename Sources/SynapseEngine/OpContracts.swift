@@ -56,8 +56,8 @@ public enum OpContract {
 
     /// Throws unless every view of `state` is float32 and holds `state.count` elements.
     static func parameterState(_ op: String, _ state: ParameterState) throws {
-        for (role, tensor) in [("theta", state.theta), ("anchor", state.anchor), ("importance", state.importance),
-                               ("omega", state.omega), ("m", state.m), ("v", state.v)] {
+        for (role, tensor) in [("theta", state.theta), ("anchor", state.anchor), ("importance", state.bigOmega),
+                               ("omega", state.smallOmega), ("m", state.m), ("v", state.v)] {
             try view(op, role, tensor, holds: state.count)
         }
     }

@@ -375,8 +375,8 @@ public final class OpenCLBackend: Backend {
         let correction1 = Float(1 - pow(Double(hyper.beta1), Double(step)))
         let correction2 = Float(1 - pow(Double(hyper.beta2), Double(step)))
         try launch(kernel(file: "si_update.cl", name: "si_update"),
-                   [.tensor(taskGradient), .tensor(state.theta), .tensor(state.anchor), .tensor(state.importance),
-                    .tensor(state.m), .tensor(state.v), .tensor(state.omega),
+                   [.tensor(taskGradient), .tensor(state.theta), .tensor(state.anchor), .tensor(state.bigOmega),
+                    .tensor(state.m), .tensor(state.v), .tensor(state.smallOmega),
                     .int(checkedInt(state.count, "parameter count")), .float(c), .float(hyper.learningRate),
                     .float(hyper.beta1), .float(hyper.beta2), .float(hyper.epsilon),
                     .float(correction1), .float(correction2)],
@@ -386,7 +386,7 @@ public final class OpenCLBackend: Backend {
     public func siConsolidate(_ state: ParameterState, xi: Float) throws {
         try OpContract.siConsolidate(state, xi: xi)
         try launch(kernel(file: "si_consolidate.cl", name: "si_consolidate"),
-                   [.tensor(state.theta), .tensor(state.anchor), .tensor(state.importance), .tensor(state.omega),
+                   [.tensor(state.theta), .tensor(state.anchor), .tensor(state.bigOmega), .tensor(state.smallOmega),
                     .int(checkedInt(state.count, "parameter count")), .float(xi)],
                    global: [state.count])
     }

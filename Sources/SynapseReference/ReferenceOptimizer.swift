@@ -8,12 +8,12 @@ extension ReferenceBackend {
     /// Pointers to the six views of a parameter state (their sizes checked by `OpContract`).
     private func statePointers(_ state: ParameterState, _ op: String) throws
         -> (theta: UnsafeMutablePointer<Float>, anchor: UnsafeMutablePointer<Float>,
-            importance: UnsafeMutablePointer<Float>, omega: UnsafeMutablePointer<Float>,
+            bigOmega: UnsafeMutablePointer<Float>, smallOmega: UnsafeMutablePointer<Float>,
             m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>) {
         return (try floats(state.theta, "theta", op),
                 try floats(state.anchor, "anchor", op),
-                try floats(state.importance, "importance", op),
-                try floats(state.omega, "omega", op),
+                try floats(state.bigOmega, "importance", op),
+                try floats(state.smallOmega, "omega", op),
                 try floats(state.m, "m", op),
                 try floats(state.v, "v", op))
     }
@@ -31,7 +31,7 @@ extension ReferenceBackend {
         let correction2 = Float(1 - pow(Double(beta2), Double(step)))
         for i in 0..<state.count {
             // Step 2: gradient of L_task + c·Σ Ω(θ − θ*)².
-            let g = gTask[i] + 2 * c * s.importance[i] * (s.theta[i] - s.anchor[i])
+            let g = gTask[i] + 2 * c * s.bigOmega[i] * (s.theta[i] - s.anchor[i])
             // Step 3: Adam with bias correction.
             s.m[i] = beta1 * s.m[i] + (1 - beta1) * g
             s.v[i] = beta2 * s.v[i] + (1 - beta2) * (g * g)
@@ -39,7 +39,7 @@ extension ReferenceBackend {
             let vHat = s.v[i] / correction2
             let delta = -lr * mHat / (vHat.squareRoot() + epsilon)
             // Step 4: the path integral uses the task gradient and the actual update.
-            s.omega[i] -= gTask[i] * delta
+            s.smallOmega[i] -= gTask[i] * delta
             // Step 5.
             s.theta[i] += delta
         }
@@ -52,9 +52,9 @@ extension ReferenceBackend {
         for i in 0..<state.count {
             let moved = s.theta[i] - s.anchor[i]
             // The clamp is on the running total, not on this task's contribution.
-            s.importance[i] = max(0, s.importance[i] + s.omega[i] / (moved * moved + xi))
+            s.bigOmega[i] = max(0, s.bigOmega[i] + s.smallOmega[i] / (moved * moved + xi))
             s.anchor[i] = s.theta[i]
-            s.omega[i] = 0
+            s.smallOmega[i] = 0
         }
     }
 }

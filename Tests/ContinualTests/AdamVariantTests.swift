@@ -43,8 +43,8 @@ struct AdamVariantTests {
                 try backend.upload(values, to: view)
                 return view
             }
-            let state = ParameterState(theta: try tensor(theta), anchor: try tensor(theta), importance: try tensor(draw(0)),
-                                       omega: try tensor(draw(0)), m: try tensor(m), v: try tensor(v))
+            let state = ParameterState(theta: try tensor(theta), anchor: try tensor(theta), bigOmega: try tensor(draw(0)),
+                                       smallOmega: try tensor(draw(0)), m: try tensor(m), v: try tensor(v))
             try backend.fusedSIUpdate(state, taskGradient: try tensor(gTask), strength: 0, hyper: hyper, step: t)
             return try backend.download(state.theta)
         }

@@ -25,7 +25,7 @@ struct SITests {
             let before = try trainer.meanLoss(task: 0, split: .train)
             _ = try trainer.train(task: 0)
             let after = try trainer.meanLoss(task: 0, split: .train)
-            let pathIntegral = sum(try backend.download(trainer.state.omega))
+            let pathIntegral = sum(try backend.download(trainer.state.smallOmega))
             let drop = before - after
             #expect(drop > 0.1, "the loss must fall noticeably for the comparison to mean something (\(backend.deviceName): \(before) → \(after))")
             let relative = abs(pathIntegral - drop) / drop
@@ -52,10 +52,10 @@ struct SITests {
                 _ = try trainer.train(task: t)
                 let theta = try backend.download(trainer.state.theta)
                 let anchor = try backend.download(trainer.state.anchor)
-                let omega = try backend.download(trainer.state.omega)
-                let previous = try backend.download(trainer.state.importance)
+                let omega = try backend.download(trainer.state.smallOmega)
+                let previous = try backend.download(trainer.state.bigOmega)
                 try trainer.consolidate(afterTask: t)
-                let importance = try backend.download(trainer.state.importance)
+                let importance = try backend.download(trainer.state.bigOmega)
                 var expected: [Float] = []
                 for k in theta.indices {
                     let delta = theta[k] - anchor[k]
@@ -74,17 +74,17 @@ struct SITests {
                 let anchorAfter = try backend.download(trainer.state.anchor)
                 let thetaAfter = try backend.download(trainer.state.theta)
                 #expect(anchorAfter == thetaAfter, "θ* ← θ at task end")
-                #expect(try backend.download(trainer.state.omega).allSatisfy { $0 == 0 }, "ω ← 0 at task end")
+                #expect(try backend.download(trainer.state.smallOmega).allSatisfy { $0 == 0 }, "ω ← 0 at task end")
             }
             // Trained paths rarely leave ω < 0 (Adam's noise biases ω upward), so exercise the clamp
             // on purpose: seeded ω in [−2, 2]·Ω_max·ξ drives many running totals below zero.
             var generator = SeededGenerator(seed: 17)
-            let before = try backend.download(trainer.state.importance)
+            let before = try backend.download(trainer.state.bigOmega)
             let scale = 2 * (before.max() ?? 1) * Float(options.hyperParameter("xi")!)
             let forced = before.map { _ in Float(2 * generator.nextDouble() - 1) * scale }
-            try backend.upload(forced, to: trainer.state.omega)
+            try backend.upload(forced, to: trainer.state.smallOmega)
             try trainer.consolidate(afterTask: 1)
-            let clamped = try backend.download(trainer.state.importance)
+            let clamped = try backend.download(trainer.state.bigOmega)
             let expected = zip(before, forced).map { max(0, $0 + $1 / Float(options.hyperParameter("xi")!)) }   // θ = θ* here, so Δ = 0
             #expect(zip(before, forced).contains { $0 + $1 / Float(options.hyperParameter("xi")!) < 0 }, "the forced ω must make some totals negative")
             #expect(clamped.allSatisfy { $0 >= 0 }, "\(backend.deviceName): Ω went negative")
@@ -114,7 +114,7 @@ struct SITests {
                                                layers: mlp(hidden: 20, outputUnits: 3), options: options)
             try trainer.runNextTask()
             let anchor = try backend.download(trainer.state.anchor)
-            let importance = try backend.download(trainer.state.importance)
+            let importance = try backend.download(trainer.state.bigOmega)
             try trainer.runNextTask()
             let theta = try backend.download(trainer.state.theta)
             var weighted = 0.0

@@ -9,19 +9,19 @@ import Testing
 @Suite struct ReferenceSITests {
     /// One parameter's SI and Adam state, in Double.
     struct Scalar {
-        var theta, anchor, importance, omega, m, v: Double
+        var theta, anchor, bigOmega, smallOmega, m, v: Double
     }
 
     /// docs/algorithm.md steps 2–5 for one parameter.
     static func siStep(_ s: inout Scalar, gTask: Double, c: Double, hyper: AdamHyper, t: Int) {
         let (lr, b1, b2, eps) = (Double(hyper.learningRate), Double(hyper.beta1), Double(hyper.beta2), Double(hyper.epsilon))
-        let g = gTask + c * 2 * s.importance * (s.theta - s.anchor)
+        let g = gTask + c * 2 * s.bigOmega * (s.theta - s.anchor)
         s.m = b1 * s.m + (1 - b1) * g
         s.v = b2 * s.v + (1 - b2) * g * g
         let mHat = s.m / (1 - pow(b1, Double(t)))
         let vHat = s.v / (1 - pow(b2, Double(t)))
         let delta = -lr * mHat / (vHat.squareRoot() + eps)
-        s.omega -= gTask * delta
+        s.smallOmega -= gTask * delta
         s.theta += delta
     }
 
@@ -30,12 +30,12 @@ import Testing
         let count = values[0].count
         let all = try fixture.tensor(values.flatMap { $0 })
         let views = (0..<6).map { all.view(at: $0 * count, shape: [count]) }
-        return ParameterState(theta: views[0], anchor: views[1], importance: views[2], omega: views[3],
+        return ParameterState(theta: views[0], anchor: views[1], bigOmega: views[2], smallOmega: views[3],
                               m: views[4], v: views[5])
     }
 
     static func read(_ fixture: ReferenceFixture, _ state: ParameterState) throws -> [[Float]] {
-        try [state.theta, state.anchor, state.importance, state.omega, state.m, state.v].map {
+        try [state.theta, state.anchor, state.bigOmega, state.smallOmega, state.m, state.v].map {
             try fixture.backend.download($0)
         }
     }
@@ -59,8 +59,8 @@ import Testing
         let initial = Self.randomState(fixture, count: count)
         let state = try Self.makeState(fixture, initial)
         var scalars = (0..<count).map { i in
-            Scalar(theta: Double(initial[0][i]), anchor: Double(initial[1][i]), importance: Double(initial[2][i]),
-                   omega: Double(initial[3][i]), m: Double(initial[4][i]), v: Double(initial[5][i]))
+            Scalar(theta: Double(initial[0][i]), anchor: Double(initial[1][i]), bigOmega: Double(initial[2][i]),
+                   smallOmega: Double(initial[3][i]), m: Double(initial[4][i]), v: Double(initial[5][i]))
         }
         let steps = 5
         // Steps 1…5 after a reset, then t = 1000 to exercise the bias corrections far from 1.
@@ -76,7 +76,7 @@ import Testing
         #expect(maxError(got[4], scalars.map(\.m)) <= tolerance, "m")
         #expect(maxError(got[5], scalars.map(\.v)) <= tolerance, "v")
         for i in 0..<count {
-            let expected = scalars[i].omega
+            let expected = scalars[i].smallOmega
             #expect(abs(Double(got[3][i]) - expected) <= tolerance * abs(expected) + 1e-9, "omega[\(i)]")
         }
     }

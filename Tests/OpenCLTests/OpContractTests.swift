@@ -17,8 +17,8 @@ private struct Views {
     /// A parameter state of `count` parameters whose `short` view (if any) holds one fewer.
     func state(_ count: Int, short: String? = nil) throws -> ParameterState {
         func view(_ name: String) throws -> Tensor { try floats(name == short ? count - 1 : count) }
-        return ParameterState(theta: try floats(count), anchor: try view("anchor"), importance: try view("importance"),
-                              omega: try view("omega"), m: try view("m"), v: try view("v"))
+        return ParameterState(theta: try floats(count), anchor: try view("anchor"), bigOmega: try view("importance"),
+                              smallOmega: try view("omega"), m: try view("m"), v: try view("v"))
     }
 }
 

@@ -55,9 +55,9 @@ public final class EWC: ContinualMethod {
         }
         fisherSum = sum
         fisherAnchorSum = anchorSum
-        try backend.upload(sum, to: state.importance)
+        try backend.upload(sum, to: state.bigOmega)
         try backend.upload(anchor, to: state.anchor)
-        try backend.fill(state.omega, value: 0)
+        try backend.fill(state.smallOmega, value: 0)
     }
 
     /// "ewc.fisherSum" (Σ_t F_t) and "ewc.fisherAnchorSum" (Σ_t F_t⊙θ*_t): the per-task F_t and

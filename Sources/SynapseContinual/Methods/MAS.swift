@@ -39,9 +39,9 @@ public final class MAS: ContinualMethod {
 
     public func consolidate(afterTask t: Int, trainer: ContinualTrainer) throws {
         let backend = trainer.backend, state = trainer.state
-        try backend.accumulate(try trainer.masImportance(task: t, samples: options.samples).values, into: state.importance,
+        try backend.accumulate(try trainer.masImportance(task: t, samples: options.samples).values, into: state.bigOmega,
                                scale: 1, transform: .identity)
         try backend.copy(state.theta, to: state.anchor)
-        try backend.fill(state.omega, value: 0)
+        try backend.fill(state.smallOmega, value: 0)
     }
 }

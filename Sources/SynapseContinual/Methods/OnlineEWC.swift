@@ -45,10 +45,10 @@ public final class OnlineEWC: ContinualMethod {
     public func consolidate(afterTask t: Int, trainer: ContinualTrainer) throws {
         let backend = trainer.backend, state = trainer.state
         let fisher = try backend.download(try trainer.fisherDiagonal(task: t, samples: options.samples).values)
-        var running = try backend.download(state.importance)
+        var running = try backend.download(state.bigOmega)
         for k in 0..<running.count { running[k] = options.gamma * running[k] + fisher[k] }
-        try backend.upload(running, to: state.importance)
+        try backend.upload(running, to: state.bigOmega)
         try backend.copy(state.theta, to: state.anchor)
-        try backend.fill(state.omega, value: 0)
+        try backend.fill(state.smallOmega, value: 0)
     }
 }

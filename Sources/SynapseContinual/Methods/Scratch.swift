@@ -20,8 +20,8 @@ public final class Scratch: ContinualMethod {
         try trainer.network.initializeParameters(
             seed: CounterRandom(seed: trainer.options.seed, purpose: .initialization, task: t, epoch: 0).derivedSeed)
         try backend.copy(state.theta, to: state.anchor)
-        try backend.fill(state.omega, value: 0)
-        try backend.fill(state.importance, value: 0)
+        try backend.fill(state.smallOmega, value: 0)
+        try backend.fill(state.bigOmega, value: 0)
         // A fresh optimizer in both Adam variants: the authors' scratch runs re-initialise every
         // variable, Keras' iteration counter included.
         try trainer.resetOptimizer(keepingStepCount: false)
