@@ -323,6 +323,28 @@ public enum OpContract {
         try view(op, "counter", counter, holds: 1)
     }
 
+    /// `distillation`: batch, units, targetRows ≥ 0, a non-empty live range inside the units,
+    /// temperature finite and > 0, weight finite and ≥ 0; logits and dLogits hold batch·units
+    /// floats, targets targetRows·units, indices batch int32, losses batch floats.
+    public static func distillation(logits: Tensor, targets: Tensor, indices: Tensor, batch: Int, units: Int,
+                                    targetRows: Int, unitStart: Int, unitCount: Int, temperature: Float, weight: Float,
+                                    losses: Tensor, dLogits: Tensor) throws {
+        let op = "distillation"
+        try sizes(op, ["batch": batch, "units": units, "targetRows": targetRows])
+        guard unitStart >= 0, unitCount >= 1, unitStart <= units - unitCount else {
+            throw BackendError("\(op): live units [\(unitStart), \(unitStart) + \(unitCount)) must be a non-empty range inside [0, \(units))")
+        }
+        guard temperature.isFinite, temperature > 0 else {
+            throw BackendError("\(op): temperature must be finite and > 0, got \(temperature)")
+        }
+        guard weight.isFinite, weight >= 0 else { throw BackendError("\(op): weight must be finite and ≥ 0, got \(weight)") }
+        try view(op, "logits", logits, holds: try product(op, batch, units))
+        try view(op, "targets", targets, holds: try product(op, targetRows, units))
+        try view(op, "indices", indices, .int32, holds: batch)
+        try view(op, "losses", losses, holds: batch)
+        try view(op, "dLogits", dLogits, holds: batch * units)
+    }
+
     // MARK: Optimizer and Synaptic Intelligence
 
     /// `fusedSIUpdate`: Adam's step t ≥ 1 (t = 0 would divide by the bias correction 1 − β^0 = 0),

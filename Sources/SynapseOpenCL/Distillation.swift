@@ -7,19 +7,9 @@ extension OpenCLBackend {
     public func distillation(logits: Tensor, targets: Tensor, indices: Tensor, batch: Int, units: Int, targetRows: Int,
                              unitStart: Int, unitCount: Int, temperature: Float, weight: Float,
                              losses: Tensor, dLogits: Tensor) throws {
-        let op = "distillation"
-        try requireNonNegative([("batch", batch), ("units", units), ("targetRows", targetRows),
-                                ("unitStart", unitStart), ("unitCount", unitCount)], op: op)
-        guard unitCount >= 1, unitStart + unitCount <= units else {
-            throw BackendError("\(op): live units [\(unitStart), \(unitStart + unitCount)) not inside [0, \(units))")
-        }
-        guard temperature.isFinite, temperature > 0 else { throw BackendError("\(op): temperature must be > 0, found \(temperature)") }
-        guard weight.isFinite, weight >= 0 else { throw BackendError("\(op): weight must be ≥ 0, found \(weight)") }
-        try require(logits, "logits", count: batch * units, op: op)
-        try require(targets, "targets", count: targetRows * units, op: op)
-        try require(indices, "indices", count: batch, .int32, op: op)
-        try require(losses, "losses", count: batch, op: op)
-        try require(dLogits, "dLogits", count: batch * units, op: op)
+        try OpContract.distillation(logits: logits, targets: targets, indices: indices, batch: batch, units: units,
+                                    targetRows: targetRows, unitStart: unitStart, unitCount: unitCount,
+                                    temperature: temperature, weight: weight, losses: losses, dLogits: dLogits)
         guard batch > 0 else { return }
         try launch(kernel(file: "distillation.cl", name: "distillation"),
                    [.tensor(logits), .tensor(targets), .tensor(indices), .int(checkedInt(batch, "batch")),

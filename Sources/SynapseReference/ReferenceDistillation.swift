@@ -8,18 +8,15 @@ extension ReferenceBackend {
     public func distillation(logits: Tensor, targets: Tensor, indices: Tensor, batch: Int, units: Int, targetRows: Int,
                              unitStart: Int, unitCount: Int, temperature: Float, weight: Float,
                              losses: Tensor, dLogits: Tensor) throws {
+        try OpContract.distillation(logits: logits, targets: targets, indices: indices, batch: batch, units: units,
+                                    targetRows: targetRows, unitStart: unitStart, unitCount: unitCount,
+                                    temperature: temperature, weight: weight, losses: losses, dLogits: dLogits)
         let op = "distillation"
-        try checkSizes(op, ["batch": batch, "units": units, "targetRows": targetRows])
-        guard unitStart >= 0, unitCount >= 1, unitStart + unitCount <= units else {
-            throw BackendError("\(op): live units [\(unitStart), \(unitStart + unitCount)) must be a non-empty range inside [0, \(units))")
-        }
-        guard temperature.isFinite, temperature > 0 else { throw BackendError("\(op): temperature must be > 0, found \(temperature)") }
-        guard weight.isFinite, weight >= 0 else { throw BackendError("\(op): weight must be ≥ 0, found \(weight)") }
-        let z = try floats(logits, "logits", op, needs: batch * units)
-        let r = try floats(targets, "targets", op, needs: targetRows * units)
-        let index = try ints(indices, "indices", op, needs: batch)
-        let loss = try floats(losses, "losses", op, needs: batch)
-        let dz = try floats(dLogits, "dLogits", op, needs: batch * units)
+        let z = try floats(logits, "logits", op)
+        let r = try floats(targets, "targets", op)
+        let index = try ints(indices, "indices", op)
+        let loss = try floats(losses, "losses", op)
+        let dz = try floats(dLogits, "dLogits", op)
         for n in 0..<batch where index[n] < 0 || Int(index[n]) >= targetRows {
             throw BackendError("\(op): indices[\(n)] = \(index[n]) is outside the \(targetRows) target rows")
         }
