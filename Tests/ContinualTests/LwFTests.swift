@@ -61,6 +61,20 @@ struct LwFTests {
         #expect(active.trainingLoss[1] != finetune.trainingLoss[1], "the default λ changes training")
     }
 
+    @Test("an LwF run resumed after a task (through JSON) continues exactly: the outputs are recorded again from the restored θ")
+    func resumeContinuesExactly() throws {
+        let sequence = try threeTaskProblem()
+        let whole = try trainer(.lwf, sequence).run()
+        let first = try trainer(.lwf, sequence)
+        try first.runNextTask()
+        let json = try JSONEncoder().encode(try first.captureState())
+        let resumed = try trainer(.lwf, sequence)
+        try resumed.restore(try JSONDecoder().decode(TrainerState.self, from: json))
+        let continued = try resumed.run()
+        #expect(continued.taskIncrementalAccuracy == whole.taskIncrementalAccuracy)
+        #expect(continued.trainingLoss == whole.trainingLoss)
+    }
+
     @Test("LwF's options are declared once: flags, defaults, validation")
     func options() throws {
         var options = ContinualOptions(method: .lwf)

@@ -156,6 +156,31 @@ private let badCalls: [BadCall] = [
         try $0.backend.softmaxCrossEntropy(logits: try $0.floats(30), labels: try $0.ints(3), batch: 3, units: 10,
                                            unitStart: 2, unitCount: 2, losses: try $0.floats(3), dLogits: try $0.floats(29))
     },
+    BadCall(op: "distillation", argument: "live units") {
+        try $0.backend.distillation(logits: try $0.floats(30), targets: try $0.floats(50), indices: try $0.ints(3), batch: 3,
+                                    units: 10, targetRows: 5, unitStart: 9, unitCount: 2, temperature: 2, weight: 1,
+                                    losses: try $0.floats(3), dLogits: try $0.floats(30))
+    },
+    BadCall(op: "distillation", argument: "temperature") {
+        try $0.backend.distillation(logits: try $0.floats(30), targets: try $0.floats(50), indices: try $0.ints(3), batch: 3,
+                                    units: 10, targetRows: 5, unitStart: 2, unitCount: 2, temperature: 0, weight: 1,
+                                    losses: try $0.floats(3), dLogits: try $0.floats(30))
+    },
+    BadCall(op: "distillation", argument: "weight") {
+        try $0.backend.distillation(logits: try $0.floats(30), targets: try $0.floats(50), indices: try $0.ints(3), batch: 3,
+                                    units: 10, targetRows: 5, unitStart: 2, unitCount: 2, temperature: 2, weight: -1,
+                                    losses: try $0.floats(3), dLogits: try $0.floats(30))
+    },
+    BadCall(op: "distillation", argument: "targets") {
+        try $0.backend.distillation(logits: try $0.floats(30), targets: try $0.floats(49), indices: try $0.ints(3), batch: 3,
+                                    units: 10, targetRows: 5, unitStart: 2, unitCount: 2, temperature: 2, weight: 1,
+                                    losses: try $0.floats(3), dLogits: try $0.floats(30))
+    },
+    BadCall(op: "distillation", argument: "indices") {
+        try $0.backend.distillation(logits: try $0.floats(30), targets: try $0.floats(50), indices: try $0.floats(3), batch: 3,
+                                    units: 10, targetRows: 5, unitStart: 2, unitCount: 2, temperature: 2, weight: 1,
+                                    losses: try $0.floats(3), dLogits: try $0.floats(30))
+    },
     BadCall(op: "countCorrect", argument: "live units") {
         try $0.backend.countCorrect(logits: try $0.floats(30), labels: try $0.ints(3), batch: 3, units: 10,
                                     unitStart: 4, unitCount: 0, counter: try $0.floats(1))
