@@ -62,12 +62,11 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
     /// the samples and labels drawn for importance estimates.
     public var seed: UInt64
 
-    /// - Parameters:
-    ///   - method: the method; its hyper-parameters start at `protocol`'s defaults.
-    ///   - protocol: whose schedule and method defaults to start from.
-    ///   - settings: hyper-parameter values by flag (`["c": 0.5, "lambda": 10]`); each is applied
-    ///     when `method` has that hyper-parameter and ignored otherwise (as on the command line,
-    ///     where `--lambda` sets every listed method that has a λ). Checked by `validate`.
+    /// Options for `method` starting from protocol `proto`'s schedule and the method's defaults for
+    /// it; every other argument overrides one shared value (nil: the protocol's). `settings` holds
+    /// hyper-parameter values by flag (`["c": 0.5, "lambda": 10]`); each is applied when `method`
+    /// has that hyper-parameter and ignored otherwise (as on the command line, where `--lambda`
+    /// sets every listed method that has a λ). All values are checked by `validate`.
     public init(method: Method = .si, protocol proto: ContinualProtocol = .splitMNIST, epochsPerTask: Int? = nil,
                 batchSize: Int? = nil, evaluationBatchSize: Int = 500, learningRate: Float = 1e-3, beta1: Float = 0.9,
                 beta2: Float = 0.999, epsilon: Float = 1e-8, resetOptimizerAtTaskBoundary: Bool? = nil,

@@ -48,7 +48,7 @@ public final class TrainingStep {
     /// Enqueues one training step.
     /// - Parameters:
     ///   - images: uint8 [n, network.inputSize], the images as stored.
-    ///   - labels: int32 [n], their class labels (global unit indices of the head).
+    ///   - sourceLabels: int32 [n], their class labels (global unit indices of the head).
     ///   - indices: int32 [rows], which rows of `images`/`labels` form the minibatch.
     ///   - rows: minibatch size, 1...network.maxBatch (a partial last batch is a smaller `rows`;
     ///     the loss is the mean over these rows).
