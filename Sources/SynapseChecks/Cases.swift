@@ -327,6 +327,28 @@ public enum OpChecks {
         }, compare: OpCheck.maxError(reductionLength: steps))
     }
 
+    /// `steps` consecutive fused SI updates with plain gradient descent, state laid out as in
+    /// `fusedSIUpdate` (m and v included, so a kernel that wrote them would be caught).
+    public static func fusedSISGDUpdate(count: Int, steps: Int, strength: Float) -> OpCheck {
+        OpCheck(op: "fusedSISGDUpdate ×\(steps)", shape: "n\(count) c\(strength)", prepare: { backend, seed in
+            var b = CaseBuilder(backend, seed: seed)
+            let values = b.floats(count) + b.floats(count) + b.floats(count, 0, 2) + b.floats(count, -0.1, 0.1)
+                + b.floats(count, -0.1, 0.1) + b.floats(count, 0, 0.1)
+            let all = try b.output(6 * count, initial: values)
+            let state = ParameterState(theta: all.view(at: 0, shape: [count]), anchor: all.view(at: count, shape: [count]),
+                                       importance: all.view(at: 2 * count, shape: [count]),
+                                       omega: all.view(at: 3 * count, shape: [count]),
+                                       m: all.view(at: 4 * count, shape: [count]), v: all.view(at: 5 * count, shape: [count]))
+            var gradients: [Tensor] = []
+            for _ in 0..<steps { gradients.append(try b.tensor(b.floats(count))) }
+            return b.prepared {
+                for gradient in gradients {
+                    try backend.fusedSISGDUpdate(state, taskGradient: gradient, strength: strength, learningRate: 0.05)
+                }
+            }
+        }, compare: OpCheck.maxError(reductionLength: 2 * steps))
+    }
+
     public static func siConsolidate(count: Int, xi: Float) -> OpCheck {
         OpCheck(op: "siConsolidate", shape: "n\(count) ξ\(xi)", prepare: { backend, seed in
             var b = CaseBuilder(backend, seed: seed)
@@ -445,6 +467,9 @@ public enum OpChecks {
         }
         for (n, steps, c) in [(1, 1, Float(0)), (7, 5, 1.0), (257, 3, 0.1), (4099, 10, 0.5)] {
             checks.append(fusedSIUpdate(count: n, steps: steps, strength: c))
+        }
+        for (n, steps, c) in [(1, 1, Float(0)), (7, 4, 1.0), (33, 3, 0.1), (4099, 6, 0.5)] {
+            checks.append(fusedSISGDUpdate(count: n, steps: steps, strength: c))
         }
         for (n, xi) in [(1, Float(1e-3)), (33, 0.1), (4099, 1e-3)] {
             checks.append(siConsolidate(count: n, xi: xi))

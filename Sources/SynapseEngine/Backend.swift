@@ -281,6 +281,11 @@ public protocol Backend: AnyObject {
     /// c = 0 is plain Adam (ω still integrates, which costs nothing extra).
     func fusedSIUpdate(_ state: ParameterState, taskGradient: Tensor, strength c: Float,
                        hyper: AdamHyper, step: Int) throws
+    /// The same fused SI update with plain gradient descent instead of Adam:
+    /// g = gTask + 2·c·Ω⊙(θ − θ*); Δθ = −lr·g; ω ← ω − gTask⊙Δθ; θ ← θ + Δθ.
+    /// Adam's m and v are neither read nor written. lr must be finite and > 0.
+    func fusedSISGDUpdate(_ state: ParameterState, taskGradient: Tensor, strength c: Float,
+                          learningRate: Float) throws
     /// End-of-task consolidation, in this order: Ω ← max(0, Ω + ω/((θ − θ*)² + ξ)); θ* ← θ; ω ← 0.
     func siConsolidate(_ state: ParameterState, xi: Float) throws
 }

@@ -26,9 +26,15 @@ public enum LayerSpec: Sendable, Equatable {
     case flatten
     /// x[N, in] · W[in, out] + b (Keras layout); Glorot-uniform weights, zero bias.
     case dense(units: Int, relu: Bool)
-    /// The (multi-head) output layer: dense with ZERO-initialised weights and bias, no activation.
-    /// It must be the last layer.
+    /// The output layer: dense, no activation, zero bias; its weights are zero or Glorot-uniform
+    /// as the network's `OutputInitialization` says. It must be the last layer.
     case output(units: Int)
+}
+
+/// How the output layer's weights start. The authors' code zero-initialises multi-head outputs
+/// and leaves a single-head output at Keras' default (Glorot-uniform, fanIn = in, fanOut = out).
+public enum OutputInitialization: Sendable, Equatable {
+    case zero, glorotUniform
 }
 
 /// Errors raised when building or running a `Network`, with the value that was wrong.
@@ -138,7 +144,7 @@ final class ConvLayer: Layer {
     }
 }
 
-/// Dense layer (also the output layer, which differs only in its zero initialisation and no ReLU).
+/// Dense layer (also the output layer, which has no ReLU and may start at zero).
 final class DenseLayer: Layer {
     let backend: any Backend
     let inputShape: [Int]      // [in]

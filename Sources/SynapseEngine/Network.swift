@@ -53,8 +53,11 @@ public final class Network {
     /// seed starts as `seed` too. Throws `NetworkError` for an invalid layer list: the output layer
     /// must be last and only there, convolutions and pooling need a [C, H, W] input large enough,
     /// dense layers need a flat input (insert `.flatten`), sizes and rates must be in range.
+    /// `outputInitialization` is `.zero` for multi-head outputs (the authors' heads) and
+    /// `.glorotUniform` for a single-head output (Keras' default, as the authors' permuted-MNIST
+    /// network has it).
     public init(backend: any Backend, inputShape: [Int], layers specs: [LayerSpec], maxBatch: Int,
-                seed: UInt64) throws {
+                seed: UInt64, outputInitialization: OutputInitialization = .zero) throws {
         guard maxBatch >= 1 else { throw NetworkError("maxBatch must be at least 1, found \(maxBatch)") }
         guard !inputShape.isEmpty, inputShape.allSatisfy({ $0 >= 1 }) else {
             throw NetworkError("input shape must have positive dimensions, found \(inputShape)")
@@ -165,7 +168,8 @@ public final class Network {
                                        zeroInitialized: false, parameters: theta, gradients: grad, maxBatch: maxBatch)
             case .output(let units):
                 layer = try DenseLayer(backend: backend, inputs: layerInput[0], units: units, relu: false,
-                                       zeroInitialized: true, parameters: theta, gradients: grad, maxBatch: maxBatch)
+                                       zeroInitialized: outputInitialization == .zero,
+                                       parameters: theta, gradients: grad, maxBatch: maxBatch)
             }
             built.append(layer)
             // No one needs ∂L/∂input of the network, so layers before the first parameterised
@@ -185,8 +189,9 @@ public final class Network {
     }
 
     /// Keras defaults: Glorot-uniform weights, U[−limit, limit) with limit = sqrt(6/(fanIn+fanOut))
-    /// (conv: fanIn = C·3·3, fanOut = K·3·3; dense: fanIn = in, fanOut = out), zero biases, and a
-    /// zero output layer. Drawn on the host from `SeededGenerator(seed:)` layer by layer in buffer
+    /// (conv: fanIn = C·3·3, fanOut = K·3·3; dense: fanIn = in, fanOut = out), zero biases, and an
+    /// output layer as `outputInitialization` says (zero weights, or Glorot-uniform like a dense
+    /// layer; its bias is zero either way). Drawn on the host from `SeededGenerator(seed:)` layer by layer in buffer
     /// order, then uploaded, so the same seed gives the same parameters on every backend.
     public func initializeParameters(seed: UInt64) throws {
         var generator = SeededGenerator(seed: seed)

@@ -358,6 +358,17 @@ public enum OpContract {
         try view(op, "taskGradient", taskGradient, holds: state.count)
     }
 
+    /// `fusedSISGDUpdate`: the learning rate finite and > 0, every state view and the task gradient
+    /// hold the parameter count.
+    public static func fusedSISGDUpdate(_ state: ParameterState, taskGradient: Tensor, learningRate: Float) throws {
+        let op = "fusedSISGDUpdate"
+        guard learningRate > 0 && learningRate.isFinite else {
+            throw BackendError("\(op): learningRate must be finite and > 0, got \(learningRate)")
+        }
+        try parameterState(op, state)
+        try view(op, "taskGradient", taskGradient, holds: state.count)
+    }
+
     /// `siConsolidate`: ξ finite and > 0 (with ξ ≤ 0 a parameter that did not move would divide
     /// by zero), and every state view holds the parameter count.
     public static func siConsolidate(_ state: ParameterState, xi: Float) throws {

@@ -383,6 +383,16 @@ public final class OpenCLBackend: Backend {
                    global: [state.count])
     }
 
+    public func fusedSISGDUpdate(_ state: ParameterState, taskGradient: Tensor, strength c: Float,
+                                 learningRate: Float) throws {
+        try OpContract.fusedSISGDUpdate(state, taskGradient: taskGradient, learningRate: learningRate)
+        try launch(kernel(file: "si_sgd_update.cl", name: "si_sgd_update"),
+                   [.tensor(taskGradient), .tensor(state.theta), .tensor(state.anchor), .tensor(state.importance),
+                    .tensor(state.omega), .int(checkedInt(state.count, "parameter count")), .float(c),
+                    .float(learningRate)],
+                   global: [state.count])
+    }
+
     public func siConsolidate(_ state: ParameterState, xi: Float) throws {
         try OpContract.siConsolidate(state, xi: xi)
         try launch(kernel(file: "si_consolidate.cl", name: "si_consolidate"),

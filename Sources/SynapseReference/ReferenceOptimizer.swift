@@ -45,6 +45,22 @@ extension ReferenceBackend {
         }
     }
 
+    /// Plain gradient descent with SI's penalty and path integral, float32 per parameter as the
+    /// kernel does; m and v are not touched.
+    public func fusedSISGDUpdate(_ state: ParameterState, taskGradient: Tensor, strength c: Float,
+                                 learningRate lr: Float) throws {
+        try OpContract.fusedSISGDUpdate(state, taskGradient: taskGradient, learningRate: lr)
+        let op = "fusedSISGDUpdate"
+        let s = try statePointers(state, op)
+        let gTask = try floats(taskGradient, "taskGradient", op, needs: state.count)
+        for i in 0..<state.count {
+            let g = gTask[i] + 2 * c * s.importance[i] * (s.theta[i] - s.anchor[i])
+            let delta = -lr * g
+            s.omega[i] -= gTask[i] * delta
+            s.theta[i] += delta
+        }
+    }
+
     public func siConsolidate(_ state: ParameterState, xi: Float) throws {
         try OpContract.siConsolidate(state, xi: xi)
         let op = "siConsolidate"

@@ -198,6 +198,18 @@ private let badCalls: [BadCall] = [
     BadCall(op: "fusedSIUpdate", argument: "m") {
         try $0.backend.fusedSIUpdate(try $0.state(17, short: "m"), taskGradient: try $0.floats(17), strength: 0.1, hyper: adam, step: 3)
     },
+    BadCall(op: "fusedSISGDUpdate", argument: "learningRate") {
+        try $0.backend.fusedSISGDUpdate(try $0.state(17), taskGradient: try $0.floats(17), strength: 0.1, learningRate: 0)
+    },
+    BadCall(op: "fusedSISGDUpdate", argument: "learningRate") {
+        try $0.backend.fusedSISGDUpdate(try $0.state(17), taskGradient: try $0.floats(17), strength: 0.1, learningRate: .nan)
+    },
+    BadCall(op: "fusedSISGDUpdate", argument: "taskGradient") {
+        try $0.backend.fusedSISGDUpdate(try $0.state(17), taskGradient: try $0.floats(16), strength: 0.1, learningRate: 0.1)
+    },
+    BadCall(op: "fusedSISGDUpdate", argument: "importance") {
+        try $0.backend.fusedSISGDUpdate(try $0.state(17, short: "importance"), taskGradient: try $0.floats(17), strength: 0.1, learningRate: 0.1)
+    },
     BadCall(op: "siConsolidate", argument: "xi") { try $0.backend.siConsolidate(try $0.state(17), xi: 0) },
     BadCall(op: "siConsolidate", argument: "xi") { try $0.backend.siConsolidate(try $0.state(17), xi: -1e-3) },
     BadCall(op: "siConsolidate", argument: "xi") { try $0.backend.siConsolidate(try $0.state(17), xi: .infinity) },
