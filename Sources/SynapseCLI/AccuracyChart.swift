@@ -8,15 +8,20 @@
 import Foundation
 
 public enum AccuracyChart {
-    /// One method's bars: its label and the accuracy of each task (fractions in [0, 1]).
+    /// One method's bars: its label and the accuracy of each task (fractions in [0, 1]), with
+    /// optional error bars (± `errors[t]`, e.g. the SEM over seeds; nil or missing: none) and the
+    /// error of the "mean" group (the mean over tasks is computed here from `values`).
     public struct Series: Equatable {
         public var label: String
         public var values: [Double]
-        public init(label: String, values: [Double]) { self.label = label; self.values = values }
+        public var errors: [Double?]
+        public var meanError: Double?
+        public init(label: String, values: [Double], errors: [Double?] = [], meanError: Double? = nil) {
+            self.label = label; self.values = values; self.errors = errors; self.meanError = meanError
+        }
     }
 
-    /// Colour-blind-safe palette (Okabe & Ito 2008), most distinct first.
-    static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+    static var palette: [String] { SVG.palette }
 
     /// The chart of `reports` (their last accuracy rows).
     public static func svg(_ reports: [MethodReport], title: String) -> String {
@@ -42,45 +47,18 @@ public enum AccuracyChart {
         let width = max(560.0, left + plotWidth + right)
 
         // Legend: rows of swatches centred under the title, wrapped when wider than the chart.
-        let itemWidths = series.map { 22.0 + 7.0 * Double($0.label.count) + 18 }
-        var rows: [[Int]] = [[]]
-        var rowWidth = 0.0
-        for (i, w) in itemWidths.enumerated() {
-            if rowWidth + w > width - 40, !rows[rows.count - 1].isEmpty { rows.append([]); rowWidth = 0 }
-            rows[rows.count - 1].append(i); rowWidth += w
-        }
+        let legend = SVG.legend(series.map(\.label), width: width)
         // The plot starts below the legend, leaving room for a value written above a full bar.
-        let top = 46.0 + 18.0 * Double(rows.count) + 30
+        let top = 46.0 + 18.0 * Double(max(1, legend.rows)) + 30
         let height = top + plotHeight + bottom
         func y(_ value: Double) -> Double { top + plotHeight * (1 - min(max(value, 0), 1)) }
 
-        var svg = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(fmt(width))" height="\(fmt(height))" viewBox="0 0 \(fmt(width)) \(fmt(height))" font-family="Helvetica, Arial, sans-serif">
-        <rect width="100%" height="100%" fill="white"/>
-        <text x="\(fmt(width / 2))" y="24" text-anchor="middle" font-size="16" font-weight="bold">\(escape(title))</text>
-
-        """
-
-        for (r, row) in rows.enumerated() {
-            let total = row.map { itemWidths[$0] }.reduce(0, +)
-            var x = (width - total) / 2
-            let rowY = 46.0 + 18.0 * Double(r)
-            for i in row {
-                svg += "<rect x=\"\(fmt(x))\" y=\"\(fmt(rowY - 10))\" width=\"14\" height=\"14\" fill=\"\(palette[i % palette.count])\"/>"
-                svg += "<text x=\"\(fmt(x + 20))\" y=\"\(fmt(rowY + 1))\" font-size=\"13\">\(escape(series[i].label))</text>\n"
-                x += itemWidths[i]
-            }
-        }
+        var svg = SVG.head(width: width, height: height, title: title) + legend.svg
 
         // Axes and grid: y from 0 to 1 in steps of 0.2, labelled.
-        for step in 0...5 {
-            let value = Double(step) * 0.2
-            let gy = y(value)
-            svg += "<line x1=\"\(fmt(left))\" y1=\"\(fmt(gy))\" x2=\"\(fmt(left + plotWidth))\" y2=\"\(fmt(gy))\" stroke=\"\(step == 0 ? "#000" : "#ddd")\" stroke-width=\"1\"/>"
-            svg += "<text x=\"\(fmt(left - 8))\" y=\"\(fmt(gy + 4))\" text-anchor=\"end\" font-size=\"12\">\(String(format: "%.1f", value))</text>\n"
-        }
-        svg += "<line x1=\"\(fmt(left))\" y1=\"\(fmt(top))\" x2=\"\(fmt(left))\" y2=\"\(fmt(top + plotHeight))\" stroke=\"#000\"/>\n"
-        svg += "<text transform=\"translate(20 \(fmt(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">test accuracy (task-incremental)</text>\n"
+        svg += SVG.yAxis(ticks: (0...5).map { Double($0) * 0.2 }, format: "%.1f", y: y, left: left,
+                         right: left + plotWidth, top: top, bottom: top + plotHeight,
+                         title: "test accuracy (task-incremental)")
         svg += "<text x=\"\(fmt(left + plotWidth / 2))\" y=\"\(fmt(height - 14))\" text-anchor=\"middle\" font-size=\"13\">task (accuracy after training the last task)</text>\n"
 
         // Bars with their values (rotated when the bar is too narrow for horizontal text).
@@ -93,21 +71,32 @@ public enum AccuracyChart {
             svg += "<text x=\"\(fmt(groupX + barWidth * Double(methodCount) / 2))\" y=\"\(fmt(top + plotHeight + 18))\" text-anchor=\"middle\" font-size=\"13\">\(escape(group))</text>\n"
             for (s, item) in series.enumerated() {
                 let value: Double?
+                let error: Double?
                 if group == "mean" {
                     value = item.values.isEmpty ? nil : item.values.reduce(0, +) / Double(item.values.count)
+                    error = item.meanError
                 } else {
                     value = g < item.values.count ? item.values[g] : nil
+                    error = g < item.errors.count ? item.errors[g] : nil
                 }
                 guard let value, value.isFinite else { continue }
                 let x = groupX + Double(s) * barWidth
                 let barTop = y(value)
-                svg += "<rect x=\"\(fmt(x + 1))\" y=\"\(fmt(barTop))\" width=\"\(fmt(barWidth - 2))\" height=\"\(fmt(top + plotHeight - barTop))\" fill=\"\(palette[s % palette.count])\"><title>\(escape(item.label)), \(escape(group)): \(String(format: "%.3f", value))</title></rect>"
-                let text = String(format: "%.2f", value)
+                let tip = error.map { String(format: " ± %.3f", $0) } ?? ""
+                svg += "<rect x=\"\(fmt(x + 1))\" y=\"\(fmt(barTop))\" width=\"\(fmt(barWidth - 2))\" height=\"\(fmt(top + plotHeight - barTop))\" fill=\"\(palette[s % palette.count])\"><title>\(escape(item.label)), \(escape(group)): \(String(format: "%.3f", value))\(tip)</title></rect>"
                 let cx = x + barWidth / 2
+                // The value is written above the error bar's top when there is one.
+                var labelY = barTop
+                if let error, error.isFinite, error > 0 {
+                    let high = y(value + error)
+                    svg += SVG.errorBar(x: cx, low: y(value - error), high: high, cap: min(5, barWidth / 4))
+                    labelY = min(barTop, high)
+                }
+                let text = String(format: "%.2f", value)
                 if barWidth >= 30 {
-                    svg += "<text x=\"\(fmt(cx))\" y=\"\(fmt(barTop - 4))\" text-anchor=\"middle\" font-size=\"11\">\(text)</text>\n"
+                    svg += "<text x=\"\(fmt(cx))\" y=\"\(fmt(labelY - 4))\" text-anchor=\"middle\" font-size=\"11\">\(text)</text>\n"
                 } else {
-                    svg += "<text transform=\"translate(\(fmt(cx + 4)) \(fmt(barTop - 4))) rotate(-90)\" font-size=\"11\">\(text)</text>\n"
+                    svg += "<text transform=\"translate(\(fmt(cx + 4)) \(fmt(labelY - 4))) rotate(-90)\" font-size=\"11\">\(text)</text>\n"
                 }
             }
         }
@@ -115,10 +104,7 @@ public enum AccuracyChart {
         return svg
     }
 
-    static func fmt(_ value: Double) -> String { String(format: "%.1f", value) }
+    static func fmt(_ value: Double) -> String { SVG.fmt(value) }
 
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
+    static func escape(_ text: String) -> String { SVG.escape(text) }
 }
