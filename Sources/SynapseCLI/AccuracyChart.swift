@@ -44,7 +44,8 @@ public enum AccuracyChart {
         let left = 70.0, right = 24.0, bottom = 62.0
         let plotHeight = 300.0
         let plotWidth = groupWidth * Double(groups.count)
-        let width = max(560.0, left + plotWidth + right)
+        // Wide enough for the title too (about 9.5 units a character at 16 px bold).
+        let width = max(560.0, left + plotWidth + right, 9.5 * Double(title.count) + 40)
 
         // Legend: rows of swatches centred under the title, wrapped when wider than the chart.
         let legend = SVG.legend(series.map(\.label), width: width)

@@ -25,7 +25,9 @@ enum LineChart {
     static func svg(series: [Series], title: String, xTitle: String, yTitle: String, xTicks: [(Double, String)],
                     logX: Bool, yRange: ClosedRange<Double>, yStep: Double, highlight: (x: Double, note: String)? = nil,
                     footnote: String? = nil) -> String {
-        let left = 70.0, right = 30.0, plotWidth = 460.0, plotHeight = 300.0
+        // The plot widens for a long title (about 9.5 units a character at 16 px bold).
+        let left = 70.0, right = 30.0, plotHeight = 300.0
+        let plotWidth = max(460.0, 9.5 * Double(title.count) + 40 - left - right)
         let width = left + plotWidth + right
         let legend = SVG.legend(series.map(\.label), width: width)
         let top = 46.0 + 18.0 * Double(max(1, legend.rows)) + 14
