@@ -1,6 +1,6 @@
 // accuracy.svg: test accuracy of every task after the last task, one group of bars per task and
-// one bar per method side by side (the kind of the paper's Figure 6), plus a "mean" group.
-// Hand-written SVG 1.1: no dependencies, opens in any browser.
+// one bar per method side by side (the kind of the paper's Figure 6), plus a "mean" group, with
+// optional error bars (± SEM over seeds). Hand-written SVG 1.1: no dependencies, opens in any browser.
 //
 // Geometry is in SVG user units (pixels at 100 %). The legend sits in one row between the title
 // and the plot, so it never covers a bar; each bar carries its value.

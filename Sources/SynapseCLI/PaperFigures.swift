@@ -35,11 +35,11 @@ public enum PaperFigures {
                 let stat = MeanSEM(method.finalAccuracy.compactMap { t < $0.count ? $0[t] : nil })
                 guard let stat else { break }
                 means.append(stat.mean); errors.append(stat.sem)
-                csv.append([SVG.csvField(method.label), "T\(t + 1)", SVG.csvNumber(stat.mean), SVG.csvNumber(stat.sem), String(stat.count)].joined(separator: ","))
+                csv.append([CSV.field(method.label), "T\(t + 1)", CSV.number(stat.mean), CSV.number(stat.sem), String(stat.count)].joined(separator: ","))
             }
             let perSeed = MeanSEM(method.finalAccuracy.filter { !$0.isEmpty }.map { $0.reduce(0, +) / Double($0.count) })
             if let perSeed {
-                csv.append([SVG.csvField(method.label), "mean", SVG.csvNumber(perSeed.mean), SVG.csvNumber(perSeed.sem), String(perSeed.count)].joined(separator: ","))
+                csv.append([CSV.field(method.label), "mean", CSV.number(perSeed.mean), CSV.number(perSeed.sem), String(perSeed.count)].joined(separator: ","))
             }
             series.append(AccuracyChart.Series(label: method.label, values: means, errors: errors, meanError: perSeed?.sem))
         }
@@ -71,7 +71,7 @@ public enum PaperFigures {
                 }
                 guard let stat = MeanSEM(values) else { continue }
                 points.append(LineChart.Point(x: Double(i + 1), y: stat.mean, error: stat.sem))
-                csv.append([SVG.csvField(method.label), String(i + 1), SVG.csvNumber(stat.mean), SVG.csvNumber(stat.sem), String(stat.count)].joined(separator: ","))
+                csv.append([CSV.field(method.label), String(i + 1), CSV.number(stat.mean), CSV.number(stat.sem), String(stat.count)].joined(separator: ","))
                 maxTasks = max(maxTasks, i + 1)
             }
             series.append(LineChart.Series(label: method.label, points: points))
@@ -106,7 +106,7 @@ public enum PaperFigures {
             var points: [LineChart.Point] = []
             for (value, accuracies) in zip(curve.values, curve.accuracies) {
                 guard let stat = MeanSEM(accuracies) else { continue }
-                csv.append([SVG.csvField(curve.label), SVG.csvField(parameter), "\(value)", SVG.csvNumber(stat.mean), SVG.csvNumber(stat.sem), String(stat.count)].joined(separator: ","))
+                csv.append([CSV.field(curve.label), CSV.field(parameter), "\(value)", CSV.number(stat.mean), CSV.number(stat.sem), String(stat.count)].joined(separator: ","))
                 if value > 0 {
                     points.append(LineChart.Point(x: value, y: stat.mean, error: stat.sem))
                 } else if !offAxis.contains(value) {
@@ -155,7 +155,7 @@ public enum PaperFigures {
             for (layer, matrix) in panel.layers {
                 for (i, row) in matrix.enumerated() {
                     for (j, value) in row.enumerated() {
-                        csv.append([SVG.csvField(panel.title), SVG.csvField(layer), String(i + 1), String(j + 1), SVG.csvNumber(value)].joined(separator: ","))
+                        csv.append([CSV.field(panel.title), CSV.field(layer), String(i + 1), String(j + 1), CSV.number(value)].joined(separator: ","))
                     }
                 }
             }

@@ -70,16 +70,4 @@ enum SVG {
         svg += "<text transform=\"translate(20 \(fmt((top + bottom) / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">\(escape(title))</text>\n"
         return svg
     }
-
-    /// A CSV field, quoted when it holds a comma, quote or newline.
-    static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-
-    /// A CSV number: six decimals, empty for nil or non-finite.
-    static func csvNumber(_ value: Double?) -> String {
-        guard let value, value.isFinite else { return "" }
-        return String(format: "%.6f", value)
-    }
 }
