@@ -52,7 +52,7 @@ extension ReferenceBackend {
         try OpContract.fusedSISGDUpdate(state, taskGradient: taskGradient, learningRate: lr)
         let op = "fusedSISGDUpdate"
         let s = try statePointers(state, op)
-        let gTask = try floats(taskGradient, "taskGradient", op, needs: state.count)
+        let gTask = try floats(taskGradient, "taskGradient", op)
         for i in 0..<state.count {
             let g = gTask[i] + 2 * c * s.importance[i] * (s.theta[i] - s.anchor[i])
             let delta = -lr * g
