@@ -336,8 +336,8 @@ public enum OpChecks {
                 + b.floats(count, -0.1, 0.1) + b.floats(count, 0, 0.1)
             let all = try b.output(6 * count, initial: values)
             let state = ParameterState(theta: all.view(at: 0, shape: [count]), anchor: all.view(at: count, shape: [count]),
-                                       importance: all.view(at: 2 * count, shape: [count]),
-                                       omega: all.view(at: 3 * count, shape: [count]),
+                                       bigOmega: all.view(at: 2 * count, shape: [count]),
+                                       smallOmega: all.view(at: 3 * count, shape: [count]),
                                        m: all.view(at: 4 * count, shape: [count]), v: all.view(at: 5 * count, shape: [count]))
             var gradients: [Tensor] = []
             for _ in 0..<steps { gradients.append(try b.tensor(b.floats(count))) }

@@ -23,8 +23,8 @@ public enum QuadraticPathIntegral {
             return t
         }
         let zeros = [Float](repeating: 0, count: n)
-        let state = ParameterState(theta: try tensor(start), anchor: try tensor(start), importance: try tensor(zeros),
-                                   omega: try tensor(zeros), m: try tensor(zeros), v: try tensor(zeros))
+        let state = ParameterState(theta: try tensor(start), anchor: try tensor(start), bigOmega: try tensor(zeros),
+                                   smallOmega: try tensor(zeros), m: try tensor(zeros), v: try tensor(zeros))
         let gradient = try tensor(zeros)
         for _ in 0..<steps {
             let theta = try backend.download(state.theta)
@@ -32,6 +32,6 @@ public enum QuadraticPathIntegral {
             try backend.fusedSISGDUpdate(state, taskGradient: gradient, strength: 0, learningRate: learningRate)
         }
         try backend.siConsolidate(state, xi: xi)
-        return try backend.download(state.importance)
+        return try backend.download(state.bigOmega)
     }
 }

@@ -387,8 +387,8 @@ public final class OpenCLBackend: Backend {
                                  learningRate: Float) throws {
         try OpContract.fusedSISGDUpdate(state, taskGradient: taskGradient, learningRate: learningRate)
         try launch(kernel(file: "si_sgd_update.cl", name: "si_sgd_update"),
-                   [.tensor(taskGradient), .tensor(state.theta), .tensor(state.anchor), .tensor(state.importance),
-                    .tensor(state.omega), .int(checkedInt(state.count, "parameter count")), .float(c),
+                   [.tensor(taskGradient), .tensor(state.theta), .tensor(state.anchor), .tensor(state.bigOmega),
+                    .tensor(state.smallOmega), .int(checkedInt(state.count, "parameter count")), .float(c),
                     .float(learningRate)],
                    global: [state.count])
     }

@@ -54,9 +54,9 @@ extension ReferenceBackend {
         let s = try statePointers(state, op)
         let gTask = try floats(taskGradient, "taskGradient", op)
         for i in 0..<state.count {
-            let g = gTask[i] + 2 * c * s.importance[i] * (s.theta[i] - s.anchor[i])
+            let g = gTask[i] + 2 * c * s.bigOmega[i] * (s.theta[i] - s.anchor[i])
             let delta = -lr * g
-            s.omega[i] -= gTask[i] * delta
+            s.smallOmega[i] -= gTask[i] * delta
             s.theta[i] += delta
         }
     }
