@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // Synapse: continual learning with Synaptic Intelligence on OpenCL devices.
@@ -10,6 +10,8 @@ import PackageDescription
 //   SynapseData        CIFAR-10/100 and IDX readers, task builders
 //   SynapseChecks      kernel-vs-reference checks shared by tests, synapse-check and synapse-bench
 //   SynapseCLI         what the executables share: device choice, options, result files
+//   SynapseMPI         Open MPI for sweeps over ranks and data-parallel training (the only importer
+//                      of CMPI); built only with the MPI trait: `swift build --traits MPI`
 
 let package = Package(
     name: "Synapse",
@@ -23,6 +25,11 @@ let package = Package(
         .library(name: "SynapseEngine", targets: ["SynapseEngine"]),
         .library(name: "SynapseContinual", targets: ["SynapseContinual"]),
     ],
+    // Opt-in features. MPI needs Open MPI's development files (Debian: openmpi-bin libopenmpi-dev);
+    // the default build, the quick-start and the static GPU kit do not.
+    traits: [
+        .trait(name: "MPI", description: "Sweeps over MPI ranks and data-parallel training (Open MPI, pkg-config ompi)."),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
@@ -32,6 +39,7 @@ let package = Package(
         .systemLibrary(name: "COpenCL", pkgConfig: "OpenCL",
                        providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev"])]),
 
         // MARK: Build tools (kernel embedding)
         .executableTarget(name: "embed-kernels"),
@@ -44,9 +52,11 @@ let package = Package(
                 plugins: ["EmbedKernels"]),
         .target(name: "SynapseContinual", dependencies: ["SynapseEngine", "SynapseData"]),
         .target(name: "SynapseData", dependencies: ["CZlib"]),
+        .target(name: "SynapseMPI", dependencies: ["SynapseContinual", "CMPI"]),
         .target(name: "SynapseChecks", dependencies: ["SynapseEngine", "SynapseReference"]),
         .target(name: "SynapseCLI", dependencies: [
             "SynapseEngine", "SynapseReference", "SynapseOpenCL", "SynapseContinual", "SynapseData",
+            .target(name: "SynapseMPI", condition: .when(traits: ["MPI"])),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

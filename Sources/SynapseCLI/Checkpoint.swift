@@ -14,9 +14,9 @@ enum Checkpoint {
     /// Identifies the layout below; bumped if it changes.
     static let format = "synapse-checkpoint-1"
 
-    /// `<dir>/<method>.checkpoint.safetensors`
-    static func path(in folder: String, method: Method) -> String {
-        folder + "/" + method.rawValue + ".checkpoint.safetensors"
+    /// `<dir>/<run>.checkpoint.safetensors` (run: `ExperimentRun.fileStem`, e.g. "si" or "si_seed3")
+    static func path(in folder: String, run: String) -> String {
+        folder + "/" + run + ".checkpoint.safetensors"
     }
 
     /// The file contents of `state` under `config`.

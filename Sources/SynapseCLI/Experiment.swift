@@ -3,9 +3,13 @@
 //   start   parse and check every option, open the device, prepare the results folder
 //           (any bad value: one line on stderr, exit code 2, nothing done yet)
 //   load    read the data set and cut it into the protocol's tasks          (SynapseData)
-//   train   for each method: build the protocol's network and its trainer, then task after task
-//           train → consolidate → evaluate → checkpoint → write <method>.json (SynapseContinual)
+//   train   for each run (method × seed): build the protocol's network and its trainer, then task
+//           after task train → consolidate → evaluate → checkpoint → write <run>.json (SynapseContinual)
 //   finish  summary.csv, accuracy.svg, the summary table on stdout
+//
+// Under mpirun (a build with the MPI trait) the runs are shared out over the ranks through a job
+// queue served by rank 0, which gathers every result and writes the summary; with --data-parallel
+// every rank trains every run together instead (see Cluster and docs/mpi.md).
 //
 // The flow itself is `Experiment.standardFlow` below; the three tools' main.swift files only call `Experiment.run`.
 
@@ -68,12 +72,11 @@ public enum Experiment {
     public static let standardFlow: (ExperimentRun) throws -> Void = { run in
         // 1. Load: read the data set and cut it into the protocol's tasks.
         let tasks = try run.loadTasks()
-        // 2. For each method (--method si,finetune,...), with the same seed and data: build the
-        //    network, then task after task train, consolidate, evaluate, checkpoint, write <method>.json.
-        for method in run.methods {
-            let report = try run.train(method, on: tasks)
-            try run.write(report)
-        }
+        // 2. For each run: each method (--method si,finetune,...) with each seed (--seeds), the same
+        //    data for all (under mpirun the runs are shared out over the ranks; docs/mpi.md): build
+        //    the network, then task after task train, consolidate, evaluate, checkpoint, write
+        //    <run>.json; the report goes to the summary.
+        try run.forEachRun { unit in try run.train(unit, on: tasks) }
         // 3. Summarise: summary.csv, accuracy.svg, the table on stdout (the paper's numbers beside ours).
         try run.finish()
     }
@@ -81,22 +84,44 @@ public enum Experiment {
     /// Runs `flow` for `tool` with command-line `arguments` (without the program name) and returns
     /// the exit status: 0 done (or help / --list-devices), 1 failure, 2 bad option, 3 divergence.
     /// Errors go to `console.progress` (stderr): a bad option as one line.
+    ///
+    /// `cluster`: the processes taking part (nil: `Cluster.current`, i.e. the MPI job when launched
+    /// by mpirun or srun in an MPI build, else this process alone).
     public static func run(_ tool: Tool, arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
-                           devices: DeviceOpener, console: Console = .standard,
+                           devices: DeviceOpener, console: Console = .standard, cluster given: Cluster? = nil,
                            flow: (ExperimentRun) throws -> Void = standardFlow) -> Int32 {
-        do {
-            guard let run = try ExperimentRun.start(tool, arguments: arguments, environment: environment,
-                                                    devices: devices, console: console) else { return 0 }
-            try flow(run)
-            return 0
-        } catch let failure as ExperimentFailure {
-            console.progress("\(tool.rawValue): error: \(failure)")
-            return failure.exitCode
-        } catch {
-            console.progress("\(tool.rawValue): error: \(error)")
+        let cluster: Cluster
+        do { cluster = try given ?? Cluster.current(environment: environment) } catch {
+            console.progress("\(tool.rawValue): error: cannot start MPI: \(oneLine("\(error)"))")
             return 1
         }
+        defer { cluster.finish() }
+        func status(of error: Error) -> Int32 { (error as? ExperimentFailure)?.exitCode ?? 1 }
+        // Start: every rank parses and checks alike; a rank that fails says why, and all stop.
+        let started: ExperimentRun?
+        do {
+            started = try ExperimentRun.start(tool, arguments: arguments, environment: environment,
+                                              devices: devices, console: console, cluster: cluster)
+            guard try cluster.allAgree(true) else { return 2 }
+        } catch {
+            console.progress("\(tool.rawValue): \(rankLabel(cluster))error: \(error)")
+            _ = try? cluster.allAgree(false)
+            return status(of: error)
+        }
+        guard let run = started else { return 0 }
+        do {
+            try flow(run)
+            return run.failures.isEmpty ? 0 : run.failures.map(\.status).max()!
+        } catch {
+            console.progress("\(tool.rawValue): \(rankLabel(cluster))error: \(error)")
+            // The other ranks may be waiting for this one (a collective, the job queue): end them all.
+            if cluster.size > 1 { cluster.abort(status(of: error)) }
+            return status(of: error)
+        }
     }
+
+    /// "rank 3: " inside an MPI job of several ranks, else "".
+    static func rankLabel(_ cluster: Cluster) -> String { cluster.size > 1 ? "rank \(cluster.rank): " : "" }
 }
 
 /// A run in progress: the resolved config, the open device, the results so far.
@@ -105,8 +130,33 @@ public final class ExperimentRun {
     public let backend: any Backend
     /// The methods to run, in order.
     public var methods: [Method] { config.methods }
-    /// The results written so far (one per finished method).
+    /// Every run of the sweep in the order a single process runs them: each method with each seed
+    /// (`SweepPlan`'s order, method-major).
+    public var runs: [SweepRun] {
+        config.methods.flatMap { method in config.seeds.map { SweepRun(method: method.rawValue, seed: $0) } }
+    }
+
+    /// The stem of a run's files: the method's name when the sweep has one seed (as before --seeds
+    /// existed: "si.json"), else the run's id ("si_seed2.json").
+    public func fileStem(_ run: SweepRun) -> String { config.seeds.count == 1 ? run.method : run.id }
+
+    /// The run a report belongs to.
+    func sweepRun(of report: MethodReport) -> SweepRun {
+        SweepRun(method: report.method.rawValue, seed: report.trainerOptions.seed)
+    }
+    /// The results written so far (one per finished run).
     public private(set) var reports: [MethodReport] = []
+    /// Runs that failed in a sweep over ranks (each costs only itself): name, rank, error, exit status.
+    public private(set) var failures: [(run: String, rank: Int, error: String, status: Int32)] = []
+    /// The processes taking part.
+    public let cluster: Cluster
+    /// --data-parallel in a job of several ranks: every rank trains every run together.
+    public let dataParallel: Bool
+    /// Whether this process writes config.json and the summary: alone, or rank 0 of a job.
+    var writesSummary: Bool { cluster.rank == 0 }
+    /// Whether this process writes the checkpoints and <run>.json of the runs it trains: every
+    /// rank in a sweep over ranks (each its own runs), only rank 0 when training data-parallel.
+    var writesRunFiles: Bool { !dataParallel || cluster.rank == 0 }
     let console: Console
     let quiet: Bool
     /// Tests only: stop (as if killed) after this many tasks of a method have been checkpointed.
@@ -115,8 +165,10 @@ public final class ExperimentRun {
     /// injection: a finite learning rate cannot be relied on to diverge on cue).
     var injectNaNAfterTasks: Int?
 
-    init(config: RunConfig, backend: any Backend, console: Console, quiet: Bool) {
+    init(config: RunConfig, backend: any Backend, console: Console, quiet: Bool, cluster: Cluster = .alone(),
+         dataParallel: Bool = false) {
         self.config = config; self.backend = backend; self.console = console; self.quiet = quiet
+        self.cluster = cluster; self.dataParallel = dataParallel && cluster.size > 1
     }
 
     var out: String { config.out }
@@ -126,7 +178,7 @@ public final class ExperimentRun {
     /// Parses and checks everything; nil when the command only printed help or the device list.
     /// - Throws: `ExperimentFailure.usage` (one line) for any bad value, before any work.
     public static func start(_ tool: Tool, arguments: [String], environment: [String: String],
-                             devices: DeviceOpener, console: Console) throws -> ExperimentRun? {
+                             devices: DeviceOpener, console: Console, cluster: Cluster = .alone()) throws -> ExperimentRun? {
         guard let (options, split) = try parse(tool, arguments: arguments, console: console) else { return nil }
         if options.listDevices {
             do { console.output(try devices.list()) } catch { throw ExperimentFailure.failed("cannot list devices: \(error)") }
@@ -152,15 +204,19 @@ public final class ExperimentRun {
             throw ExperimentFailure.usage(error.message)
         }
 
-        // The device: a spec that matches nothing is a bad option value.
+        // The device: a spec that matches nothing is a bad option value. Ranks sharing a node
+        // take its GPUs in turn (see DeviceChoice.placed).
         let opened: (backend: any Backend, spec: String)
         do {
-            opened = try devices.open(config.device.isEmpty ? nil : config.device)
+            let spec = config.device.isEmpty ? nil : config.device
+            let placed = cluster.localSize > 1 ? try DeviceChoice.placed(spec, localRank: cluster.localRank) : spec
+            opened = try devices.open(placed)
+            // The config records what the user asked for (every rank's run is the same run).
+            config.device = placed == spec ? opened.spec : (spec ?? "gpu")
         } catch {
             throw ExperimentFailure.usage("--device \(config.device.isEmpty ? "(default)" : config.device): "
                                           + oneLine("\(error)"))
         }
-        config.device = opened.spec
 
         // The results folder: writable, and not holding another run unless resumed.
         do {
@@ -168,12 +224,24 @@ public final class ExperimentRun {
         } catch {
             throw ExperimentFailure.usage("--\(options.resume == nil ? "out" : "resume") \(config.out): \(oneLine("\(error)"))")
         }
-        if options.resume == nil, Folder.exists(config.out + "/config.json") {
+        // (Rank 0 only: another rank may start after rank 0 has written config.json.)
+        if cluster.rank == 0, options.resume == nil, Folder.exists(config.out + "/config.json") {
             throw ExperimentFailure.usage("--out \(config.out) holds another run (config.json); "
                                           + "continue it with --resume \(config.out), or choose another --out")
         }
-        let run = ExperimentRun(config: config, backend: opened.backend, console: console, quiet: options.quiet)
-        if !options.quiet {
+        // In a job: rank 0 speaks as a lone process does; the others label their lines, and stay
+        // quiet when training together with rank 0 (which reports for all).
+        var console = console
+        let quiet = options.quiet || (options.dataParallel && cluster.rank != 0)
+        if cluster.size > 1 {
+            let label = "[rank \(cluster.rank)/\(cluster.size) on \(opened.backend.deviceName)] "
+            let progress = console.progress
+            console.progress = { progress(label + $0) }
+            if cluster.rank != 0 { console.output = { _ in } }
+        }
+        let run = ExperimentRun(config: config, backend: opened.backend, console: console, quiet: quiet,
+                                cluster: cluster, dataParallel: options.dataParallel)
+        if !quiet {
             console.progress("\(tool.rawValue): \(proto.title) on \(opened.backend.deviceName) (--device \(opened.spec)"
                              + (options.device == nil && options.resume == nil ? ", the default" : "") + "); results in \(config.out)"
                              + (options.resume == nil ? "" : " (resumed)"))
@@ -227,7 +295,7 @@ public final class ExperimentRun {
             }
         }
         for method in Method.allCases {
-            let checkpoint = Checkpoint.path(in: folder, method: method)
+            let checkpoint = Checkpoint.path(in: folder, run: method.rawValue)
             if Folder.exists(checkpoint), let saved = try? Checkpoint.load(from: checkpoint) { return saved.config }
         }
         throw UsageError("--resume \(folder): no config.json or checkpoint there; nothing to resume")
@@ -271,7 +339,7 @@ public final class ExperimentRun {
             throw ExperimentFailure.data("the tasks built from \(folder) are unusable: \(error)")
         }
         // The data loaded: from here on the folder holds this run (and --resume can find its config).
-        if !Folder.exists(out + "/config.json") {
+        if writesSummary, !Folder.exists(out + "/config.json") {
             do { try writeConfig() } catch { throw ExperimentFailure.failed("cannot write \(out)/config.json: \(error)") }
         }
         progress("\(sequence.count) tasks: " + sequence.tasks.map { "'\($0.name)' (\($0.train.count) train, \($0.test.count) test)" }
@@ -304,12 +372,61 @@ public final class ExperimentRun {
 
     // MARK: Train
 
-    /// Trains `method` on every task not yet done (resuming from its checkpoint if there is one),
-    /// checkpointing and writing `<method>.json` after each task.
-    public func train(_ method: Method, on tasks: TaskSequence) throws -> MethodReport {
+    /// Runs `body` for the runs of the sweep this process takes and keeps each report for the
+    /// summary (`write`). Alone, or training data-parallel: every run in order, and an error
+    /// stops the sweep (as before ranks existed). In a sweep over ranks: the runs rank 0's job
+    /// queue hands this rank; a run that fails costs only itself (its error goes to rank 0, which
+    /// lists it in the summary), and rank 0 gathers every rank's report.
+    public func forEachRun(_ body: (SweepRun) throws -> MethodReport) throws {
+        let units = runs
+        guard cluster.size > 1, !dataParallel else {
+            for unit in units { try write(try body(unit)) }
+            return
+        }
+        let queue = cluster.jobQueue(count: units.count)
+        while let job = try queue.next() {
+            let outcome: JobOutcome
+            do {
+                outcome = .done(Array(try body(units[job]).jsonText().utf8))
+            } catch {
+                let status = (error as? ExperimentFailure)?.exitCode ?? 1
+                outcome = .failed("\(status) " + oneLine("\(error)"))
+                console.progress("[\(fileStem(units[job]))] failed: \(oneLine("\(error)")) (the other runs go on)")
+            }
+            try queue.finish(job, outcome)
+        }
+        let outcomes = try queue.close()
+        guard writesSummary else { return }
+        for (job, unit) in units.enumerated() {
+            guard let (rank, outcome) = outcomes[job] else {
+                failures.append((fileStem(unit), -1, "no result came back", 1))
+                continue
+            }
+            switch outcome {
+            case .done(let bytes):
+                do {
+                    try write(try MethodReport.decode(Data(bytes)))
+                } catch {
+                    failures.append((fileStem(unit), rank, "its result could not be read or written: \(oneLine("\(error)"))", 1))
+                }
+            case .failed(let text):
+                let parts = text.split(separator: " ", maxSplits: 1).map(String.init)
+                failures.append((fileStem(unit), rank, parts.count == 2 ? parts[1] : text, Int32(parts[0]) ?? 1))
+            }
+        }
+    }
+
+    /// Trains `unit` on every task not yet done (resuming from its checkpoint if there is one),
+    /// checkpointing and writing `<run>.json` after each task.
+    public func train(_ unit: SweepRun, on tasks: TaskSequence) throws -> MethodReport {
+        guard let method = Method(rawValue: unit.method) else {
+            throw ExperimentFailure.failed("[\(unit.id)] '\(unit.method)' is not a registered method")
+        }
+        var config = self.config
+        config.seed = unit.seed
         let options = config.continualOptions(for: method)
-        let checkpointPath = Checkpoint.path(in: out, method: method)
-        let label = method.rawValue
+        let label = fileStem(unit)
+        let checkpointPath = Checkpoint.path(in: out, run: label)
 
         // A checkpoint of this run: finished → nothing to train; partial → continue after it.
         var saved: TrainerState?
@@ -331,6 +448,7 @@ public final class ExperimentRun {
         do {
             trainer = try ContinualTrainer(backend: backend, sequence: tasks, inputShape: architecture.inputShape,
                                            layers: architecture.layers, options: options)
+            if dataParallel { trainer.dataParallel = cluster.communicator }
             if let saved {
                 try trainer.restore(saved)
                 progress("[\(label)] resumed after task \(trainer.completedTasks)/\(tasks.count) from \(checkpointPath)"
@@ -359,10 +477,12 @@ public final class ExperimentRun {
             // Checkpoint first, then the partial result: a kill between the two loses nothing,
             // because the resumed run rewrites the result from the checkpoint.
             do {
-                try Checkpoint.save(try trainer.captureState(), config: config,
-                                    parameterRegions: trainer.network.parameterRegions, to: checkpointPath)
+                if writesRunFiles {
+                    try Checkpoint.save(try trainer.captureState(), config: config,
+                                        parameterRegions: trainer.network.parameterRegions, to: checkpointPath)
+                    try writeJSON(MethodReport(result: trainer.result, config: config), name: label)
+                }
                 lastCheckpoint = checkpointPath
-                try writeJSON(MethodReport(result: trainer.result, config: config))
             } catch {
                 throw ExperimentFailure.failed("[\(label)] cannot save the results of task \(trainer.completedTasks): \(error)")
             }
@@ -379,17 +499,22 @@ public final class ExperimentRun {
 
     // MARK: Write
 
-    /// Writes `<method>.json` and keeps the report for the summary.
+    /// Writes `<run>.json` and keeps the report for the summary.
     public func write(_ report: MethodReport) throws {
-        do { try writeJSON(report) } catch {
-            throw ExperimentFailure.failed("cannot write \(out)/\(report.method.rawValue).json: \(error)")
+        let name = fileStem(sweepRun(of: report))
+        if writesRunFiles {
+            do { try writeJSON(report, name: name) } catch {
+                throw ExperimentFailure.failed("cannot write \(out)/\(name).json: \(error)")
+            }
         }
-        reports.removeAll { $0.method == report.method }
+        reports.removeAll { $0.method == report.method && $0.trainerOptions.seed == report.trainerOptions.seed }
         reports.append(report)
     }
 
-    /// summary.csv, accuracy.svg and the summary table on stdout.
+    /// summary.csv, accuracy.svg and the summary table on stdout (rank 0 only in a job), then
+    /// the runs that failed, if any.
     public func finish() throws {
+        guard writesSummary else { return }
         let title = "\(config.experimentProtocol.title): task-incremental test accuracy after task \(config.tasks)"
         do {
             try AtomicFile.write(text: Summary.csv(reports), to: out + "/summary.csv")
@@ -398,8 +523,19 @@ public final class ExperimentRun {
             throw ExperimentFailure.failed("cannot write the summary: \(error)")
         }
         console.output(Summary.table(reports, config: config))
-        console.output("Results: \(out)/{\(reports.map(\.method.rawValue).joined(separator: ","))}.json, "
+        let names = reports.map { fileStem(sweepRun(of: $0)) }
+        console.output("Results: \(out)/{\(names.joined(separator: ","))}.json, "
                        + "\(out)/summary.csv, \(out)/accuracy.svg\n")
+        if !failures.isEmpty {
+            var text = "Failed runs (\(failures.count) of \(runs.count); --resume \(out) reruns only what is missing):\n"
+            for failure in failures {
+                text += "  \(failure.run)" + (failure.rank >= 0 ? " (rank \(failure.rank))" : "") + ": \(failure.error)\n"
+            }
+            console.output(text)
+            do { try AtomicFile.write(text: text, to: out + "/failed.txt") } catch {
+                throw ExperimentFailure.failed("cannot write \(out)/failed.txt: \(error)")
+            }
+        }
     }
 
     /// Writes config.json (the first thing a fresh run writes, once its data has loaded).
@@ -410,9 +546,9 @@ public final class ExperimentRun {
         try AtomicFile.write(text: text, to: out + "/config.json")
     }
 
-    private func writeJSON(_ report: MethodReport) throws {
-        if !Folder.exists(out + "/config.json") { try writeConfig() }
-        try AtomicFile.write(text: try report.jsonText(), to: out + "/\(report.method.rawValue).json")
+    private func writeJSON(_ report: MethodReport, name: String) throws {
+        if writesSummary, !Folder.exists(out + "/config.json") { try writeConfig() }
+        try AtomicFile.write(text: try report.jsonText(), to: out + "/\(name).json")
     }
 
     private func progress(_ text: String) {

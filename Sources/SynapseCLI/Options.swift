@@ -60,6 +60,14 @@ public struct ExperimentOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Seed of the initial weights, shuffles, dropout masks and permutations (default: 0).", valueName: "n"))
     public var seed: UInt64?
 
+    @Option(help: ArgumentHelp("Seeds to run, each method once per seed: a comma list and/or ranges, e.g. 0,1,2 or 0-4 (default: --seed alone). Under mpirun the runs are shared out over the ranks.",
+                               valueName: "list"))
+    public var seeds: String?
+
+    @Flag(name: .customLong("data-parallel"),
+          help: "Under mpirun (MPI build): train each run on all ranks together, every minibatch split across them, instead of spreading the runs over the ranks.")
+    public var dataParallel = false
+
     @Option(parsing: .unconditional, help: ArgumentHelp("Run only the first n tasks (default: all of the protocol's).", valueName: "n"))
     public var tasks: Int?
 
@@ -175,6 +183,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var hyperParameters: [String: Double]
     public var evaluationBatchSize: Int
     public var seed: UInt64
+    /// Every seed of the sweep (`--seeds`), in order; `[seed]` for a single run per method. A
+    /// run's own config has `seed` set to its seed.
+    public var seeds: [UInt64]
     public var tasks: Int
     /// nil: every training image.
     public var trainLimit: Int?
@@ -188,7 +199,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         case beta1 = "adam_beta1", beta2 = "adam_beta2", epsilon = "adam_epsilon", adamVariant = "adam_variant"
         case resetOptimizerPerTask = "reset_optimizer_per_task", hyperParameters = "hyper_parameters"
         case methodOptions = "method_options"
-        case evaluationBatchSize = "evaluation_batch_size", seed, tasks
+        case evaluationBatchSize = "evaluation_batch_size", seed, seeds, tasks
         case trainLimit = "train_limit", testLimit = "test_limit", out
     }
 
@@ -216,6 +227,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         }
         try container.encode(evaluationBatchSize, forKey: .evaluationBatchSize)
         try container.encode(seed, forKey: .seed)
+        try container.encode(seeds, forKey: .seeds)
         try container.encode(tasks, forKey: .tasks)
         try container.encode(trainLimit, forKey: .trainLimit)
         try container.encode(testLimit, forKey: .testLimit)
@@ -225,14 +237,14 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public init(tool: Tool, experimentProtocol: ExperimentProtocol, methods: [Method], device: String, dataDir: String,
                 epochs: Int, batchSize: Int, learningRate: Double, beta1: Double, beta2: Double, epsilon: Double,
                 adamVariant: AdamVariant, resetOptimizerPerTask: Bool, hyperParameters: [String: Double],
-                evaluationBatchSize: Int, seed: UInt64,
+                evaluationBatchSize: Int, seed: UInt64, seeds: [UInt64]? = nil,
                 tasks: Int, trainLimit: Int?, testLimit: Int?, out: String) {
         self.tool = tool; self.experimentProtocol = experimentProtocol; self.methods = methods
         self.device = device; self.dataDir = dataDir; self.epochs = epochs; self.batchSize = batchSize
         self.learningRate = learningRate; self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
         self.adamVariant = adamVariant; self.resetOptimizerPerTask = resetOptimizerPerTask
         self.hyperParameters = hyperParameters
-        self.evaluationBatchSize = evaluationBatchSize; self.seed = seed; self.tasks = tasks
+        self.evaluationBatchSize = evaluationBatchSize; self.seed = seed; self.seeds = seeds ?? [seed]; self.tasks = tasks
         self.trainLimit = trainLimit; self.testLimit = testLimit; self.out = out
     }
 
@@ -269,6 +281,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
         }
         evaluationBatchSize = try container.decode(Int.self, forKey: .evaluationBatchSize)
         seed = try container.decode(UInt64.self, forKey: .seed)
+        // Runs saved before --seeds existed had one seed.
+        seeds = try container.decodeIfPresent([UInt64].self, forKey: .seeds) ?? [seed]
         tasks = try container.decode(Int.self, forKey: .tasks)
         trainLimit = try container.decodeIfPresent(Int.self, forKey: .trainLimit)
         testLimit = try container.decodeIfPresent(Int.self, forKey: .testLimit)
@@ -387,6 +401,11 @@ extension RunConfig {
         if options.dataDir?.isEmpty == true { throw UsageError("--data-dir '': expected a folder") }
         if options.out?.isEmpty == true { throw UsageError("--out '': expected a folder") }
         let out = options.out ?? "runs/\(tool.rawValue)-\(timestamp(now))"
+        var seeds = [options.seed ?? 0]
+        if let list = options.seeds {
+            if let seed = options.seed { throw UsageError("--seed \(seed) and --seeds \(list): give one of them") }
+            seeds = try parseSeeds(list)
+        }
 
         return RunConfig(
             tool: tool, experimentProtocol: experimentProtocol, methods: methods, device: device,
@@ -394,8 +413,14 @@ extension RunConfig {
             beta1: decimal(defaults.beta1), beta2: decimal(defaults.beta2), epsilon: epsilon,
             adamVariant: options.adamVariant ?? defaults.adamVariant,
             resetOptimizerPerTask: options.resetOptimizer?.bool ?? defaults.resetOptimizerAtTaskBoundary,
-            hyperParameters: settings, evaluationBatchSize: defaults.evaluationBatchSize, seed: options.seed ?? 0, tasks: tasks,
+            hyperParameters: settings, evaluationBatchSize: defaults.evaluationBatchSize, seed: seeds[0], seeds: seeds, tasks: tasks,
             trainLimit: trainLimit, testLimit: testLimit, out: out)
+    }
+
+    /// `--seeds` as `SweepParsing.seeds` reads it (lists and ranges, no repeats, a bounded count);
+    /// a malformed list is a usage error.
+    static func parseSeeds(_ list: String) throws -> [UInt64] {
+        do { return try SweepParsing.seeds(list) } catch let error as SweepError { throw UsageError(error.message) }
     }
 
     /// "si,finetune" → [.si, .finetune]; unknown or repeated names are usage errors.
@@ -460,6 +485,9 @@ extension RunConfig {
         try check("epochs", options.epochs, saved.epochs, show: { String($0) })
         try check("batch-size", options.batchSize, saved.batchSize, show: { String($0) })
         try check("seed", options.seed, saved.seed, show: { String($0) })
+        if let list = options.seeds {
+            try check("seeds", try parseSeeds(list), saved.seeds, show: { $0.map(String.init).joined(separator: ",") })
+        }
         try check("tasks", options.tasks, saved.tasks, show: { String($0) })
         if let limit = options.trainLimit, limit != saved.trainLimit {
             throw conflict("train-limit", String(limit), saved.trainLimit.map(String.init) ?? "none")

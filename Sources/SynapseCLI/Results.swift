@@ -158,6 +158,14 @@ public struct MethodReport: Codable, Equatable {
     /// Test accuracy of each task after the last trained task (the last row of R).
     public var finalAccuracy: [Double] { accuracy.last ?? [] }
 
+    /// A report as `jsonText` wrote it (how rank 0 receives the other ranks' results).
+    public static func decode(_ data: Data) throws -> MethodReport {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try decoder.decode(MethodReport.self, from: data)
+    }
+
     /// Pretty-printed JSON with sorted keys (stable diffs between runs).
     public func jsonText() throws -> String {
         let encoder = JSONEncoder()
@@ -220,7 +228,8 @@ public enum Summary {
             }.joined(separator: "  ")
         }
         var text = "\(config.experimentProtocol.title), \(config.tasks) tasks, \(config.epochs) epochs/task, "
-            + "batch \(config.batchSize), seed \(config.seed), Adam \(config.adamVariant.rawValue) ε \(format(config.epsilon)), "
+            + "batch \(config.batchSize), "
+            + (config.seeds.count > 1 ? "seeds \(config.seeds.map(String.init).joined(separator: ","))" : "seed \(config.seed)") + ", Adam \(config.adamVariant.rawValue) ε \(format(config.epsilon)), "
             + "Adam reset per task: \(config.resetOptimizerPerTask ? "yes" : "no")"
         if let limit = config.trainLimit { text += ", ≤\(limit) train images/task" }
         if let limit = config.testLimit { text += ", ≤\(limit) test images/task" }
@@ -246,9 +255,11 @@ public enum Summary {
         return text
     }
 
-    /// "si (c=0.1)", "finetune", "ewc (λ=100)": the method with the strength it used.
+    /// "si (c=0.1)", "finetune", "ewc (λ=100)": the method with the strength it used, and its
+    /// seed when the sweep had several ("si (c=0.1) seed 2").
     static func label(_ report: MethodReport) -> String {
-        report.method.implementation.label(of: report.trainerOptions.methodOptions)
+        let seed = report.config.seeds.count > 1 ? " seed \(report.trainerOptions.seed)" : ""
+        return report.method.implementation.label(of: report.trainerOptions.methodOptions) + seed
     }
 
     static func number(_ value: Double?) -> String {

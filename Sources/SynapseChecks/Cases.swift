@@ -214,19 +214,20 @@ public enum OpChecks {
     }
 
     public static func dropout(count: Int, keepProbability p: Float, seed dropoutSeed: UInt64, stream: UInt32,
-                               step: UInt32, backward: Bool, property: DropoutProperty) -> OpCheck {
+                               step: UInt32, firstIndex: Int = 0, backward: Bool, property: DropoutProperty) -> OpCheck {
         let name = (backward ? "dropoutBackward" : "dropoutForward") + " " + property.rawValue
-        return OpCheck(op: name, shape: "n\(count) p\(p) stream\(stream) step\(step)", prepare: { backend, seed in
+        return OpCheck(op: name, shape: "n\(count) p\(p) stream\(stream) step\(step)" + (firstIndex == 0 ? "" : " first\(firstIndex)"),
+                       prepare: { backend, seed in
             var b = CaseBuilder(backend, seed: seed)
             let input = try b.tensor(b.nonZeroFloats(count))   // nonzero, so zero output = dropped
             let output = try b.output(count)
             return b.prepared {
                 if backward {
                     try backend.dropoutBackward(dOutput: input, count: count, keepProbability: p, seed: dropoutSeed,
-                                                stream: stream, step: step, dInput: output)
+                                                stream: stream, step: step, firstIndex: firstIndex, dInput: output)
                 } else {
                     try backend.dropoutForward(input: input, count: count, keepProbability: p, seed: dropoutSeed,
-                                               stream: stream, step: step, output: output)
+                                               stream: stream, step: step, firstIndex: firstIndex, output: output)
                 }
             }
         }, compare: { device, reference in
@@ -453,6 +454,16 @@ public enum OpChecks {
             if n >= 10_000 {
                 checks.append(dropout(count: n, keepProbability: p, seed: dropoutSeed, stream: stream, step: step,
                                       backward: false, property: .keepRate))
+            }
+        }
+        // A later slice of a minibatch (data-parallel ranks): mask numbered from firstIndex, which
+        // need not be a multiple of the CPU style's 64-element chunk.
+        for (n, firstIndex) in [(7, 4), (1_001, 7_200 * 3), (4_099, 2_304 * 5 + 4)] {
+            for property in [DropoutProperty.values, .mask] {
+                checks.append(dropout(count: n, keepProbability: 0.75, seed: 0xFEED_0000_0000_0003, stream: 3, step: 17,
+                                      firstIndex: firstIndex, backward: false, property: property))
+                checks.append(dropout(count: n, keepProbability: 0.75, seed: 0xFEED_0000_0000_0003, stream: 3, step: 17,
+                                      firstIndex: firstIndex, backward: true, property: property))
             }
         }
         for (batch, units, start, live) in [(1, 1, 0, 1), (7, 10, 0, 10), (33, 60, 20, 10), (257, 60, 50, 10), (64, 10, 4, 2)] {

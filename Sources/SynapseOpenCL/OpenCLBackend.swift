@@ -318,27 +318,29 @@ public final class OpenCLBackend: Backend {
     private var dropoutChunk: Int { 64 }
 
     private func dropout(_ op: String, input: Tensor, count: Int, keepProbability p: Float, seed: UInt64,
-                         stream: UInt32, step: UInt32, output: Tensor) throws {
+                         stream: UInt32, step: UInt32, firstIndex: Int, output: Tensor) throws {
         try launch(kernel(file: "dropout.cl", name: "dropout_apply"),
                    [.tensor(input), .int(checkedInt(count, "count")), .float(p),
                     .uint(DropoutMask.threshold(keepProbability: p)),
                     .uint(UInt32(truncatingIfNeeded: seed)), .uint(UInt32(truncatingIfNeeded: seed >> 32)),
-                    .uint(stream), .uint(step), .tensor(output)],
+                    .uint(stream), .uint(step), .uint(UInt32(firstIndex / 4)), .tensor(output)],
                    global: [style == .cpu ? (count + dropoutChunk - 1) / dropoutChunk : (count + 3) / 4])
     }
 
     public func dropoutForward(input: Tensor, count: Int, keepProbability: Float, seed: UInt64,
-                               stream: UInt32, step: UInt32, output: Tensor) throws {
-        try OpContract.dropoutForward(input: input, count: count, keepProbability: keepProbability, output: output)
+                               stream: UInt32, step: UInt32, firstIndex: Int, output: Tensor) throws {
+        try OpContract.dropoutForward(input: input, count: count, keepProbability: keepProbability,
+                                      firstIndex: firstIndex, output: output)
         try dropout("dropoutForward", input: input, count: count, keepProbability: keepProbability, seed: seed,
-                    stream: stream, step: step, output: output)
+                    stream: stream, step: step, firstIndex: firstIndex, output: output)
     }
 
     public func dropoutBackward(dOutput: Tensor, count: Int, keepProbability: Float, seed: UInt64,
-                                stream: UInt32, step: UInt32, dInput: Tensor) throws {
-        try OpContract.dropoutBackward(dOutput: dOutput, count: count, keepProbability: keepProbability, dInput: dInput)
+                                stream: UInt32, step: UInt32, firstIndex: Int, dInput: Tensor) throws {
+        try OpContract.dropoutBackward(dOutput: dOutput, count: count, keepProbability: keepProbability,
+                                       firstIndex: firstIndex, dInput: dInput)
         try dropout("dropoutBackward", input: dOutput, count: count, keepProbability: keepProbability, seed: seed,
-                    stream: stream, step: step, output: dInput)
+                    stream: stream, step: step, firstIndex: firstIndex, output: dInput)
     }
 
     // MARK: Loss and accuracy
