@@ -461,6 +461,19 @@ public final class ExperimentRun {
 
         let reporter = ProgressReporter(console: console, quiet: quiet, label: label, sequence: tasks, options: options)
         var lastCheckpoint: String? = saved == nil ? nil : checkpointPath
+        let clock = ContinuousClock()
+        let trainingStart = clock.now
+        defer {
+            // Data-parallel: what the gradient exchange cost (the communication share of a step).
+            if let exchange = trainer.trainingStep.reducer as? AllreduceGradients, exchange.calls > 0 {
+                let total = (clock.now - trainingStart).components
+                let seconds = Double(total.seconds) + Double(total.attoseconds) * 1e-18
+                progress("[\(label)] data-parallel over \(cluster.size) ranks: \(exchange.calls) steps, gradient exchange "
+                         + String(format: "%.3f s of %.3f s (%.1f%%, %.2f ms per step, %d floats)", exchange.seconds, seconds,
+                                  100 * exchange.seconds / max(seconds, 1e-9), 1000 * exchange.seconds / Double(exchange.calls),
+                                  trainer.network.parameterCount))
+            }
+        }
         while trainer.completedTasks < tasks.count {
             do {
                 try trainer.runNextTask(progress: reporter.epoch)

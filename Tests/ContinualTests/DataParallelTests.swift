@@ -70,8 +70,13 @@ final class ThreadRank: Communicator {
     let group: ThreadGroup
     let rank: Int
     var size: Int { group.size }
+    /// The length of every array this rank summed, in call order.
+    private(set) var reduced: [Int] = []
     init(group: ThreadGroup, rank: Int) { self.group = group; self.rank = rank }
-    func allreduceSum(_ values: inout [Float]) throws { group.allreduceSum(&values, rank: rank) }
+    func allreduceSum(_ values: inout [Float]) throws {
+        reduced.append(values.count)
+        group.allreduceSum(&values, rank: rank)
+    }
     func broadcast(_ bytes: inout [UInt8], root: Int) throws { group.broadcast(&bytes, root: root, rank: rank) }
 }
 
@@ -107,10 +112,16 @@ struct DataParallelTests {
         let ranks = onThreadRanks(3) { communicator in
             let trainer = try dataParallelTrainer(backend: ReferenceBackend(), sequence: sequence)
             trainer.dataParallel = communicator
-            return (try trainer.run(), try trainer.captureState())
+            let result = try trainer.run()
+            // Every training step exchanged the whole gradient once.
+            let exchanges = communicator.reduced.filter { $0 == trainer.network.parameterCount }.count
+            return (result, try trainer.captureState(), exchanges, trainer.globalStep)
         }
         let outcomes = try ranks.map { try $0.get() }
         let first = outcomes[0].0
+        for (rank, outcome) in outcomes.enumerated() {
+            #expect(outcome.2 == outcome.3 && outcome.3 == 3 * 3 * 5, "rank \(rank): \(outcome.2) gradient exchanges in \(outcome.3) steps")
+        }
         for rank in 1..<3 {
             #expect(outcomes[rank].1.arrays == outcomes[0].1.arrays, "rank \(rank)'s θ, θ*, Ω, ω and Adam state equal rank 0's")
             #expect(outcomes[rank].0.taskIncrementalAccuracy == first.taskIncrementalAccuracy)
