@@ -63,7 +63,9 @@ public protocol GradientReducer: AnyObject {
 /// which a data-parallel step cannot avoid without device-to-device transport).
 public final class AllreduceGradients: GradientReducer {
     public let communicator: any Communicator
-    /// Time spent in this reducer (download + allreduce + upload), seconds, and how many calls.
+    /// Time spent exchanging (download + allreduce + upload, after this rank's device has finished
+    /// the step's backward pass), seconds, and how many calls. It includes waiting in the allreduce
+    /// for a slower rank.
     public private(set) var seconds = 0.0
     public private(set) var calls = 0
 
@@ -71,6 +73,7 @@ public final class AllreduceGradients: GradientReducer {
 
     public func reduce(_ gradients: Tensor, on backend: any Backend, share: BatchShare) throws {
         let clock = ContinuousClock()
+        try backend.synchronize()   // the step's own compute is not communication
         let start = clock.now
         var values = try backend.download(gradients)
         // Each share's mean becomes its part of the whole minibatch's mean.
