@@ -5,6 +5,7 @@
 #if MPI
 import Foundation
 import Testing
+@testable import SynapseCLI
 
 /// The folder holding the built executables (the test bundle sits beside them).
 private let buildFolder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
@@ -132,6 +133,25 @@ struct MPITests {
         // The minibatches really were split: every one of the 2 × 3 steps exchanged the gradient.
         #expect(two.output.contains("[si] data-parallel over 2 ranks: 6 steps, gradient exchange"), "\(two.output)")
         #expect(!two.output.contains("disagree"))
+    }
+
+    @Test("a run stopped after task 1 in one process resumes data-parallel on 2 ranks to one process's result")
+    func resumeOnMoreRanks() throws {
+        let arguments = ["--data-dir", fashionMNIST, "--device", "cpu", "--method", "si", "--epochs", "1", "--tasks", "3",
+                         "--train-limit", "300", "--test-limit", "100", "--batch-size", "50"]
+        let (resumed, alone) = (temporary("resume2"), temporary("resume1"))
+        defer { for path in [resumed, alone] { try? FileManager.default.removeItem(atPath: path) } }
+        #expect(runTool(.splitMNIST, arguments + ["--out", resumed],
+                        flow: { run in run.stopAfterTasks = 1; try Experiment.standardFlow(run) }) != 0)
+        let two = try run("split-mnist", ["--resume", resumed, "--data-parallel"], ranks: 2)
+        #expect(two.status == 0 && two.output.contains("[si] resumed after task 1/3"), "\(two.output)")
+        #expect(two.output.contains("[si] data-parallel over 2 ranks: 12 steps"), "tasks 2 and 3 on both ranks: \(two.output)")
+        #expect(try run("split-mnist", arguments + ["--out", alone], ranks: nil).status == 0)
+        let (a, b) = (try report(resumed + "/si.json"), try report(alone + "/si.json"))
+        let (ra, rb) = (numbers(a["accuracy"]).flatMap { $0 }, numbers(b["accuracy"]).flatMap { $0 })
+        #expect(ra.count == 9 && ra.count == rb.count && zip(ra, rb).allSatisfy { abs($0 - $1) <= 0.01 }, "\(ra) vs \(rb)")
+        let (la, lb) = (numbers(a["training_loss"]).flatMap { $0 }, numbers(b["training_loss"]).flatMap { $0 })
+        #expect(la.count == 3 && la.count == lb.count && zip(la, lb).allSatisfy { abs($0 - $1) <= 1e-4 * abs($1) }, "\(la) vs \(lb)")
     }
 
     @Test("killing a rank mid-sweep keeps the finished runs' results, and --resume completes the sweep")
