@@ -241,6 +241,13 @@ public final class ExperimentRun {
         }
         let run = ExperimentRun(config: config, backend: opened.backend, console: console, quiet: quiet,
                                 cluster: cluster, dataParallel: options.dataParallel)
+        if options.dataParallel, cluster.size == 1 {
+            #if MPI
+            console.progress("--data-parallel: this process was not started by mpirun or srun, so it trains alone")
+            #else
+            console.progress("--data-parallel: this build has no MPI (build with --traits MPI, start with mpirun), so it trains alone")
+            #endif
+        }
         if !quiet {
             console.progress("\(tool.rawValue): \(proto.title) on \(opened.backend.deviceName) (--device \(opened.spec)"
                              + (options.device == nil && options.resume == nil ? ", the default" : "") + "); results in \(config.out)"

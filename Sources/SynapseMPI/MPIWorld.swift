@@ -7,6 +7,9 @@
 // nothing here tries to carry on after a lost rank; instead every finished run's result and
 // checkpoints are on disk the moment it finishes, and `--resume` reruns only what is missing.
 
+// Compiled only with the MPI trait: a default build (`swift build`, which builds every target)
+// must not need Open MPI's headers.
+#if MPI
 import CMPI
 import Foundation
 import SynapseContinual
@@ -178,3 +181,4 @@ func decodeInt64(_ bytes: ArraySlice<UInt8>) throws -> Int64 {
     guard bytes.count >= 8 else { throw MPIError("job queue: a message of \(bytes.count) bytes is too short for a job index") }
     return bytes.prefix(8).enumerated().reduce(Int64(0)) { $0 | Int64($1.element) << (8 * $1.offset) }
 }
+#endif
