@@ -546,7 +546,9 @@ public final class ExperimentRun {
         let names = reports.map { fileStem(sweepRun(of: $0)) }
         console.output("Results: \(out)/{\(names.joined(separator: ","))}.json, "
                        + "\(out)/summary.csv, \(out)/accuracy.svg\n")
-        if !failures.isEmpty {
+        if failures.isEmpty {
+            try? FileManager.default.removeItem(atPath: out + "/failed.txt")   // an earlier attempt's, now resolved
+        } else {
             var text = "Failed runs (\(failures.count) of \(runs.count); --resume \(out) reruns only what is missing):\n"
             for failure in failures {
                 text += "  \(failure.run)" + (failure.rank >= 0 ? " (rank \(failure.rank))" : "") + ": \(failure.error)\n"

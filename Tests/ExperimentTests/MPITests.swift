@@ -111,6 +111,33 @@ struct MPITests {
         #expect(try summary(spread) == summary(alone))
     }
 
+    @Test("a run that fails on its rank costs only that run: the summary lists it, and --resume completes the sweep")
+    func failedRunCostsOnlyItself() throws {
+        let out = temporary("failed")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        // An unreadable checkpoint for one run: that run fails when it tries to resume from it.
+        let broken = out + "/si-seed1.checkpoint.safetensors"
+        try Data("not a checkpoint".utf8).write(to: URL(fileURLWithPath: broken))
+        let two = try run("split-mnist", Self.sweep + ["--out", out], ranks: 2)
+        #expect(two.status == 1, "the failed run's exit status: \(two.output)")
+        #expect(two.output.contains("Failed runs (1 of 4;") && two.output.contains("si-seed1 (rank "), "\(two.output)")
+        #expect(two.output.contains("cannot resume si-seed1 from \(broken)"), "\(two.output)")
+        let failed = (try? String(contentsOfFile: out + "/failed.txt", encoding: .utf8)) ?? ""
+        #expect(failed.contains("si-seed1"))
+        for name in Self.runNames where name != "si-seed1" {
+            #expect(((try? report(out + "/\(name).json"))?["finished"] as? Bool) == true, "\(name) finished")
+        }
+        #expect(try String(contentsOfFile: out + "/summary.csv", encoding: .utf8).split(separator: "\n").count == 4,
+                "a header and the 3 runs that finished")
+        try FileManager.default.removeItem(atPath: broken)
+        let resumed = try run("split-mnist", ["--resume", out], ranks: 2)
+        #expect(resumed.status == 0 && !resumed.output.contains("Failed runs"), "\(resumed.output)")
+        #expect(!FileManager.default.fileExists(atPath: out + "/failed.txt"), "no stale list of failures")
+        #expect(((try? report(out + "/si-seed1.json"))?["finished"] as? Bool) == true)
+        #expect(try String(contentsOfFile: out + "/summary.csv", encoding: .utf8).split(separator: "\n").count == 5)
+    }
+
     @Test("data-parallel on 2 ranks (CNN with dropout) gives one process's accuracy matrix and losses")
     func dataParallelMatchesOneProcess() throws {
         let arguments = ["--split", "cifar10", "--data-dir", sharedCIFAR, "--device", "cpu", "--method", "si",
