@@ -83,8 +83,8 @@ final class ThreadRank: Communicator {
 /// Three two-class tasks whose training sets (42 examples) end in a partial minibatch of 2 rows,
 /// so with 3 ranks one rank has no rows in that step; a 16-unit hidden layer with dropout.
 func dataParallelTrainer(backend: any Backend, sequence: TaskSequence) throws -> ContinualTrainer {
-    var options = ContinualOptions(method: .si, epochsPerTask: 3, batchSize: 10, evaluationBatchSize: 7,
-                                   c: 0.5, xi: 1e-3, lambda: 10, gamma: 0.9, fisherSamples: 9, masSamples: 9, seed: 5)
+    var options = ContinualOptions(method: .si, epochsPerTask: 3, batchSize: 10, evaluationBatchSize: 7, seed: 5,
+                                   settings: ["c": 0.5, "xi": 1e-3])
     options.learningRate = 1e-2
     return try ContinualTrainer(backend: backend, sequence: sequence, inputShape: [7],
                                 layers: mlp(hidden: 16, outputUnits: sequence.outputUnits, dropout: 0.4), options: options)

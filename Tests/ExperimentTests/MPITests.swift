@@ -79,7 +79,7 @@ private final class Collected: @unchecked Sendable { var data = Data() }
 struct MPITests {
     static let sweep = ["--data-dir", fashionMNIST, "--device", "cpu", "--method", "si,finetune", "--seeds", "0,1",
                         "--epochs", "1", "--tasks", "2", "--train-limit", "300", "--test-limit", "100"]
-    static let runNames = ["si-seed0", "si-seed1", "finetune-seed0", "finetune-seed1"]
+    static let runNames = ["si_seed0", "si_seed1", "finetune_seed0", "finetune_seed1"]
 
     @Test("a sweep over 2 ranks gives each run the result it gets in one process, and both ranks take runs")
     func sweepMatchesOneProcess() throws {
@@ -117,15 +117,15 @@ struct MPITests {
         defer { try? FileManager.default.removeItem(atPath: out) }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         // An unreadable checkpoint for one run: that run fails when it tries to resume from it.
-        let broken = out + "/si-seed1.checkpoint.safetensors"
+        let broken = out + "/si_seed1.checkpoint.safetensors"
         try Data("not a checkpoint".utf8).write(to: URL(fileURLWithPath: broken))
         let two = try run("split-mnist", Self.sweep + ["--out", out], ranks: 2)
         #expect(two.status == 1, "the failed run's exit status: \(two.output)")
-        #expect(two.output.contains("Failed runs (1 of 4;") && two.output.contains("si-seed1 (rank "), "\(two.output)")
-        #expect(two.output.contains("cannot resume si-seed1 from \(broken)"), "\(two.output)")
+        #expect(two.output.contains("Failed runs (1 of 4;") && two.output.contains("si_seed1 (rank "), "\(two.output)")
+        #expect(two.output.contains("cannot resume si_seed1 from \(broken)"), "\(two.output)")
         let failed = (try? String(contentsOfFile: out + "/failed.txt", encoding: .utf8)) ?? ""
-        #expect(failed.contains("si-seed1"))
-        for name in Self.runNames where name != "si-seed1" {
+        #expect(failed.contains("si_seed1"))
+        for name in Self.runNames where name != "si_seed1" {
             #expect(((try? report(out + "/\(name).json"))?["finished"] as? Bool) == true, "\(name) finished")
         }
         #expect(try String(contentsOfFile: out + "/summary.csv", encoding: .utf8).split(separator: "\n").count == 4,
@@ -134,7 +134,7 @@ struct MPITests {
         let resumed = try run("split-mnist", ["--resume", out], ranks: 2)
         #expect(resumed.status == 0 && !resumed.output.contains("Failed runs"), "\(resumed.output)")
         #expect(!FileManager.default.fileExists(atPath: out + "/failed.txt"), "no stale list of failures")
-        #expect(((try? report(out + "/si-seed1.json"))?["finished"] as? Bool) == true)
+        #expect(((try? report(out + "/si_seed1.json"))?["finished"] as? Bool) == true)
         #expect(try String(contentsOfFile: out + "/summary.csv", encoding: .utf8).split(separator: "\n").count == 5)
     }
 

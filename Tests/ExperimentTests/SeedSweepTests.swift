@@ -29,7 +29,7 @@ struct SeedSweepTests {
                 "\(captured.errorLines)")
         for seed in seeds {
             #expect(runTool(.splitMNIST, common + ["--seed", String(seed), "--out", folder.path + "/single-\(seed)"]) == 0)
-            let swept = try jsonObject(folder.path + "/sweep/finetune-seed\(seed).json")
+            let swept = try jsonObject(folder.path + "/sweep/finetune_seed\(seed).json")
             let single = try jsonObject(folder.path + "/single-\(seed)/finetune.json")
             #expect(matrix(swept["accuracy"]) == matrix(single["accuracy"]), "seed \(seed)")
             #expect(((swept["config"] as? [String: Any])?["seed"] as? NSNumber)?.uint64Value == seed)
