@@ -5,7 +5,8 @@ import PackageDescription
 // Module map (one concern each):
 //   SynapseEngine      backend-neutral: tensors, the Backend protocol, layers, models, Adam/SI state layout
 //   SynapseReference   the pure-Swift backend: the definition of every op
-//   SynapseOpenCL      the OpenCL backend (the only importer of COpenCL); kernels embedded from Kernels/
+//   SynapseOpenCL      the OpenCL backend (the only importer of COpenCL); kernels embedded from Kernels/;
+//                      its tile tuner checks candidates against SynapseReference
 //   SynapseContinual   SI and the baselines, the task trainer, continual-learning metrics
 //   SynapseData        CIFAR-10/100 and IDX readers, task builders
 //   SynapseChecks      kernel-vs-reference checks shared by tests, synapse-check and synapse-bench
@@ -48,7 +49,7 @@ let package = Package(
         // MARK: Libraries
         .target(name: "SynapseEngine"),
         .target(name: "SynapseReference", dependencies: ["SynapseEngine"]),
-        .target(name: "SynapseOpenCL", dependencies: ["SynapseEngine", "COpenCL"],
+        .target(name: "SynapseOpenCL", dependencies: ["SynapseEngine", "SynapseReference", "COpenCL"],
                 plugins: ["EmbedKernels"]),
         .target(name: "SynapseContinual", dependencies: ["SynapseEngine", "SynapseData"]),
         .target(name: "SynapseData", dependencies: ["CZlib"]),

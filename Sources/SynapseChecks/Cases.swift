@@ -365,6 +365,19 @@ public enum OpChecks {
         }, compare: OpCheck.maxError(reductionLength: 4))
     }
 
+    // MARK: The small list (for simulators)
+
+    /// The most floating-point operations a check of `small` may take: GEMM and convolution
+    /// checks up to this size still span several tiles of every kernel style with ragged edges
+    /// (e.g. gemm M100 N37 K300, conv N2 C16 15×15 K33), while the larger network shapes, which
+    /// take most of a simulator's time, are left out.
+    public static let smallFlopLimit: Double = 4e6
+
+    /// The standard checks of at most `smallFlopLimit` operations: what a device simulator such
+    /// as Oclgrind (thousands of times slower than a device) runs in a few minutes on one core.
+    /// Every op of `standard` keeps at least one shape.
+    public static var small: [OpCheck] { standard.filter { $0.flops <= smallFlopLimit } }
+
     // MARK: The standard list
 
     /// Every op at several shapes: the list `synapse-check` and the OpenCL tests run.

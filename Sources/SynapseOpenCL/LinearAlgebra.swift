@@ -5,16 +5,10 @@
 // every kernel handles sizes that are not multiples of its tiles.
 import SynapseEngine
 
-/// Tile parameters of the GEMM and convolution kernels, per style (the kernels' -D defines).
-/// CPU values were measured on PoCL 3.1, 2 Zen 4 cores (AVX-512): 4-8 rows by 32 columns per
-/// work-item is the sweet spot; larger tiles spill registers. GPU values are the usual
-/// 64 × 64 tile, 16 deep, 8 × 8 per work-item (64 work-items per group).
+/// Tile parameters of the convolution kernels, per style (the kernels' -D defines); the GEMM's
+/// are tuned per device (`TileTables` in Tuner.swift). CPU values were measured on PoCL 3.1,
+/// 2 Zen 4 cores (AVX-512). GPU values are the usual 64 × 64 tile, 16 deep, 8 × 8 per work-item.
 enum LinearAlgebraTiles {
-    /// CPU GEMM: rows (MR) × columns (NR, a multiple of 16) of C per work-item.
-    static let cpuGemm = ["MR": "6", "NR": "32"]
-    /// GPU GEMM: TM × TN tile, TK deep, WM × WN per work-item, so (TN/WN) × (TM/WM) work-items.
-    static let gpuGemm = ["TM": "64", "TN": "64", "TK": "16", "WM": "8", "WN": "8"]
-    static let gpuGemmLocal = [8, 8]
     /// CPU convolution weight gradient: DMR filters × TC (c, r, s) columns per work-item, and the
     /// images per partial sum (a chunk of the batch is one unit of parallel work).
     static let cpuWeightGradient = ["DMR": "4", "TC": "4"]
@@ -57,7 +51,7 @@ extension OpenCLBackend {
                                   .int(try checkedInt(k, "K")), .float(alpha), .float(beta)]
         switch style {
         case .cpu:
-            let defines = LinearAlgebraTiles.cpuGemm
+            let defines = try tiles(TileTables.gemmCPU)
             let mr = tileSize(defines, "MR"), nr = tileSize(defines, "NR")
             let panels = ceilDiv(n, nr)
             let packed = try workspace("gemm.packedB", count: max(1, panels * k * nr))
@@ -74,9 +68,9 @@ extension OpenCLBackend {
                                 .tensor(packed), .tensor(c), .int(try checkedInt(n, "ldc"))],
                        global: [ceilDiv(m, mr), panels], local: [min(ceilDiv(m, mr), 64), 1])
         case .gpu:
-            let defines = LinearAlgebraTiles.gpuGemm
-            let local = LinearAlgebraTiles.gpuGemmLocal
+            let defines = try tiles(TileTables.gemmGPU)
             let tm = tileSize(defines, "TM"), tn = tileSize(defines, "TN")
+            let local = [tn / tileSize(defines, "WN"), tm / tileSize(defines, "WM")]
             try launch(kernel(file: "gemm.cl", name: "gemm_gpu", defines: defines),
                        sizes + [.tensor(a), .int(try checkedInt(sam, "lda")), .int(try checkedInt(sak, "lda")),
                                 .tensor(b), .int(try checkedInt(sbk, "ldb")), .int(try checkedInt(sbn, "ldb")),

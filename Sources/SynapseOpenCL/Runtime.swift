@@ -94,9 +94,13 @@ extension OpenCLBackend {
     }
 
     /// The build options for `defines`: OpenCL C 1.2, correctly rounded / and sqrt (so results
-    /// match the reference closely), the style define, then the defines sorted by name.
+    /// match the reference closely), denormals flushed to zero unless the backend was opened
+    /// with `flushDenormals: false` (see `OpenCLBackend.flushesDenormals`), the style define,
+    /// then the defines sorted by name.
     func buildOptions(_ defines: [String: String]) -> String {
-        var options = "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt -DSYNAPSE_STYLE_\(style.rawValue.uppercased())=1"
+        var options = "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt"
+        if flushesDenormals { options += " -cl-denorms-are-zero" }
+        options += " -DSYNAPSE_STYLE_\(style.rawValue.uppercased())=1"
         for name in defines.keys.sorted() {
             options += " -D\(name)=\(defines[name] ?? "")"
         }

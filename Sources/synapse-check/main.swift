@@ -2,7 +2,9 @@
 // table of op, shape, max error, tolerance and verdict. Exit status: 0 all passed, 1 a mismatch,
 // 2 a bad device or bad arguments.
 //
-//   synapse-check [--device gpu|cpu|<index>|<name>] [--style cpu|gpu] [--filter <op text>] [--list-devices]
+//   synapse-check [--device gpu|cpu|<index>|<name>] [--style cpu|gpu] [--filter <op text>] [--small] [--list-devices]
+// --small runs only the checks of at most OpChecks.smallFlopLimit operations (for a simulator
+// such as Oclgrind; see docs/kernels.md).
 import Foundation
 import SynapseChecks
 import SynapseCLI
@@ -15,10 +17,11 @@ func fail(_ message: String, status: Int32) -> Never {
     exit(status)
 }
 
-let usage = "usage: synapse-check [--device gpu|cpu|reference|<index>|<name>] [--style cpu|gpu] [--filter <op text>] [--list-devices]"
+let usage = "usage: synapse-check [--device gpu|cpu|reference|<index>|<name>] [--style cpu|gpu] [--filter <op text>] [--small] [--list-devices]"
 var deviceSpec: String?
 var style: KernelStyle?
 var filter: String?
+var small = false
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -32,6 +35,8 @@ while let argument = arguments.popFirst() {
             }
             style = chosen
         }
+    case "--small":
+        small = true
     case "--list-devices":
         do { print(try DeviceChoice.listing(), terminator: "") } catch { fail("\(error)", status: 2) }
         exit(0)
@@ -56,7 +61,7 @@ if let opencl = backend as? OpenCLBackend {
 }
 print("synapse-check on \(description)")
 
-let checks = OpChecks.standard.filter { check in
+let checks = (small ? OpChecks.small : OpChecks.standard).filter { check in
     guard let filter else { return true }
     return check.op.lowercased().contains(filter.lowercased())
 }

@@ -1,0 +1,334 @@
+// The tile tuner. Each tunable kernel has ONE table of candidate tiles (sets of -D defines, the
+// first being the default); on a kernel's first use on a device the tuner checks every candidate
+// against the reference backend on ragged shapes, times those that pass on a representative
+// problem, and keeps the fastest. The choice is cached per device, driver and table, beside the
+// compiled programs, so a device seen for the first time (a GPU, or a CPU unlike the one the
+// defaults were picked on) gets measured tiles, and later runs start without timing anything.
+// `synapse-bench --tune` retunes on demand and prints the candidates' times.
+//
+// Cache file (one per device + driver + style + table): text lines
+//   SYNAPSE-TUNING-1 / key=<the key text, one line> / choice=<NAME=value ...> / check=<FNV-1a of
+//   the lines above>
+// A file whose check, key or choice does not match (a choice that is no longer a candidate
+// included) is rebuilt: the kernel is retuned and the file rewritten.
+import COpenCL
+import Foundation
+import SynapseEngine
+import SynapseReference
+
+/// When the tuner times candidates.
+public enum TuningPolicy: String, Equatable, Sendable {
+    /// At a kernel's first use on a device, unless a cached choice exists (the default).
+    case firstUse = "first-use"
+    /// A cached choice when there is one, else the table's default; never times anything.
+    case cached
+    /// The table's default always (no timing, no cache).
+    case off
+
+    /// `SYNAPSE_TUNE=first-use|cached|off` (default first-use); any other value is an error.
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> TuningPolicy {
+        guard let text = env["SYNAPSE_TUNE"], !text.isEmpty else { return .firstUse }
+        guard let policy = TuningPolicy(rawValue: text.lowercased()) else {
+            throw BackendError("SYNAPSE_TUNE is '\(text)'; expected first-use, cached or off")
+        }
+        return policy
+    }
+}
+
+/// The candidate tiles of one kernel: its one home. `candidates[0]` is the default.
+public struct TileTable: Sendable {
+    /// The kernel the defines are for, e.g. "gemm_cpu"; it also names the problem the tuner
+    /// checks and times the candidates on.
+    public let kernel: String
+    public let style: KernelStyle
+    public let candidates: [[String: String]]
+
+    public init(kernel: String, style: KernelStyle, candidates: [[String: String]]) {
+        self.kernel = kernel; self.style = style; self.candidates = candidates
+    }
+
+    /// "MR=6 NR=32": a candidate as text (names sorted), as the cache stores it.
+    public static func text(_ defines: [String: String]) -> String {
+        defines.keys.sorted().map { "\($0)=\(defines[$0] ?? "")" }.joined(separator: " ")
+    }
+}
+
+/// Every tunable kernel's table. Constraints a candidate must meet: CPU GEMM NR a multiple of
+/// 16 (float16 lanes); GPU GEMM TM a multiple of WM, TN of WN, (TN/WN)·(TM/WM) work-items per
+/// group within every device's minimum of 256, TK·(TM + TN + 2)·4 bytes of local memory.
+public enum TileTables {
+    /// CPU GEMM: MR rows × NR columns of C per work-item. 6 × 32 measured best on PoCL 3.1 on
+    /// two Zen 4 cores; the others are the neighbours worth trying on other CPUs.
+    public static let gemmCPU = TileTable(kernel: "gemm_cpu", style: .cpu, candidates: [
+        ["MR": "6", "NR": "32"], ["MR": "4", "NR": "32"], ["MR": "8", "NR": "32"],
+        ["MR": "8", "NR": "16"], ["MR": "4", "NR": "48"],
+    ])
+    /// GPU GEMM: a TM × TN tile of C per work-group, TK deep, WM × WN per work-item.
+    public static let gemmGPU = TileTable(kernel: "gemm_gpu", style: .gpu, candidates: [
+        ["TM": "64", "TN": "64", "TK": "16", "WM": "8", "WN": "8"],
+        ["TM": "64", "TN": "64", "TK": "16", "WM": "4", "WN": "4"],
+        ["TM": "32", "TN": "64", "TK": "16", "WM": "4", "WN": "8"],
+        ["TM": "128", "TN": "64", "TK": "8", "WM": "8", "WN": "8"],
+        ["TM": "128", "TN": "128", "TK": "8", "WM": "8", "WN": "8"],
+    ])
+
+    /// The tables of one kernel style.
+    public static func all(for style: KernelStyle) -> [TileTable] {
+        [gemmCPU, gemmGPU].filter { $0.style == style }
+    }
+}
+
+/// One candidate as the tuner saw it.
+public struct TuningCandidate: Sendable {
+    public let defines: [String: String]
+    /// Worst error against the reference over the check shapes, and the tolerance it had to meet.
+    public let error: Double
+    public let tolerance: Double
+    /// Median seconds of the timing problem; nil when the candidate failed (never timed).
+    public let seconds: Double?
+    /// Why the candidate was rejected (wrong results, build or launch error); nil when it passed.
+    public let rejection: String?
+}
+
+/// What tuning one table did.
+public struct TuningReport: Sendable {
+    public let kernel: String
+    public let device: String
+    /// The timing problem, e.g. "gemm NN M384 N384 K384".
+    public let problem: String
+    public let candidates: [TuningCandidate]
+    public let chosen: [String: String]
+}
+
+/// Counters of what the tuner did, for tests and reports.
+public struct TuningStatistics: Equatable, Sendable {
+    /// Choices read from a cache file.
+    public var loaded = 0
+    /// Tables tuned (candidates checked and timed).
+    public var tuned = 0
+    /// Cache files found but unusable (bad check, key or choice); the table was retuned.
+    public var rejected = 0
+    /// Cache files written.
+    public var written = 0
+}
+
+/// Choices already made in this process, by cache key: backends opened later (tests open many)
+/// reuse them instead of timing again. The disk cache carries them across processes.
+private enum ProcessTuningMemo {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var choices: [String: [String: String]] = [:]
+
+    static func get(_ key: String) -> [String: String]? {
+        lock.lock(); defer { lock.unlock() }
+        return choices[key]
+    }
+
+    static func set(_ key: String, _ value: [String: String]) {
+        lock.lock(); defer { lock.unlock() }
+        choices[key] = value
+    }
+}
+
+extension OpenCLBackend {
+    /// The key of a table's choice on this device: device, driver, style, kernel and the
+    /// candidate list (a changed table is a new key), plus the cache folder so that separate
+    /// caches (tests) do not share a process memo.
+    func tuningKey(_ table: TileTable) -> String {
+        let candidates = table.candidates.map(TileTable.text).joined(separator: "; ")
+        return "device=\(device.name) driver=\(device.driverVersion) style=\(table.style.rawValue) "
+            + "kernel=\(table.kernel) candidates=[\(candidates)] cache=\(cache.directory ?? "none")"
+    }
+
+    private func tuningPath(_ key: String) -> String? {
+        cache.directory.map { $0 + "/tuning-" + hex64(fnv1a64(key.utf8)) + ".txt" }
+    }
+
+    /// The tiles `table`'s kernel uses on this device: the candidate being tried while tuning,
+    /// else this backend's choice, else the cache file's, else (no file) one made earlier in this
+    /// process, else (policy first-use, or a corrupt file, which is thereby rebuilt) a fresh
+    /// tuning, else the default.
+    public func tiles(_ table: TileTable) throws -> [String: String] {
+        if let trying = tilesUnderTrial[table.kernel] { return trying }
+        if let chosen = chosenTiles[table.kernel] { return chosen }
+        let key = tuningKey(table)
+        var choice: [String: String]? = nil
+        if tuningPolicy != .off {
+            switch loadTuning(table, key: key) {
+            case .found(let cached): choice = cached
+            case .absent: choice = ProcessTuningMemo.get(key)
+            case .corrupt: choice = tuningPolicy == .firstUse ? nil : ProcessTuningMemo.get(key)
+            }
+            if choice == nil && tuningPolicy == .firstUse {
+                choice = try tune(table).chosen
+            }
+        }
+        let result = choice ?? table.candidates[0]
+        chosenTiles[table.kernel] = result
+        return result
+    }
+
+    enum CachedTuning: Equatable {
+        case found([String: String])
+        case absent
+        /// A file that fails its check, names another key, or a choice that is not a candidate.
+        case corrupt
+    }
+
+    /// The cache file's choice for `table` (counted as loaded or rejected).
+    func loadTuning(_ table: TileTable, key: String) -> CachedTuning {
+        guard let path = tuningPath(key), let data = FileManager.default.contents(atPath: path) else { return .absent }
+        guard let text = String(data: data, encoding: .utf8) else { tuningStatistics.rejected += 1; return .corrupt }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard lines.count >= 4, lines[0] == "SYNAPSE-TUNING-1", lines[1] == "key=" + key,
+              lines[2].hasPrefix("choice="), lines[3] == "check=" + hex64(fnv1a64(lines[0...2].joined(separator: "\n").utf8))
+        else {
+            tuningStatistics.rejected += 1
+            return .corrupt
+        }
+        let choiceText = String(lines[2].dropFirst("choice=".count))
+        guard let choice = table.candidates.first(where: { TileTable.text($0) == choiceText }) else {
+            tuningStatistics.rejected += 1
+            return .corrupt
+        }
+        tuningStatistics.loaded += 1
+        ProcessTuningMemo.set(key, choice)
+        return .found(choice)
+    }
+
+    private func storeTuning(_ choice: [String: String], key: String) {
+        guard let path = tuningPath(key), let directory = cache.directory else { return }
+        let body = "SYNAPSE-TUNING-1\nkey=\(key)\nchoice=\(TileTable.text(choice))"
+        let text = body + "\ncheck=" + hex64(fnv1a64(body.utf8)) + "\n"
+        let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
+            if rename(temporary, path) == 0 {
+                tuningStatistics.written += 1
+            } else {
+                try? FileManager.default.removeItem(atPath: temporary)
+            }
+        } catch {
+            // The cache only saves time; the program cache already warns once about an unwritable folder.
+        }
+    }
+
+    /// Checks every candidate of `table` against the reference backend, times those that pass,
+    /// chooses the fastest and caches the choice (whatever the policy). Waits for the device.
+    @discardableResult
+    public func tune(_ table: TileTable) throws -> TuningReport {
+        guard table.style == style else {
+            throw BackendError("tuning \(table.kernel): a \(table.style.rawValue)-style table on a \(style.rawValue)-style backend")
+        }
+        guard !table.candidates.isEmpty else { throw BackendError("tuning \(table.kernel): the table has no candidates") }
+        let probe = try TuningProbe.make(for: table.kernel, backend: self)
+        try synchronize()
+        var results: [TuningCandidate] = []
+        for candidate in table.candidates {
+            tilesUnderTrial[table.kernel] = candidate
+            defer { tilesUnderTrial[table.kernel] = nil }
+            do {
+                let (error, tolerance) = try probe.check()
+                guard error <= tolerance else {
+                    results.append(TuningCandidate(defines: candidate, error: error, tolerance: tolerance, seconds: nil,
+                                                   rejection: "wrong results: error \(error) > tolerance \(tolerance)"))
+                    continue
+                }
+                var times: [Double] = []
+                _ = try time(probe.run)   // warm-up: the build, caches, clocks
+                for _ in 0..<3 { times.append(try time(probe.run)) }
+                results.append(TuningCandidate(defines: candidate, error: error, tolerance: tolerance,
+                                               seconds: times.sorted()[1], rejection: nil))
+            } catch {
+                // A candidate the device cannot build or launch (too much local memory, too
+                // many work-items) is rejected, not fatal.
+                try? synchronize()
+                results.append(TuningCandidate(defines: candidate, error: .infinity, tolerance: 0, seconds: nil,
+                                               rejection: "\(error)"))
+            }
+        }
+        let passed = results.filter { $0.rejection == nil }
+        guard let best = passed.min(by: { ($0.seconds ?? .infinity) < ($1.seconds ?? .infinity) }) else {
+            let reasons = results.map { TileTable.text($0.defines) + ": " + ($0.rejection ?? "?") }.joined(separator: "; ")
+            throw BackendError("tuning \(table.kernel) on \(device.name): no candidate computed correct results (\(reasons))")
+        }
+        let key = tuningKey(table)
+        tuningStatistics.tuned += 1
+        chosenTiles[table.kernel] = best.defines
+        ProcessTuningMemo.set(key, best.defines)
+        storeTuning(best.defines, key: key)
+        return TuningReport(kernel: table.kernel, device: device.name, problem: probe.problem, candidates: results,
+                            chosen: best.defines)
+    }
+
+    /// Retunes every table of this backend's style (ignoring cached choices): `synapse-bench --tune`.
+    public func tuneAll() throws -> [TuningReport] {
+        try TileTables.all(for: style).map { try tune($0) }
+    }
+}
+
+/// The problem a table's candidates are checked and timed on: `check` runs the op on ragged
+/// shapes here and on the reference backend and returns the worst error and its tolerance;
+/// `run` enqueues the timing problem once.
+struct TuningProbe {
+    let problem: String
+    let check: () throws -> (error: Double, tolerance: Double)
+    let run: () throws -> Void
+
+    static func make(for kernel: String, backend: OpenCLBackend) throws -> TuningProbe {
+        switch kernel {
+        case "gemm_cpu", "gemm_gpu": return try gemm(backend)
+        default: throw BackendError("the tuner has no problem for kernel '\(kernel)'")
+        }
+    }
+
+    /// GEMM: checked on four ragged shapes (one per transpose combination, none a multiple of
+    /// any tile, β ≠ 0 so the old C matters), timed on a square 384 (CPU) or 512 (GPU) product.
+    private static func gemm(_ backend: OpenCLBackend) throws -> TuningProbe {
+        let reference = ReferenceBackend()
+        var random = SeededGenerator(seed: 0x7E1E)
+        struct Case { let ta: Bool, tb: Bool, m: Int, n: Int, k: Int, a: [Float], b: [Float], c: [Float], expected: [Float] }
+        var cases: [Case] = []
+        for (ta, tb, m, n, k) in [(false, false, 67, 45, 33), (true, false, 13, 70, 129),
+                                  (false, true, 130, 17, 65), (true, true, 9, 97, 20)] {
+            let a = (0..<(m * k)).map { _ in 2 * random.nextFloat() - 1 }
+            let b = (0..<(k * n)).map { _ in 2 * random.nextFloat() - 1 }
+            let c = (0..<(m * n)).map { _ in 2 * random.nextFloat() - 1 }
+            func tensor(_ backend: any Backend, _ values: [Float]) throws -> Tensor {
+                let t = Tensor(storage: try backend.allocate(.float32, count: values.count), shape: [values.count])
+                try backend.upload(values, to: t)
+                return t
+            }
+            let rc = try tensor(reference, c)
+            try reference.gemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: 1.25,
+                               a: try tensor(reference, a), b: try tensor(reference, b), beta: -0.5, c: rc)
+            cases.append(Case(ta: ta, tb: tb, m: m, n: n, k: k, a: a, b: b, c: c, expected: try reference.download(rc)))
+        }
+        let size = backend.style == .cpu ? 384 : 512
+        func zeros(_ count: Int) throws -> Tensor {
+            Tensor(storage: try backend.allocate(.float32, count: count), shape: [count])
+        }
+        let ta = try zeros(size * size), tb = try zeros(size * size), tc = try zeros(size * size)
+        try backend.upload((0..<(size * size)).map { _ in random.nextFloat() }, to: ta)
+        try backend.upload((0..<(size * size)).map { _ in random.nextFloat() }, to: tb)
+        return TuningProbe(problem: "gemm NN M\(size) N\(size) K\(size)", check: {
+            // The case furthest from its own tolerance speaks for all.
+            var worst = (error: 0.0, tolerance: 1.0)
+            for c in cases {
+                let a = try zeros(c.a.count), b = try zeros(c.b.count), out = try zeros(c.c.count)
+                try backend.upload(c.a, to: a)
+                try backend.upload(c.b, to: b)
+                try backend.upload(c.c, to: out)
+                try backend.gemm(transposeA: c.ta, transposeB: c.tb, m: c.m, n: c.n, k: c.k, alpha: 1.25,
+                                 a: a, b: b, beta: -0.5, c: out)
+                let error = Tolerance.maxError(try backend.download(out), c.expected)
+                let tolerance = Tolerance.forReduction(length: c.k + 1)
+                if !(error / tolerance <= worst.error / worst.tolerance) { worst = (error, tolerance) }
+            }
+            return worst
+        }, run: {
+            try backend.gemm(transposeA: false, transposeB: false, m: size, n: size, k: size, alpha: 1,
+                             a: ta, b: tb, beta: 0, c: tc)
+        })
+    }
+}
