@@ -50,12 +50,14 @@ struct BenchOptions {
     var quick = false
     /// Retune every tunable kernel's tiles first (ignoring cached choices) and report the candidates.
     var tune = false
+    /// Time CLBlast's SGEMM beside ours (nil: not asked; "" the default library name).
+    var clblast: String?
 
     static let usage = """
     usage: synapse-bench [--device gpu|cpu|reference|<index>|<name>] [--style cpu|gpu] [--json FILE]
                          [--batch 256] [--units 10] [--warmup 2] [--repeats 5] [--steps 4] [--c 0.1]
                          [--only TEXT] [--parts ops,step,profile,denormal] [--peak-gflops X [--peak-source TEXT]] [--quick]
-                         [--tune] [--list-devices]
+                         [--tune] [--clblast [LIBRARY]] [--list-devices]
       --device       the device (see --list-devices); default: a GPU if there is one, else the CPU
       --json FILE    write every figure to FILE (device, train_images_per_second[_c0],
                      infer_images_per_second, peak_rss_bytes, ops [...], profile [...])
@@ -70,6 +72,9 @@ struct BenchOptions {
                      default: the best GEMM measured in this run
       --peak-source  what measured --peak-gflops, for the report
       --quick        small shapes, one repeat: a smoke run, not a measurement
+      --clblast      also time CLBlast's SGEMM beside ours (square and dense-layer shapes), each
+                     CLBlast result checked against the reference first; LIBRARY defaults to
+                     $SYNAPSE_CLBLAST or libclblast.so.1
       --tune         first retune the kernel tiles on this device (every candidate checked
                      against the reference, then timed); the choice is cached for later runs
     """
@@ -137,6 +142,10 @@ struct BenchOptions {
             case "--peak-source": options.peakSource = try value(argument)
             case "--quick": options.quick = true
             case "--tune": options.tune = true
+            case "--clblast":
+                // An optional value: the next argument unless it is another flag.
+                if let next = rest.first, !next.hasPrefix("--") { options.clblast = String(next); rest.removeFirst() }
+                else { options.clblast = "" }
             case "-h", "--help": throw BenchUsageError("")
             default: throw BenchUsageError("unknown argument '\(argument)'")
             }

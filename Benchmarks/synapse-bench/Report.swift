@@ -37,6 +37,9 @@ struct BenchReport: Encodable {
     var denormal: [DenormalFigures] = []
     /// What `--tune` measured: every candidate of every table.
     var tuning: [TuningRow] = []
+    /// `--clblast`: the library loaded and CLBlast's SGEMM beside ours per shape.
+    var clblastLibrary: String?
+    var clblast: [CLBlastRow] = []
     var failures: [String]
 
     func json() throws -> Data {
@@ -84,6 +87,9 @@ extension BenchReport {
             if let g = op.gflops { fields.append("\(op.name.replacingOccurrences(of: " ", with: "_"))=\(fixed(g, 1)) GFLOP/s") }
         }
         if let b = peakGbps { fields.append("copy=\(fixed(b, 1)) GB/s") }
+        for row in clblast where row.shape.hasPrefix("NN ") {
+            if let r = row.ratio { fields.append("gemm_vs_clblast_\(row.shape.split(separator: ":")[0].replacingOccurrences(of: " ", with: "_"))=\(fixed(r, 2))") }
+        }
         for d in denormal {
             if let r = d.ratio { fields.append("denormal_step_ratio_\(d.flushed ? "flushed" : "kept")=\(fixed(r, 3))") }
         }
@@ -141,6 +147,15 @@ extension BenchReport {
             for row in tuning {
                 let time = row.milliseconds.map { fixed($0, 3) + " ms" } ?? "rejected: \(row.rejection ?? "")"
                 lines.append("  " + (row.chosen ? "* " : "  ") + pad(row.kernel, 10) + pad(row.tiles, 34) + pad(row.problem, 26) + time)
+            }
+        }
+        if !clblast.isEmpty {
+            lines.append("CLBlast SGEMM (\(clblastLibrary ?? "")) beside ours, same buffers, wall clock; ratio = ours / CLBlast:")
+            for row in clblast {
+                let figures = row.clblastGflops.map { c in
+                    "CLBlast \(fixed(c, 1)) GFLOP/s, ours \(fixed(row.oursGflops ?? .nan, 1)), ratio \(fixed(row.ratio ?? .nan, 2))"
+                } ?? "FAILED: \(row.failure ?? "")"
+                lines.append("  " + pad(row.shape, 40) + figures)
             }
         }
         for d in denormal {

@@ -167,6 +167,28 @@ if options.parts.contains(.profile) {
     }
 }
 
+// MARK: CLBlast beside ours (--clblast)
+
+if let library = options.clblast {
+    if let opencl {
+        progress("clblast: CLBlast's SGEMM beside ours, each result checked against the reference first")
+        do {
+            let compared = try runCLBlastComparison(on: opencl, library: library.isEmpty ? nil : library, batch: options.batch,
+                                                    warmup: options.warmup, repeats: options.repeats, quick: options.quick,
+                                                    log: progress)
+            report.clblastLibrary = compared.library
+            report.clblast = compared.rows
+            for row in compared.rows where row.failure != nil {
+                report.failures.append("clblast \(row.shape): \(row.failure ?? "")")
+            }
+        } catch {
+            report.failures.append("clblast: \(error)")
+        }
+    } else {
+        report.failures.append("clblast: needs an OpenCL device, not \(plain.deviceName)")
+    }
+}
+
 // MARK: 4. Denormal gradients
 
 if options.parts.contains(.denormal) {

@@ -18,7 +18,7 @@ import Foundation
 import SynapseEngine
 
 /// Which variant of each kernel is built: GPUs want local-memory tiles and many work-items,
-/// CPUs (PoCL) want barrier-free register blocking and few, fat work-items (docs/performance.md).
+/// CPUs (PoCL) want barrier-free register blocking and few, fat work-items (docs/kernels.md).
 public enum KernelStyle: String, Sendable {
     case cpu, gpu
 

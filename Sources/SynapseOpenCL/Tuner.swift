@@ -37,8 +37,9 @@ public enum TuningPolicy: String, Equatable, Sendable {
 
 /// The candidate tiles of one kernel: its one home. `candidates[0]` is the default.
 public struct TileTable: Sendable {
-    /// The kernel the defines are for, e.g. "gemm_cpu"; it also names the problem the tuner
-    /// checks and times the candidates on.
+    /// The kernel the defines are for and, after a dot, the shape class they serve, e.g.
+    /// "gemm_cpu" or "conv_fwd_cpu.narrow"; it also names the problem the tuner checks and
+    /// times the candidates on.
     public let kernel: String
     public let style: KernelStyle
     public let candidates: [[String: String]]
@@ -72,9 +73,23 @@ public enum TileTables {
         ["TM": "128", "TN": "128", "TK": "8", "WM": "8", "WN": "8"],
     ])
 
+    /// CPU forward convolution (conv_fwd_cpu, also run by the input gradient) on output rows of
+    /// more than 16: MR filters × NR positions of a row per work-item (NR a multiple of 16).
+    /// 8 × 32 measured best on PoCL 3.1 on two Zen 4 cores.
+    public static let convForwardWide = TileTable(kernel: "conv_fwd_cpu.wide", style: .cpu, candidates: [
+        ["MR": "8", "NR": "32"], ["MR": "4", "NR": "32"], ["MR": "6", "NR": "32"], ["MR": "12", "NR": "16"],
+        ["MR": "8", "NR": "16"],
+    ])
+    /// The same kernel on rows of at most 16 (the 13- and 15-wide layers): one 16-lane vector
+    /// per row, so only MR varies.
+    public static let convForwardNarrow = TileTable(kernel: "conv_fwd_cpu.narrow", style: .cpu, candidates: [
+        ["MR": "8", "NR": "16"], ["MR": "4", "NR": "16"], ["MR": "6", "NR": "16"], ["MR": "12", "NR": "16"],
+        ["MR": "16", "NR": "16"],
+    ])
+
     /// The tables of one kernel style.
     public static func all(for style: KernelStyle) -> [TileTable] {
-        [gemmCPU, gemmGPU].filter { $0.style == style }
+        [gemmCPU, gemmGPU, convForwardWide, convForwardNarrow].filter { $0.style == style }
     }
 }
 
@@ -278,8 +293,57 @@ struct TuningProbe {
     static func make(for kernel: String, backend: OpenCLBackend) throws -> TuningProbe {
         switch kernel {
         case "gemm_cpu", "gemm_gpu": return try gemm(backend)
+        // Ragged checks (odd channels, widths not a multiple of 16, batch ≥ 5 so the in-place
+        // path runs too); timed on the CNN's conv2 (30 wide) or conv4 (13 wide) at a small batch.
+        case "conv_fwd_cpu.wide":
+            return try convForward(backend, checks: [ConvShape(batch: 6, inChannels: 5, height: 9, width: 37, outChannels: 11, padding: 1),
+                                                     ConvShape(batch: 2, inChannels: 3, height: 20, width: 19, outChannels: 13, padding: 0)],
+                                   timed: ConvShape(batch: 16, inChannels: 32, height: 32, width: 32, outChannels: 32, padding: 0))
+        case "conv_fwd_cpu.narrow":
+            return try convForward(backend, checks: [ConvShape(batch: 6, inChannels: 6, height: 11, width: 13, outChannels: 19, padding: 0),
+                                                     ConvShape(batch: 2, inChannels: 7, height: 9, width: 5, outChannels: 13, padding: 1)],
+                                   timed: ConvShape(batch: 32, inChannels: 64, height: 15, width: 15, outChannels: 64, padding: 0))
         default: throw BackendError("the tuner has no problem for kernel '\(kernel)'")
         }
+    }
+
+    /// Uploads `values` into a fresh tensor of `backend`.
+    private static func tensor(_ backend: any Backend, _ values: [Float]) throws -> Tensor {
+        let t = Tensor(storage: try backend.allocate(.float32, count: values.count), shape: [values.count])
+        try backend.upload(values, to: t)
+        return t
+    }
+
+    /// Forward convolution with bias and ReLU: checked on `checks`, timed on `timed`.
+    private static func convForward(_ backend: OpenCLBackend, checks: [ConvShape], timed: ConvShape) throws -> TuningProbe {
+        let reference = ReferenceBackend()
+        var random = SeededGenerator(seed: 0xC0F1)
+        func uniform(_ n: Int) -> [Float] { (0..<n).map { _ in 2 * random.nextFloat() - 1 } }
+        var cases: [(shape: ConvShape, x: [Float], w: [Float], b: [Float], expected: [Float])] = []
+        for s in checks {
+            let x = uniform(s.inputCount), w = uniform(s.weightCount), b = uniform(s.outChannels)
+            let out = try tensor(reference, [Float](repeating: 0, count: s.outputCount))
+            try reference.conv2dForward(s, input: try tensor(reference, x), weight: try tensor(reference, w),
+                                        bias: try tensor(reference, b), relu: true, output: out)
+            cases.append((s, x, w, b, try reference.download(out)))
+        }
+        let tx = try tensor(backend, uniform(timed.inputCount)), tw = try tensor(backend, uniform(timed.weightCount))
+        let tb = try tensor(backend, uniform(timed.outChannels))
+        let tout = try tensor(backend, [Float](repeating: 0, count: timed.outputCount))
+        return TuningProbe(problem: "conv forward \(timed)", check: {
+            var worst = (error: 0.0, tolerance: 1.0)
+            for c in cases {
+                let out = try tensor(backend, [Float](repeating: .nan, count: c.shape.outputCount))
+                try backend.conv2dForward(c.shape, input: try tensor(backend, c.x), weight: try tensor(backend, c.w),
+                                          bias: try tensor(backend, c.b), relu: true, output: out)
+                let error = Tolerance.maxError(try backend.download(out), c.expected)
+                let tolerance = Tolerance.forReduction(length: c.shape.inChannels * c.shape.kernelSize * c.shape.kernelSize + 1)
+                if !(error / tolerance <= worst.error / worst.tolerance) { worst = (error, tolerance) }
+            }
+            return worst
+        }, run: {
+            try backend.conv2dForward(timed, input: tx, weight: tw, bias: tb, relu: true, output: tout)
+        })
     }
 
     /// GEMM: checked on four ragged shapes (one per transpose combination, none a multiple of
