@@ -48,7 +48,8 @@ PEAK=$(sed -n 's/.*sgemm GFLOP\/s:.*2048=\([0-9.]*\).*/\1/p' "$OUT/peers.txt" 2>
 PEAK_ARGS=()
 [ -n "$PEAK" ] && PEAK_ARGS=(--peak-gflops "$PEAK" --peak-source "numpy/OpenBLAS sgemm 2048, same sitting")
 if [ "${SKIP_BENCH:-0}" != 1 ]; then
-    "$BIN/synapse-bench" --device cpu --json "$OUT/bench-cpu.json" "${PEAK_ARGS[@]}" "$@" >"$OUT/bench.txt" 2>&1
+    # --tune first: the tiles are measured on this machine (and cached for the protocol runs below).
+    "$BIN/synapse-bench" --device cpu --tune --json "$OUT/bench-cpu.json" "${PEAK_ARGS[@]}" "$@" >"$OUT/bench.txt" 2>&1
     echo "exit $?" >>"$OUT/bench.txt"
     stamp "synapse-bench done"
 fi

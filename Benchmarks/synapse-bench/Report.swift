@@ -146,7 +146,7 @@ extension BenchReport {
             lines.append("tile tuning (every candidate checked against the reference, then timed; * = chosen):")
             for row in tuning {
                 let time = row.milliseconds.map { fixed($0, 3) + " ms" } ?? "rejected: \(row.rejection ?? "")"
-                lines.append("  " + (row.chosen ? "* " : "  ") + pad(row.kernel, 10) + pad(row.tiles, 34) + pad(row.problem, 26) + time)
+                lines.append("  " + (row.chosen ? "* " : "  ") + pad(row.kernel, 21) + pad(row.tiles, 38) + pad(row.problem, 46) + time)
             }
         }
         if !clblast.isEmpty {

@@ -238,22 +238,25 @@ extension OpenCLBackend {
         guard !table.candidates.isEmpty else { throw BackendError("tuning \(table.kernel): the table has no candidates") }
         let probe = try TuningProbe.make(for: table.kernel, backend: self)
         try synchronize()
+        // 1. Every candidate is checked (and warmed up: built, caches filled) before any timing.
         var results: [TuningCandidate] = []
-        for candidate in table.candidates {
+        var times: [[Double]] = Array(repeating: [], count: table.candidates.count)
+        func trial<T>(_ candidate: [String: String], _ body: () throws -> T) rethrows -> T {
             tilesUnderTrial[table.kernel] = candidate
             defer { tilesUnderTrial[table.kernel] = nil }
+            return try body()
+        }
+        for candidate in table.candidates {
             do {
-                let (error, tolerance) = try probe.check()
+                let (error, tolerance) = try trial(candidate) { try probe.check() }
                 guard error <= tolerance else {
                     results.append(TuningCandidate(defines: candidate, error: error, tolerance: tolerance, seconds: nil,
                                                    rejection: "wrong results: error \(error) > tolerance \(tolerance)"))
                     continue
                 }
-                var times: [Double] = []
-                _ = try time(probe.run)   // warm-up: the build, caches, clocks
-                for _ in 0..<3 { times.append(try time(probe.run)) }
-                results.append(TuningCandidate(defines: candidate, error: error, tolerance: tolerance,
-                                               seconds: times.sorted()[1], rejection: nil))
+                _ = try trial(candidate) { try time(probe.run) }
+                results.append(TuningCandidate(defines: candidate, error: error, tolerance: tolerance, seconds: nil,
+                                               rejection: nil))
             } catch {
                 // A candidate the device cannot build or launch (too much local memory, too
                 // many work-items) is rejected, not fatal.
@@ -261,6 +264,19 @@ extension OpenCLBackend {
                 results.append(TuningCandidate(defines: candidate, error: .infinity, tolerance: 0, seconds: nil,
                                                rejection: "\(error)"))
             }
+        }
+        // 2. The passing candidates are timed in interleaved rounds, so that a burst of load on
+        // a shared machine hits every candidate alike; the median of each is compared.
+        for _ in 0..<Self.tuningRounds {
+            for (i, candidate) in table.candidates.enumerated() where results[i].rejection == nil {
+                times[i].append(try trial(candidate) { try time(probe.run) })
+            }
+        }
+        results = results.enumerated().map { i, r in
+            guard r.rejection == nil else { return r }
+            let sorted = times[i].sorted()
+            return TuningCandidate(defines: r.defines, error: r.error, tolerance: r.tolerance,
+                                   seconds: sorted[sorted.count / 2], rejection: nil)
         }
         let passed = results.filter { $0.rejection == nil }
         guard let best = passed.min(by: { ($0.seconds ?? .infinity) < ($1.seconds ?? .infinity) }) else {
@@ -275,6 +291,9 @@ extension OpenCLBackend {
         return TuningReport(kernel: table.kernel, device: device.name, problem: probe.problem, candidates: results,
                             chosen: best.defines)
     }
+
+    /// Timed runs per candidate (interleaved); the median counts.
+    static var tuningRounds: Int { 5 }
 
     /// Retunes every table of this backend's style (ignoring cached choices): `synapse-bench --tune`.
     public func tuneAll() throws -> [TuningReport] {

@@ -68,15 +68,18 @@ let checks = (small ? OpChecks.small : OpChecks.standard).filter { check in
 func pad(_ text: String, _ width: Int) -> String {
     text + String(repeating: " ", count: max(2, width - text.count))
 }
-print(pad("op", 30) + pad("shape", 42) + pad("max error", 12) + pad("tolerance", 12) + "ok")
+print(pad("op", 30) + pad("shape", 42) + pad("max error", 12) + pad("tolerance", 12) + pad("ok", 10) + "seconds")
 let reference = ReferenceBackend()
 var failures = 0
 let start = Date()
 for check in checks {
+    let checkStart = Date()
     let result = check.run(on: backend, reference: reference)
     if !result.passed { failures += 1 }
     print(pad(result.op, 30) + pad(result.shape, 42) + pad(String(format: "%.3g", result.error), 12)
-          + pad(String(format: "%.3g", result.tolerance), 12) + (result.passed ? "ok" : "MISMATCH"))
+          + pad(String(format: "%.3g", result.tolerance), 12) + pad(result.passed ? "ok" : "MISMATCH", 10)
+          + String(format: "%.2f", Date().timeIntervalSince(checkStart)))
+    fflush(stdout)
     if let failure = result.failure { print("    error: \(failure)") }
 }
 let seconds = Date().timeIntervalSince(start)
