@@ -1,6 +1,6 @@
 // The OpenCL runtime under the backend: storage, programs, kernels, launches, workspaces.
 //
-// Internal launch API (used by the op files and by LinearAlgebra.swift):
+// Internal launch API (used by the op files: LinearAlgebra.swift, Convolution.swift, ...):
 //   kernel(file:name:defines:)   the kernel `name` of `Kernels/<file>` built for this device with
 //                                 the style define plus `defines` (-D NAME=value); programs are
 //                                 built once per (file, defines) and kernels created once.
