@@ -23,10 +23,12 @@ final class TrainingStepBench {
     private var globalStep = 0
     private var adamStep = 0
 
-    /// `converged`: every label is class 0 and the output bias of unit 0 sits `convergedMargin`
-    /// above the others, so the softmax is certain: the other units' probabilities and the
-    /// gradients flowing back from them are below 1.18e-38, denormal floats (a task trained
-    /// to a loss near 1e-5 ends up in the same range). Forward values stay normal.
+    /// `converged`: every label is class 0, the output bias of unit 0 sits `convergedMargin`
+    /// above the others and the output weights are small and random (a trained layer; they
+    /// start at zero, which would stop every gradient at the output). The softmax is then
+    /// certain: the other units' loss gradients (probability / batch) are near the bottom of the
+    /// normal range, and every gradient behind the output layer is a denormal float or zero, as
+    /// in a task trained to a loss near 1e-5. Forward values stay normal.
     init(backend: any Backend, batch: Int, units: Int, seed: UInt64, converged: Bool = false) throws {
         self.backend = backend
         self.batch = batch
@@ -51,12 +53,15 @@ final class TrainingStepBench {
         poolLabels = try ints(pool)
         try backend.upload((0..<pool).map { _ in converged ? 0 : Int32(random.nextInt(below: 10)) }, to: poolLabels)
         if converged {
-            guard let bias = network.parameterRegions.first(where: { $0.name == "output.bias" }) else {
-                throw BackendError("the split-CIFAR network has no output.bias region")
+            guard let bias = network.parameterRegions.first(where: { $0.name == "output.bias" }),
+                  let weight = network.parameterRegions.first(where: { $0.name == "output.weight" }) else {
+                throw BackendError("the split-CIFAR network has no output.weight or output.bias region")
             }
             var values = [Float](repeating: 0, count: bias.count)
             values[0] = Self.convergedMargin
             try backend.upload(values, to: network.parameters.view(at: bias.offset, shape: [bias.count]))
+            try backend.upload((0..<weight.count).map { _ in 0.1 * (random.nextFloat() - 0.5) },
+                               to: network.parameters.view(at: weight.offset, shape: [weight.count]))
         }
         indices = try ints(pool)
         var order = (0..<pool).map { Int32($0) }
@@ -67,9 +72,10 @@ final class TrainingStepBench {
         correct = try floats(1)
     }
 
-    /// Logit margin of the converged state: e^−95 ≈ 5.5e-42 lies inside the denormal range
-    /// [1.4e-45, 1.18e-38) with room either side for the spread the rest of the logits add.
-    static let convergedMargin: Float = 95
+    /// Logit margin of the converged state: the other units' loss gradients are about
+    /// e^−80 / 256 ≈ 7e-38, just above the denormal range [1.4e-45, 1.18e-38); times output
+    /// weights of ±0.05 they fall into it, and so does everything computed from them.
+    static let convergedMargin: Float = 80
 
     /// The parameter gradients of the last step (waits): how many are nonzero, and how many of
     /// those are denormal (0 < |g| < Float.leastNormalMagnitude).

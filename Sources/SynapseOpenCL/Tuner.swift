@@ -174,6 +174,9 @@ extension OpenCLBackend {
             case .corrupt: choice = tuningPolicy == .firstUse ? nil : ProcessTuningMemo.get(key)
             }
             if choice == nil && tuningPolicy == .firstUse {
+                // Said on stderr: the pause (a build per candidate) would otherwise look like a hang.
+                FileHandle.standardError.write(Data(
+                    "synapse: tuning \(table.kernel) tiles on \(device.name) (first use; cached afterwards, SYNAPSE_TUNE=cached skips it)\n".utf8))
                 choice = try tune(table).chosen
             }
         }
