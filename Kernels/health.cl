@@ -25,9 +25,9 @@ __kernel void state_health(__global const float* theta, int thetaOffset,
         if (!isfinite(s) || s < 0.0f) flags |= 32;
     }
     scratch[lid] = flags;
-    for (int half = HEALTH_WG / 2; half > 0; half >>= 1) {
+    for (int width = HEALTH_WG / 2; width > 0; width >>= 1) {
         barrier(CLK_LOCAL_MEM_FENCE);
-        if (lid < half) scratch[lid] |= scratch[lid + half];
+        if (lid < width) scratch[lid] |= scratch[lid + width];
     }
     if (lid == 0 && scratch[0] != 0) atomic_or(&result[resultOffset], scratch[0]);
 }
