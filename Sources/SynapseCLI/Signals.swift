@@ -18,6 +18,13 @@ public enum Interrupts {
 
     /// Installs the handlers (the executables call this once, before the run).
     public static func install() {
+        // A parent may have started us with these signals blocked (a mask is inherited): unblock
+        // them, or a Ctrl-C would wait unseen until the run ends.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         for sig in [SIGINT, SIGTERM] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { signal in

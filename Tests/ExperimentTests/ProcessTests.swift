@@ -103,7 +103,7 @@ struct ProcessTests {
         defer { folder.remove() }
         try writeTinyMNIST(to: folder.path, seed: 5, trainPerClass: 4, testPerClass: 2)
         let out = folder.path + "/run"
-        let child = try Child.start(tool, Self.runArguments(data: folder.path, out: out, seed: 3, epochs: 200),
+        let child = try Child.start(tool, Self.runArguments(data: folder.path, out: out, seed: 3, epochs: 40),
                                     stderrPath: folder.path + "/stderr")
         // Once the first checkpoint exists the run is well under way: kill it without warning.
         let checkpoint = out + "/si.checkpoint.safetensors"
@@ -130,12 +130,11 @@ struct ProcessTests {
         defer { folder.remove() }
         try writeTinyMNIST(to: folder.path, seed: 6, trainPerClass: 4, testPerClass: 2)
         let out = folder.path + "/run dir"   // a space: the printed command must quote it
-        let child = try Child.start(tool, Self.runArguments(data: folder.path, out: out, seed: 1, epochs: 200),
+        let child = try Child.start(tool, Self.runArguments(data: folder.path, out: out, seed: 1, epochs: 40),
                                     stderrPath: folder.path + "/stderr")
         let checkpoint = out + "/si.checkpoint.safetensors"
         let deadline = Date().addingTimeInterval(120)
         while !FileManager.default.fileExists(atPath: checkpoint) && Date() < deadline { usleep(20_000) }
-        usleep(200_000)
         kill(child.pid, signal)
         let status = child.wait().status
         #expect(status == 128 + signal)
