@@ -194,13 +194,13 @@ struct CheckpointHardeningTests {
 
     @Test func optionDifferencesNameEachFieldWithBothValues() throws {
         var generator = SeededGenerator(seed: 0xD1FF)
-        let saved = ContinualOptions.splitMNIST(method: .si)
-        var current = saved
-        current.c = Float(1 + generator.nextInt(below: 9))
-        current.seed = UInt64(100 + generator.nextInt(below: 100))
+        let (c1, c2) = (Double(1 + generator.nextInt(below: 9)), Double(11 + generator.nextInt(below: 9)))
+        let seed = UInt64(100 + generator.nextInt(below: 100))
+        let saved = ContinualOptions(method: .si, seed: 3, settings: ["c": c1])
+        let current = ContinualOptions(method: .si, seed: seed, settings: ["c": c2])
         let text = try #require(OptionDifferences.between(saved: saved, current: current))
-        #expect(text.contains("c: saved \(saved.c), this run \(current.c)"), "\(text)")
-        #expect(text.contains("seed: saved \(saved.seed), this run \(current.seed)"), "\(text)")
+        #expect(text.contains("c: saved \(Float(c1)), this run \(Float(c2))"), "\(text)")
+        #expect(text.contains("seed: saved 3, this run \(seed)"), "\(text)")
         #expect(text.split(separator: ";").count == 2, "\(text)")
         #expect(OptionDifferences.between(saved: saved, current: saved) == nil)
     }
