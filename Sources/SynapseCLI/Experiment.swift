@@ -532,14 +532,18 @@ public final class ExperimentRun {
                 if writesRunFiles {
                     try Checkpoint.save(captured, config: config,
                                         parameterRegions: trainer.network.parameterRegions, to: checkpointPath)
+                }
+                // From here on an interrupt names this checkpoint (complete on disk), before the
+                // slower weights and result files are written.
+                Interrupts.prepare(tool: config.tool, out: out, checkpoint: checkpointPath,
+                                   detail: " (\(label) after task \(trainer.completedTasks) of \(tasks.count))")
+                if writesRunFiles {
                     try WeightsExport.file(theta: captured.arrays["theta"] ?? [], network: trainer.network, sequence: tasks,
                                            config: config, method: method, completedTasks: trainer.completedTasks)
                         .write(to: WeightsExport.path(in: out, stem: label))
                     try writeJSON(MethodReport(result: trainer.result, config: config), name: label)
                 }
                 lastCheckpoint = checkpointPath
-                Interrupts.prepare(tool: config.tool, out: out, checkpoint: checkpointPath,
-                                   detail: " (\(label) after task \(trainer.completedTasks) of \(tasks.count))")
             } catch {
                 throw ExperimentFailure.failed("[\(label)] cannot save the results of task \(trainer.completedTasks): \(error)")
             }

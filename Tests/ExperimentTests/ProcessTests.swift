@@ -133,8 +133,11 @@ struct ProcessTests {
         let child = try Child.start(tool, Self.runArguments(data: folder.path, out: out, seed: 1, epochs: 40),
                                     stderrPath: folder.path + "/stderr")
         let checkpoint = out + "/si.checkpoint.safetensors"
+        // The run prepares the interrupt line right after the checkpoint and before it writes the
+        // task's result file, so once si.json exists the line names the checkpoint.
+        let result = out + "/si.json"
         let deadline = Date().addingTimeInterval(120)
-        while !FileManager.default.fileExists(atPath: checkpoint) && Date() < deadline { usleep(20_000) }
+        while !FileManager.default.fileExists(atPath: result) && Date() < deadline { usleep(20_000) }
         kill(child.pid, signal)
         let status = child.wait().status
         #expect(status == 128 + signal)
