@@ -16,7 +16,12 @@ enum Checkpoint {
 
     /// `<dir>/<method>.checkpoint.safetensors`
     static func path(in folder: String, method: Method) -> String {
-        folder + "/" + method.rawValue + ".checkpoint.safetensors"
+        path(in: folder, stem: method.rawValue)
+    }
+
+    /// `<dir>/<stem>.checkpoint.safetensors` (a run's file stem: `ExperimentRun.stem`).
+    static func path(in folder: String, stem: String) -> String {
+        folder + "/" + stem + ".checkpoint.safetensors"
     }
 
     /// The file contents of `state` under `config`.

@@ -3,9 +3,12 @@
 //   start   parse and check every option, open the device, prepare the results folder
 //           (any bad value: one line on stderr, exit code 2, nothing done yet)
 //   load    read the data set and cut it into the protocol's tasks          (SynapseData)
-//   train   for each method: build the protocol's network and its trainer, then task after task
-//           train → consolidate → evaluate → checkpoint → write <method>.json (SynapseContinual)
-//   finish  summary.csv, accuracy.svg, the summary table on stdout
+//   select  only with --select-on validation: every swept value × seed trained on the training split
+//           minus a held-out part of each task, evaluated on that part; the best value per method
+//   train   for each run (method × seed, × value for a test-set sweep): build the protocol's network
+//           and its trainer, then task after task train → consolidate → evaluate → checkpoint →
+//           write the run's JSON (SynapseContinual); each run is `perform`, one SweepRun in, one file out
+//   finish  gathered from the files on disk: summary.csv, accuracy.svg (± SEM over seeds), the table on stdout
 //
 // The flow itself is `Experiment.standardFlow` below; the three tools' main.swift files only call `Experiment.run`.
 
@@ -68,13 +71,17 @@ public enum Experiment {
     public static let standardFlow: (ExperimentRun) throws -> Void = { run in
         // 1. Load: read the data set and cut it into the protocol's tasks.
         let tasks = try run.loadTasks()
-        // 2. For each method (--method si,finetune,...), with the same seed and data: build the
-        //    network, then task after task train, consolidate, evaluate, checkpoint, write <method>.json.
-        for method in run.methods {
-            let report = try run.train(method, on: tasks)
-            try run.write(report)
+        // 2. With --select-on validation: train every swept value × seed on the training split minus
+        //    its held-out part, then choose each method's value on the held-out part.
+        if run.config.selectOn == .validation {
+            let heldOut = try run.validationTasks(tasks)
+            for sweepRun in try run.plan(.validation) { try run.perform(sweepRun, stage: .validation, on: heldOut) }
+            try run.selectValues()
         }
-        // 3. Summarise: summary.csv, accuracy.svg, the table on stdout (the paper's numbers beside ours).
+        // 3. Every run (method × seed, with the chosen or each swept value): build the network, then
+        //    task after task train, consolidate, evaluate, checkpoint, write the run's JSON.
+        for sweepRun in try run.plan(.test) { try run.perform(sweepRun, stage: .test, on: tasks) }
+        // 4. Summarise the results on disk: summary.csv, accuracy.svg, the table on stdout.
         try run.finish()
     }
 
@@ -105,8 +112,8 @@ public final class ExperimentRun {
     public let backend: any Backend
     /// The methods to run, in order.
     public var methods: [Method] { config.methods }
-    /// The results written so far (one per finished method).
-    public private(set) var reports: [MethodReport] = []
+    /// How the loaded data falls short of the protocol's full data (set by `loadTasks`; nil before).
+    public private(set) var dataDeviations: [String]?
     let console: Console
     let quiet: Bool
     /// Tests only: stop (as if killed) after this many tasks of a method have been checkpointed.
@@ -274,6 +281,8 @@ public final class ExperimentRun {
         if !Folder.exists(out + "/config.json") {
             do { try writeConfig() } catch { throw ExperimentFailure.failed("cannot write \(out)/config.json: \(error)") }
         }
+        dataDeviations = config.dataDeviations(trainCounts: sequence.tasks.map(\.train.count),
+                                               testCounts: sequence.tasks.map(\.test.count))
         progress("\(sequence.count) tasks: " + sequence.tasks.map { "'\($0.name)' (\($0.train.count) train, \($0.test.count) test)" }
                     .joined(separator: ", "))
         return sequence
@@ -302,14 +311,105 @@ public final class ExperimentRun {
         return text
     }
 
-    // MARK: Train
+    // MARK: The run list
 
-    /// Trains `method` on every task not yet done (resuming from its checkpoint if there is one),
-    /// checkpointing and writing `<method>.json` after each task.
-    public func train(_ method: Method, on tasks: TaskSequence) throws -> MethodReport {
-        let options = config.continualOptions(for: method)
-        let checkpointPath = Checkpoint.path(in: out, method: method)
-        let label = method.rawValue
+    /// Which data a run trains and is evaluated on.
+    public enum Stage: String, Sendable {
+        /// Choosing a value: the training split minus the held-out part of each task, evaluated on that part.
+        case validation
+        /// The result: the full training split, evaluated on the test split.
+        case test
+    }
+
+    /// The runs of `stage`, method-major, seeds innermost (`SweepPlan.runs`). Validation: every
+    /// value × seed of each method with a swept hyper-parameter (only with --select-on validation).
+    /// Test: each method × seed, with its chosen value (read from `selection-<method>.json`) or,
+    /// without --select-on, with each swept value.
+    /// - Throws: `ExperimentFailure.failed` when a chosen value is needed but not on disk.
+    public func plan(_ stage: Stage) throws -> [SweepRun] {
+        var sweeps: [MethodSweep] = []
+        for method in config.methods {
+            let swept = config.sweeps.keys.sorted().first { config.hyperParameter($0, of: method) != nil }
+            switch (stage, swept, config.selectOn) {
+            case (.validation, let flag?, .validation?):
+                sweeps.append(MethodSweep(method: method.rawValue, parameter: flag, values: config.sweeps[flag]!))
+            case (.validation, _, _):
+                continue
+            case (.test, let flag?, .validation?):
+                let record = try selection(of: method)
+                sweeps.append(MethodSweep(method: method.rawValue, parameter: flag, values: [record.chosen]))
+            case (.test, let flag?, nil):
+                sweeps.append(MethodSweep(method: method.rawValue, parameter: flag, values: config.sweeps[flag]!))
+            case (.test, nil, _):
+                sweeps.append(MethodSweep(method: method.rawValue))
+            }
+        }
+        if sweeps.isEmpty { return [] }
+        do { return try SweepPlan.runs(sweeps, seeds: config.seeds) } catch {
+            throw ExperimentFailure.failed("cannot plan the runs: \(error)")
+        }
+    }
+
+    /// The config one run trains with: its seed, and its value of the swept hyper-parameter (the
+    /// method list stays the run's, so the recorded config shows every method's options).
+    public func config(of run: SweepRun) throws -> RunConfig {
+        guard let method = Method(rawValue: run.method) else {
+            throw ExperimentFailure.failed("run \(run.id): '\(run.method)' is not a method")
+        }
+        guard config.methods.contains(method) else {
+            throw ExperimentFailure.failed("run \(run.id): method '\(run.method)' is not one of this run's (--method)")
+        }
+        var own = config
+        own.seed = run.seed
+        own.seeds = [run.seed]
+        own.sweeps = [:]
+        if let flag = run.parameter, let value = run.value { own.hyperParameters[flag] = value }
+        return own
+    }
+
+    /// The file stem of a run's results: the method's name when it is the method's only run (one
+    /// seed, no sweep), else the run's id (`si_c0.1_seed2`); validation runs live in `validation/`.
+    public func stem(_ run: SweepRun, stage: Stage) -> String {
+        switch stage {
+        case .validation: return "validation/" + run.id
+        case .test:
+            return config.seeds.count == 1 && config.sweeps.isEmpty ? run.method : run.id
+        }
+    }
+
+    /// The tasks of the validation stage: each task's training split minus its seeded held-out part
+    /// (`ValidationSplit`, --validation-fraction, seeded by --seed), with that part as its "test" split.
+    public func validationTasks(_ tasks: TaskSequence) throws -> TaskSequence {
+        do {
+            let split = try ValidationSplit(fraction: config.validationFraction, seed: config.seed)
+            return try TaskSequence(tasks: split.apply(to: tasks.tasks).map(\.selectionTask), headMode: tasks.headMode)
+        } catch {
+            throw ExperimentFailure.data("cannot hold out --validation-fraction \(format(config.validationFraction)) of the training data: \(error)")
+        }
+    }
+
+    // MARK: Train one run
+
+    /// Trains one run (resuming from its checkpoint if there is one), checkpointing and writing its
+    /// JSON (`<stem>.json`) after each task, and returns its report. A finished run is not retrained,
+    /// so a resumed sweep reruns only what is missing.
+    @discardableResult
+    public func perform(_ run: SweepRun, stage: Stage, on tasks: TaskSequence) throws -> MethodReport {
+        let runConfig = try config(of: run)
+        let method = Method(rawValue: run.method)!   // checked by config(of:)
+        let options = runConfig.continualOptions(for: method)
+        let stem = stem(run, stage: stage)
+        let checkpointPath = Checkpoint.path(in: out, stem: stem)
+        let label = stem
+        if stage == .validation {
+            do { try Folder.prepareWritable(out + "/validation") } catch {
+                throw ExperimentFailure.failed("cannot create \(out)/validation: \(error)")
+            }
+        }
+        func report(_ result: ContinualResult) -> MethodReport {
+            MethodReport(result: result, config: runConfig,
+                         dataDeviations: stage == .validation ? ["a validation run (training split minus its held-out part)"] : dataDeviations)
+        }
 
         // A checkpoint of this run: finished → nothing to train; partial → continue after it.
         var saved: TrainerState?
@@ -321,7 +421,9 @@ public final class ExperimentRun {
             saved = loaded.state
             if loaded.state.result.completedTasks == tasks.count {
                 progress("[\(label)] all \(tasks.count) tasks already done (\(checkpointPath)); not retrained")
-                return MethodReport(result: loaded.state.result, config: config)
+                let done = report(loaded.state.result)
+                try writeJSON(done, stem: stem)
+                return done
             }
         }
 
@@ -359,10 +461,10 @@ public final class ExperimentRun {
             // Checkpoint first, then the partial result: a kill between the two loses nothing,
             // because the resumed run rewrites the result from the checkpoint.
             do {
-                try Checkpoint.save(try trainer.captureState(), config: config,
+                try Checkpoint.save(try trainer.captureState(), config: runConfig,
                                     parameterRegions: trainer.network.parameterRegions, to: checkpointPath)
                 lastCheckpoint = checkpointPath
-                try writeJSON(MethodReport(result: trainer.result, config: config))
+                try writeJSON(report(trainer.result), stem: stem)
             } catch {
                 throw ExperimentFailure.failed("[\(label)] cannot save the results of task \(trainer.completedTasks): \(error)")
             }
@@ -374,32 +476,134 @@ public final class ExperimentRun {
                 try backend.fill(trainer.state.theta, value: .nan)
             }
         }
-        return MethodReport(result: trainer.result, config: config)
+        return report(trainer.result)
     }
 
-    // MARK: Write
+    // MARK: Gather
 
-    /// Writes `<method>.json` and keeps the report for the summary.
-    public func write(_ report: MethodReport) throws {
-        do { try writeJSON(report) } catch {
-            throw ExperimentFailure.failed("cannot write \(out)/\(report.method.rawValue).json: \(error)")
+    /// The results of `stage`'s runs as written on disk, in plan order.
+    /// - Throws: `ExperimentFailure.failed` naming a run whose file is missing or unreadable.
+    public func gather(_ stage: Stage) throws -> [(run: SweepRun, report: MethodReport)] {
+        try plan(stage).map { run in
+            let path = out + "/" + stem(run, stage: stage) + ".json"
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ExperimentFailure.failed("run \(run.id) has no result at \(path); continue with --resume \(out)")
+            }
+            do {
+                let decoder = JSONDecoder()
+                decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+                    positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+                return (run, try decoder.decode(MethodReport.self, from: data))
+            } catch {
+                throw ExperimentFailure.failed("\(path) is not a run result: \(oneLine("\(error)"))")
+            }
         }
-        reports.removeAll { $0.method == report.method }
-        reports.append(report)
     }
 
-    /// summary.csv, accuracy.svg and the summary table on stdout.
+    // MARK: Select
+
+    /// `selection-<method>.json`: the choice made on the validation split.
+    public func selection(of method: Method) throws -> SelectionRecord {
+        let path = out + "/selection-\(method.rawValue).json"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ExperimentFailure.failed("\(method.rawValue): no chosen value at \(path) (the validation stage has not finished)")
+        }
+        do { return try JSONDecoder().decode(SelectionRecord.self, from: data) } catch {
+            throw ExperimentFailure.failed("\(path) is not a selection record: \(oneLine("\(error)"))")
+        }
+    }
+
+    /// Chooses each swept method's value from the validation results on disk (`ValidationSelection`:
+    /// best mean validation accuracy over tasks and seeds) and writes `selection-<method>.json` and
+    /// `validation-<method>.svg`/`.csv` (validation accuracy against the value, log axis).
+    public func selectValues() throws {
+        let results = try gather(.validation)
+        for method in config.methods {
+            let mine = results.filter { $0.run.method == method.rawValue }
+            guard let parameter = mine.first?.run.parameter else { continue }
+            let values = config.sweeps[parameter]!
+            // accuracies[v][s]: value v, seed s: mean over tasks of the validation accuracy after the last task.
+            var accuracies: [[Double]] = []
+            var perTask: [[[Double]]] = []
+            for value in values {
+                let runs = mine.filter { $0.run.value == value }
+                perTask.append(runs.map { $0.report.finalAccuracy })
+                accuracies.append(runs.map { r in r.report.finalAccuracy.reduce(0, +) / Double(max(1, r.report.finalAccuracy.count)) })
+            }
+            // Every task of every seed counts once (the seeds have the same tasks).
+            guard let choice = ValidationSelection.choose(values: values, accuracies: perTask.map { $0.flatMap { $0 } }) else {
+                throw ExperimentFailure.failed("\(method.rawValue): no --\(parameter) value has a finite validation accuracy")
+            }
+            let record = SelectionRecord(method: method.rawValue, parameter: parameter, values: values, seeds: config.seeds,
+                                         validationFraction: config.validationFraction, validationSeed: config.seed,
+                                         meanValidationAccuracy: accuracies, validationAccuracyPerTask: perTask,
+                                         chosen: choice.value, chosenMeanAccuracy: choice.meanAccuracy)
+            let info = MethodRegistry.hyperParameters.first { $0.info.flag == parameter }?.info
+            let figure = PaperFigures.validationCurve(
+                [PaperFigures.ValidationSeries(label: method.rawValue, values: values, accuracies: accuracies)],
+                parameter: info?.symbol ?? parameter, chosen: choice.value,
+                title: "\(config.experimentProtocol.title): \(method.rawValue) validation accuracy against \(info?.symbol ?? parameter)")
+            do {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try AtomicFile.write(text: String(decoding: try encoder.encode(record), as: UTF8.self) + "\n",
+                                     to: out + "/selection-\(method.rawValue).json")
+                try AtomicFile.write(text: figure.svg, to: out + "/validation-\(method.rawValue).svg")
+                try AtomicFile.write(text: figure.csv, to: out + "/validation-\(method.rawValue).csv")
+            } catch {
+                throw ExperimentFailure.failed("cannot write the selection of \(method.rawValue): \(error)")
+            }
+            progress("[\(method.rawValue)] chose --\(parameter) \(format(choice.value)) "
+                     + "(mean validation accuracy \(String(format: "%.4f", choice.meanAccuracy)))")
+        }
+    }
+
+    // MARK: Finish
+
+    /// Gathers every run's result from disk and writes summary.csv (mean ± SEM over seeds when a
+    /// configuration has several runs; each run's row in runs.csv), accuracy.svg (± SEM),
+    /// average-accuracy.svg/.csv (average accuracy against tasks learned) and prints the summary.
     public func finish() throws {
+        let results = try gather(.test)
+        let reports = results.map(\.report)
         let title = "\(config.experimentProtocol.title): task-incremental test accuracy after task \(config.tasks)"
+        let several = config.seeds.count > 1 || !config.sweeps.isEmpty
+        let aggregates = SeedAggregate.group(results.map { ($0.run, $0.report.summary) })
+        // One figure series per configuration (method and value), over its seeds.
+        var groups: [(label: String, reports: [MethodReport])] = []
+        for (run, report) in results {
+            let label = Summary.label(report)
+            if let i = groups.firstIndex(where: { $0.label == label && $0.reports[0].method.rawValue == run.method }) {
+                groups[i].reports.append(report)
+            } else {
+                groups.append((label, [report]))
+            }
+        }
+        let bars = PaperFigures.taskAccuracyBars(groups.map { PaperFigures.MethodSeeds(label: $0.label, finalAccuracy: $0.reports.map(\.finalAccuracy)) },
+                                                 title: title + (config.seeds.count > 1 ? " (mean ± SEM over \(config.seeds.count) seeds)" : ""))
+        let curve = PaperFigures.averageAccuracyCurve(groups.map { PaperFigures.MethodMatrices(label: $0.label, matrices: $0.reports.map(\.accuracy)) },
+                                                      title: "\(config.experimentProtocol.title): average accuracy over the tasks learned")
         do {
-            try AtomicFile.write(text: Summary.csv(reports), to: out + "/summary.csv")
-            try AtomicFile.write(text: AccuracyChart.svg(reports, title: title), to: out + "/accuracy.svg")
+            if several {
+                try AtomicFile.write(text: ([SeedAggregate.csvHeader] + aggregates.map(\.csvRow)).joined(separator: "\n") + "\n",
+                                     to: out + "/summary.csv")
+                try AtomicFile.write(text: Summary.csv(reports), to: out + "/runs.csv")
+            } else {
+                try AtomicFile.write(text: Summary.csv(reports), to: out + "/summary.csv")
+            }
+            try AtomicFile.write(text: bars.svg, to: out + "/accuracy.svg")
+            try AtomicFile.write(text: bars.csv, to: out + "/accuracy.csv")
+            try AtomicFile.write(text: curve.svg, to: out + "/average-accuracy.svg")
+            try AtomicFile.write(text: curve.csv, to: out + "/average-accuracy.csv")
         } catch {
             throw ExperimentFailure.failed("cannot write the summary: \(error)")
         }
         console.output(Summary.table(reports, config: config))
-        console.output("Results: \(out)/{\(reports.map(\.method.rawValue).joined(separator: ","))}.json, "
-                       + "\(out)/summary.csv, \(out)/accuracy.svg\n")
+        if several { console.output(Summary.seedTable(aggregates, config: config)) }
+        let stems = results.map { stem($0.run, stage: .test) }
+        console.output("Results: \(out)/{\(stems.joined(separator: ","))}.json, \(out)/summary.csv"
+                       + (several ? ", \(out)/runs.csv" : "") + ", \(out)/accuracy.svg, \(out)/average-accuracy.svg"
+                       + (config.selectOn == .validation ? ", \(out)/selection-<method>.json, \(out)/validation-<method>.svg" : "") + "\n")
     }
 
     /// Writes config.json (the first thing a fresh run writes, once its data has loaded).
@@ -410,9 +614,9 @@ public final class ExperimentRun {
         try AtomicFile.write(text: text, to: out + "/config.json")
     }
 
-    private func writeJSON(_ report: MethodReport) throws {
+    private func writeJSON(_ report: MethodReport, stem: String) throws {
         if !Folder.exists(out + "/config.json") { try writeConfig() }
-        try AtomicFile.write(text: try report.jsonText(), to: out + "/\(report.method.rawValue).json")
+        try AtomicFile.write(text: try report.jsonText(), to: out + "/\(stem).json")
     }
 
     private func progress(_ text: String) {

@@ -106,8 +106,11 @@ public final class ContinualTrainer {
         self.sequence = sequence
         self.options = options
         maxBatch = max(options.batchSize, options.evaluationBatchSize)
+        // The authors' heads: zero weights when each task owns its units (multi-head); one shared
+        // head (single-head) is an ordinary Keras Dense layer, Glorot-uniform.
         network = try Network(backend: backend, inputShape: inputShape, layers: layers, maxBatch: maxBatch,
-                              seed: CounterRandom(seed: options.seed, purpose: .initialization, task: 0, epoch: 0).derivedSeed)
+                              seed: CounterRandom(seed: options.seed, purpose: .initialization, task: 0, epoch: 0).derivedSeed,
+                              outputInitialization: Self.outputInitialization(sequence.headMode))
         network.dropoutSeed = CounterRandom(seed: options.seed, purpose: .dropout, task: 0, epoch: 0).derivedSeed
 
         func floats(_ count: Int) throws -> Tensor {
@@ -144,6 +147,11 @@ public final class ContinualTrainer {
     }
 
     // MARK: The run
+
+    /// How the output layer starts for `headMode`: `.zero` multi-head, `.glorotUniform` single-head.
+    public static func outputInitialization(_ headMode: HeadMode) -> OutputInitialization {
+        headMode == .singleHead ? .glorotUniform : .zero
+    }
 
     /// Runs every remaining task (all of them, or those after a restored state) and returns the result.
     @discardableResult
@@ -270,7 +278,7 @@ public final class ContinualTrainer {
         adamStep += 1
         try trainingStep.enqueue(images: split.pixels, labels: split.labels, indices: indices, rows: batch.rows,
                                  liveUnits: sequence.units(ofTask: batch.task), strength: method.penaltyStrength,
-                                 hyper: options.adam(atStep: adamStep), adamStep: adamStep,
+                                 optimizer: options.optimizer, hyper: options.adam(atStep: adamStep), adamStep: adamStep,
                                  dropoutStep: UInt32(truncatingIfNeeded: globalStep), lossSlot: lossSlot,
                                  extraLoss: { logits, dLogits in
                                      try self.method.addToLogitGradient(task: t, batch: batch, indices: indices, logits: logits,
