@@ -443,6 +443,11 @@ public final class ExperimentRun {
             throw ExperimentFailure.failed("\(label): \(error)")
         }
 
+        if config.recordOmega, stage == .test, method == .si {
+            let path = OmegaRecord.path(in: out, stem: stem)
+            let regions = trainer.network.parameterRegions
+            trainer.taskOmegaObserver = { t, omega in try OmegaRecord.store(task: t, omega: omega, regions: regions, at: path) }
+        }
         let reporter = ProgressReporter(console: console, quiet: quiet, label: label, sequence: tasks, options: options)
         var lastCheckpoint: String? = saved == nil ? nil : checkpointPath
         while trainer.completedTasks < tasks.count {
@@ -598,12 +603,37 @@ public final class ExperimentRun {
         } catch {
             throw ExperimentFailure.failed("cannot write the summary: \(error)")
         }
+        var omegaFigure = false
+        if config.recordOmega {
+            // One panel per SI configuration (its first seed): with consolidation (c > 0) and without (c = 0).
+            var panels: [PaperFigures.CorrelationPanel] = []
+            for (run, report) in results where run.method == Method.si.rawValue && run.seed == config.seeds[0] {
+                let path = OmegaRecord.path(in: out, stem: stem(run, stage: .test))
+                let record: (omegas: [[Float]], regions: [(name: String, offset: Int, count: Int)])
+                do { record = try OmegaRecord.load(path) } catch {
+                    throw ExperimentFailure.failed("cannot draw the synapse-dynamics figure: \(error)")
+                }
+                let c = report.trainerOptions.hyperParameter("c") ?? 0
+                panels.append(PaperFigures.CorrelationPanel(
+                    title: c > 0 ? "with consolidation (c = \(format(c)))" : "without consolidation (c = 0)",
+                    layers: OmegaCorrelation.perLayer(record.omegas, regions: record.regions)))
+            }
+            let figure = PaperFigures.omegaCorrelation(panels, title: "\(config.experimentProtocol.title): correlation of ω between tasks, per layer (seed \(config.seeds[0]))")
+            do {
+                try AtomicFile.write(text: figure.svg, to: out + "/synapse-dynamics.svg")
+                try AtomicFile.write(text: figure.csv, to: out + "/synapse-dynamics.csv")
+            } catch {
+                throw ExperimentFailure.failed("cannot write the synapse-dynamics figure: \(error)")
+            }
+            omegaFigure = true
+        }
         console.output(Summary.table(reports, config: config))
         if several { console.output(Summary.seedTable(aggregates, config: config)) }
         let stems = results.map { stem($0.run, stage: .test) }
         console.output("Results: \(out)/{\(stems.joined(separator: ","))}.json, \(out)/summary.csv"
                        + (several ? ", \(out)/runs.csv" : "") + ", \(out)/accuracy.svg, \(out)/average-accuracy.svg"
-                       + (config.selectOn == .validation ? ", \(out)/selection-<method>.json, \(out)/validation-<method>.svg" : "") + "\n")
+                       + (config.selectOn == .validation ? ", \(out)/selection-<method>.json, \(out)/validation-<method>.svg" : "")
+                       + (omegaFigure ? ", \(out)/synapse-dynamics.svg" : "") + "\n")
     }
 
     /// Writes config.json (the first thing a fresh run writes, once its data has loaded).

@@ -79,6 +79,10 @@ public struct ExperimentOptions: ParsableArguments {
                                valueName: "f"))
     public var validationFraction: Double?
 
+    @Flag(name: .customLong("record-omega"),
+          help: "Record SI's ω at each task's end, before consolidation (DIR/<run>.omega.safetensors), and draw the synapse-dynamics figure (DIR/synapse-dynamics.svg: the correlation of ω between tasks per layer, one panel per c; e.g. --method si --c 0,0.1).")
+    public var recordOmega = false
+
     @Option(parsing: .unconditional, help: ArgumentHelp("Run only the first n tasks (default: all of the protocol's).", valueName: "n"))
     public var tasks: Int?
 
@@ -215,6 +219,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var selectOn: SelectOn?
     /// Held-out fraction of each task's training split for `--select-on validation`.
     public var validationFraction: Double
+    /// Record SI's per-task ω (`--record-omega`) for the synapse-dynamics figure.
+    public var recordOmega: Bool
     public var tasks: Int
     /// nil: every training image.
     public var trainLimit: Int?
@@ -229,7 +235,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         case resetOptimizerPerTask = "reset_optimizer_per_task", hyperParameters = "hyper_parameters"
         case methodOptions = "method_options"
         case evaluationBatchSize = "evaluation_batch_size", seed, tasks, optimizer, seeds, sweeps
-        case selectOn = "select_on", validationFraction = "validation_fraction"
+        case selectOn = "select_on", validationFraction = "validation_fraction", recordOmega = "record_omega"
         case trainLimit = "train_limit", testLimit = "test_limit", out
     }
 
@@ -262,6 +268,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try container.encode(sweeps, forKey: .sweeps)
         try container.encode(selectOn, forKey: .selectOn)
         try container.encode(validationFraction, forKey: .validationFraction)
+        try container.encode(recordOmega, forKey: .recordOmega)
         try container.encode(tasks, forKey: .tasks)
         try container.encode(trainLimit, forKey: .trainLimit)
         try container.encode(testLimit, forKey: .testLimit)
@@ -273,7 +280,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
                 adamVariant: AdamVariant, optimizer: Optimizer = .adam, resetOptimizerPerTask: Bool,
                 hyperParameters: [String: Double], evaluationBatchSize: Int, seed: UInt64, seeds: [UInt64]? = nil,
                 sweeps: [String: [Double]] = [:], selectOn: SelectOn? = nil,
-                validationFraction: Double = ValidationSplit.defaultFraction,
+                validationFraction: Double = ValidationSplit.defaultFraction, recordOmega: Bool = false,
                 tasks: Int, trainLimit: Int?, testLimit: Int?, out: String) {
         self.tool = tool; self.experimentProtocol = experimentProtocol; self.methods = methods
         self.device = device; self.dataDir = dataDir; self.epochs = epochs; self.batchSize = batchSize
@@ -282,6 +289,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         self.hyperParameters = hyperParameters
         self.evaluationBatchSize = evaluationBatchSize; self.seed = seed; self.seeds = seeds ?? [seed]
         self.sweeps = sweeps; self.selectOn = selectOn; self.validationFraction = validationFraction
+        self.recordOmega = recordOmega
         self.tasks = tasks
         self.trainLimit = trainLimit; self.testLimit = testLimit; self.out = out
     }
@@ -347,6 +355,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         guard validationFraction > 0, validationFraction < 1 else {
             throw DecodingError.dataCorruptedError(forKey: .validationFraction, in: container, debugDescription: "expected a fraction in (0, 1)")
         }
+        recordOmega = try container.decodeIfPresent(Bool.self, forKey: .recordOmega) ?? false
         tasks = try container.decode(Int.self, forKey: .tasks)
         trainLimit = try container.decodeIfPresent(Int.self, forKey: .trainLimit)
         testLimit = try container.decodeIfPresent(Int.self, forKey: .testLimit)
@@ -516,6 +525,9 @@ extension RunConfig {
         if options.validationFraction != nil, options.selectOn == nil {
             throw UsageError("--validation-fraction is used only with --select-on validation")
         }
+        if options.recordOmega, !methods.contains(.si) {
+            throw UsageError("--record-omega records SI's ω: --method must include si (e.g. --method si --c 0,0.1)")
+        }
         let trainLimit = try count("train-limit", options.trainLimit, 1...Int(Int32.max))
         let testLimit = try count("test-limit", options.testLimit, 1...Int(Int32.max))
 
@@ -535,7 +547,8 @@ extension RunConfig {
             adamVariant: options.adamVariant ?? defaults.adamVariant, optimizer: options.optimizer ?? defaults.optimizer,
             resetOptimizerPerTask: options.resetOptimizer?.bool ?? defaults.resetOptimizerAtTaskBoundary,
             hyperParameters: settings, evaluationBatchSize: defaults.evaluationBatchSize, seed: seeds[0], seeds: seeds,
-            sweeps: sweeps, selectOn: options.selectOn, validationFraction: validationFraction, tasks: tasks,
+            sweeps: sweeps, selectOn: options.selectOn, validationFraction: validationFraction,
+            recordOmega: options.recordOmega, tasks: tasks,
             trainLimit: trainLimit, testLimit: testLimit, out: out)
     }
 

@@ -266,6 +266,11 @@ public final class ContinualTrainer {
         return (epochLosses, Double(totalImages) / max(totalSeconds, 1e-9))
     }
 
+    /// Called by a method that integrates ω (SI) at each task's end, BEFORE its consolidation resets
+    /// ω, with the task index and ω over the whole parameter buffer (the synapse-dynamics figure).
+    /// nil (the default): ω is not downloaded. When set, the download is one host wait per task, at its end.
+    public var taskOmegaObserver: ((_ task: Int, _ omega: [Float]) throws -> Void)?
+
     /// Tests only: called before each step is enqueued with (task, epoch, step within the epoch),
     /// all 0-based, e.g. to overwrite θ with NaN so that exactly that step's loss is NaN.
     var beforeStepHook: ((Int, Int, Int) throws -> Void)?

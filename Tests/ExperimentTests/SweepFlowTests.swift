@@ -156,4 +156,43 @@ struct SweepFlowTests {
             #expect(captured.errorLines.count == 1 && captured.errorLines[0].contains(named), "\(arguments): \(captured.errorLines)")
         }
     }
+
+    @Test func recordOmegaKeepsEachTasksOmegaBeforeConsolidationAndDrawsItsCorrelation() throws {
+        let folder = try TemporaryFolder("omega")
+        defer { folder.remove() }
+        try writeTinyMNIST(to: folder.path, seed: 25, trainPerClass: 4, testPerClass: 2)
+        let out = folder.path + "/run"
+        let captured = CapturedConsole()
+        // Plain SGD with c = 0: each step adds lr·g² to ω, so ω at a task's end is ≥ 0 and not all zero
+        // (after consolidation it would be all zero).
+        #expect(runTool(.splitMNIST, ["--data-dir", folder.path, "--device", "reference", "--tasks", "3", "--epochs", "1",
+                                      "--batch-size", "6", "--lr", "0.05", "--optimizer", "sgd", "--out", out, "--quiet",
+                                      "--method", "si", "--c", "0,1", "--record-omega"], console: captured) == 0,
+                "\(captured.errorLines)")
+        let file = try SafeTensors.read(from: out + "/si_c0.0_seed0.omega.safetensors")
+        #expect(file.entries.map(\.name) == ["omega.task1", "omega.task2", "omega.task3"])
+        for entry in file.entries {
+            #expect(entry.values.allSatisfy { $0 >= -1e-7 } && entry.values.contains { $0 > 0 }, "\(entry.name)")
+        }
+        // The figure's CSV holds the Pearson correlation of each layer's ω between tasks, recomputed here.
+        let regions = try #require(try JSONSerialization.jsonObject(with: Data(file.metadata["parameter_regions"]!.utf8)) as? [[String: String]])
+        let dense = regions.filter { $0["name"]!.hasPrefix("dense1.") }
+        func layer(_ t: Int) -> [Double] {
+            dense.flatMap { r -> [Double] in
+                let offset = Int(r["offset"]!)!, count = Int(r["count"]!)!
+                return file.entries[t].values[offset..<(offset + count)].map(Double.init)
+            }
+        }
+        func pearson(_ a: [Double], _ b: [Double]) -> Double {
+            let ma = a.reduce(0, +) / Double(a.count), mb = b.reduce(0, +) / Double(b.count)
+            let cov = zip(a, b).reduce(0) { $0 + ($1.0 - ma) * ($1.1 - mb) }
+            let va = a.reduce(0) { $0 + ($1 - ma) * ($1 - ma) }, vb = b.reduce(0) { $0 + ($1 - mb) * ($1 - mb) }
+            return cov / (va * vb).squareRoot()
+        }
+        let csv = try String(contentsOfFile: out + "/synapse-dynamics.csv", encoding: .utf8)
+        let row = try #require(csv.split(separator: "\n").first { $0.hasPrefix("without consolidation (c = 0),dense1,1,3,") })
+        #expect(abs(Double(row.split(separator: ",").last!)! - pearson(layer(0), layer(2))) < 1e-5)
+        #expect(csv.contains("with consolidation (c = 1),dense1,1,3,"))
+        #expect(try String(contentsOfFile: out + "/synapse-dynamics.svg", encoding: .utf8).contains("<svg"))
+    }
 }
