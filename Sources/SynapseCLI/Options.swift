@@ -109,6 +109,9 @@ public struct ExperimentOptions: ParsableArguments {
 
     public init() {}
 
+    /// The most values one hyper-parameter list may hold (each is a full training run per seed).
+    public static let maximumValues = 1_000
+
     /// The hyper-parameter flags typed, flag → values (one value, or a comma list to sweep): each
     /// flag must be declared by some method (`MethodRegistry.hyperParameters`), its values are parsed
     /// by its kind's one parser (`HyperValues.parseValues`) and checked by every method that declares it.
@@ -140,6 +143,9 @@ public struct ExperimentOptions: ParsableArguments {
             let values: [Double]
             do { values = try HyperValues.parseValues(text!, kind: entry.info.kind, flag: flag) } catch {
                 throw UsageError("--\(flag) '\(text!)': expected \(entry.info.accepted)")
+            }
+            guard values.count <= Self.maximumValues else {
+                throw UsageError("--\(flag): \(values.count) values; at most \(Self.maximumValues) in one list")
             }
             for (k, value) in values.enumerated() where values[..<k].contains(value) {
                 throw UsageError("--\(flag) '\(text!)': \(format(value)) is listed twice")
