@@ -629,6 +629,11 @@ public final class ExperimentRun {
         }
         console.output(Summary.table(reports, config: config))
         if several { console.output(Summary.seedTable(aggregates, config: config)) }
+        if config.selectOn == .validation {
+            for method in config.methods where results.contains(where: { $0.run.method == method.rawValue && $0.run.parameter != nil }) {
+                console.output(Summary.selectionTable(try selection(of: method)))
+            }
+        }
         let stems = results.map { stem($0.run, stage: .test) }
         console.output("Results: \(out)/{\(stems.joined(separator: ","))}.json, \(out)/summary.csv"
                        + (several ? ", \(out)/runs.csv" : "") + ", \(out)/accuracy.svg, \(out)/average-accuracy.svg"

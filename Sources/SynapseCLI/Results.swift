@@ -284,6 +284,18 @@ public enum Summary {
         return text
     }
 
+    /// The validation table of a selection: each value's mean validation accuracy over tasks, ± SEM
+    /// over seeds, and the value chosen.
+    public static func selectionTable(_ record: SelectionRecord) -> String {
+        var text = "\nValidation (\(record.method), --\(record.parameter); \(format(record.validationFraction * 100))% of each task's "
+            + "training split held out, seed \(record.validationSeed); mean validation accuracy over tasks, over seeds \(record.seeds.map(String.init).joined(separator: ","))):\n"
+        for (value, accuracies) in zip(record.values, record.meanValidationAccuracy) {
+            text += "  --\(record.parameter) \(format(value)): \(MeanSEM(accuracies)?.description ?? "—")"
+                + (value == record.chosen ? "  ← chosen, retrained on the full training split" : "") + "\n"
+        }
+        return text
+    }
+
     /// "si (c=0.1)", "finetune", "ewc (λ=100)": the method with the strength it used.
     static func label(_ report: MethodReport) -> String {
         report.method.implementation.label(of: report.trainerOptions.methodOptions)

@@ -123,6 +123,9 @@ struct SweepFlowTests {
         let svg = try String(contentsOfFile: out + "/validation-si.svg", encoding: .utf8)
         #expect(svg.contains("log scale"))
         #expect(!captured.output.contains("TEST-SET SWEEP"))
+        // The validation table is printed too, with the chosen value marked.
+        #expect(captured.output.contains(String(format: "--c %@: %.3f ± ", best == 1000 ? "1000" : "0.001", best == 1000 ? means[1] : means[0])
+                                         + "") && captured.output.contains("← chosen"), "\(captured.output)")
     }
 
     @Test func aListWithoutSelectionRunsEveryValueOnTheTestSplitAndSaysSo() throws {
