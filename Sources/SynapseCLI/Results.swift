@@ -216,8 +216,10 @@ public enum Summary {
         if showPaper { columns.append("paper") }
         columns += ["when learned", "avg acc (class-inc)", "BWT", "forgetting", "time"]
         var rows: [[String]] = []
+        // With several seeds each row says whose run it is.
+        let seeded = Set(reports.map(\.trainerOptions.seed)).count > 1
         for report in reports {
-            var row = [label(report), fraction(report.averageAccuracy)]
+            var row = [label(report) + (seeded ? " seed \(report.trainerOptions.seed)" : ""), fraction(report.averageAccuracy)]
             if showPaper { row.append(report.published?.averageAccuracy ?? "—") }
             row += [fraction(report.averageAccuracyWhenLearned),
                     fraction(report.classIncrementalAverageAccuracy), signed(report.bwt),
