@@ -1,15 +1,18 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // Synapse: continual learning with Synaptic Intelligence on OpenCL devices.
 // Module map (one concern each):
 //   SynapseEngine      backend-neutral: tensors, the Backend protocol, layers, models, Adam/SI state layout
 //   SynapseReference   the pure-Swift backend: the definition of every op
-//   SynapseOpenCL      the OpenCL backend (the only importer of COpenCL); kernels embedded from Kernels/
+//   SynapseOpenCL      the OpenCL backend (the only importer of COpenCL); kernels embedded from Kernels/;
+//                      its tile tuner checks candidates against SynapseReference
 //   SynapseContinual   SI and the baselines, the task trainer, continual-learning metrics
 //   SynapseData        CIFAR-10/100 and IDX readers, task builders
 //   SynapseChecks      kernel-vs-reference checks shared by tests, synapse-check and synapse-bench
 //   SynapseCLI         what the executables share: device choice, options, result files
+//   SynapseMPI         Open MPI for sweeps over ranks and data-parallel training (the only importer
+//                      of CMPI); built only with the MPI trait: `swift build --traits MPI`
 
 let package = Package(
     name: "Synapse",
@@ -23,6 +26,11 @@ let package = Package(
         .library(name: "SynapseEngine", targets: ["SynapseEngine"]),
         .library(name: "SynapseContinual", targets: ["SynapseContinual"]),
     ],
+    // Opt-in features. MPI needs Open MPI's development files (Debian: openmpi-bin libopenmpi-dev);
+    // the default build, the quick-start and the static GPU kit do not.
+    traits: [
+        .trait(name: "MPI", description: "Sweeps over MPI ranks and data-parallel training (Open MPI, pkg-config ompi)."),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
@@ -32,6 +40,7 @@ let package = Package(
         .systemLibrary(name: "COpenCL", pkgConfig: "OpenCL",
                        providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev"])]),
 
         // MARK: Build tools (kernel embedding)
         .executableTarget(name: "embed-kernels"),
@@ -40,13 +49,15 @@ let package = Package(
         // MARK: Libraries
         .target(name: "SynapseEngine"),
         .target(name: "SynapseReference", dependencies: ["SynapseEngine"]),
-        .target(name: "SynapseOpenCL", dependencies: ["SynapseEngine", "COpenCL"],
+        .target(name: "SynapseOpenCL", dependencies: ["SynapseEngine", "SynapseReference", "COpenCL"],
                 plugins: ["EmbedKernels"]),
         .target(name: "SynapseContinual", dependencies: ["SynapseEngine", "SynapseData"]),
         .target(name: "SynapseData", dependencies: ["CZlib"]),
+        .target(name: "SynapseMPI", dependencies: ["SynapseContinual", "CMPI"]),
         .target(name: "SynapseChecks", dependencies: ["SynapseEngine", "SynapseReference"]),
         .target(name: "SynapseCLI", dependencies: [
             "SynapseEngine", "SynapseReference", "SynapseOpenCL", "SynapseContinual", "SynapseData",
+            .target(name: "SynapseMPI", condition: .when(traits: ["MPI"])),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -1,7 +1,9 @@
-// Inverted dropout, forward and backward alike: out[i] = keep(i) ? in[i] / keepProbability : 0.
-// keep(i) is DropoutMask.keeps of SynapseEngine/Philox.swift, bit for bit: Philox4x32-10 with
-// key (seedLow, seedHigh), counter (i / 4, step, stream, 0), output word i % 4; kept when the
-// word's top 24 bits are below `threshold` = floor(p * 2^24), computed on the host in integers.
+// Inverted dropout, forward and backward alike: out[i] = keep(g) ? in[i] / keepProbability : 0
+// with g = 4 * blockOffset + i (the element's index in the whole minibatch when a process
+// computes only some of its rows). keep(g) is DropoutMask.keeps of SynapseEngine/Philox.swift,
+// bit for bit: Philox4x32-10 with key (seedLow, seedHigh), counter (g / 4, step, stream, 0),
+// output word g % 4; kept when the word's top 24 bits are below `threshold` = floor(p * 2^24),
+// computed on the host in integers.
 // out may alias in (each element is read before it is written, by the same work-item).
 //
 // CPU style: each work-item handles DROPOUT_CHUNK = 64 consecutive elements, i.e. 16 Philox
@@ -26,11 +28,12 @@ inline uint4 philox4x32_10(uint4 counter, uint2 key) {
 }
 
 // The 4 elements of Philox block `block` (elements 4 block .. 4 block + 3), any of them past
-// `count` left alone.
+// `count` left alone; the mask counter is block + blockOffset.
 inline void dropout_block(__global const float* in, __global float* out, int block, int count,
-                          float keepProbability, uint threshold, uint2 key, uint stream, uint step) {
+                          float keepProbability, uint threshold, uint2 key, uint stream, uint step,
+                          uint blockOffset) {
     const int first = block * 4;
-    const uint4 words = philox4x32_10((uint4)((uint)block, step, stream, 0u), key);
+    const uint4 words = philox4x32_10((uint4)((uint)block + blockOffset, step, stream, 0u), key);
     const int4 keep = (words >> 8) < (uint4)threshold;
     if (first + 4 <= count) {
         const float4 x = vload4(0, in + first);
@@ -60,7 +63,7 @@ inline void dropout_store16(__global const float* in, __global float* out, uint1
 
 __kernel void dropout_apply(__global const float* input, int inputOffset, int count,
                             float keepProbability, uint threshold,
-                            uint seedLow, uint seedHigh, uint stream, uint step,
+                            uint seedLow, uint seedHigh, uint stream, uint step, uint blockOffset,
                             __global float* output, int outputOffset) {
     const int chunk = (int)get_global_id(0);
     const int first = chunk * DROPOUT_CHUNK;
@@ -71,14 +74,14 @@ __kernel void dropout_apply(__global const float* input, int inputOffset, int co
     const int firstBlock = first / 4;
     if (first + DROPOUT_CHUNK > count) {
         for (int block = firstBlock; block * 4 < count; block++) {
-            dropout_block(in, out, block, count, keepProbability, threshold, key, stream, step);
+            dropout_block(in, out, block, count, keepProbability, threshold, key, stream, step, blockOffset);
         }
         return;
     }
     // Philox4x32-10 on 16 counters at once: lane b is block firstBlock + b.
     const uint m0 = 0xD2511F53u, m1 = 0xCD9E8D57u;
     const uint w0 = 0x9E3779B9u, w1 = 0xBB67AE85u;
-    uint16 c0 = (uint16)((uint)firstBlock) + (uint16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    uint16 c0 = (uint16)((uint)firstBlock + blockOffset) + (uint16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     uint16 c1 = (uint16)step, c2 = (uint16)stream, c3 = (uint16)0u;
     uint k0 = seedLow, k1 = seedHigh;
     for (int round = 0; round < 10; round++) {
@@ -111,12 +114,12 @@ __kernel void dropout_apply(__global const float* input, int inputOffset, int co
 
 __kernel void dropout_apply(__global const float* input, int inputOffset, int count,
                             float keepProbability, uint threshold,
-                            uint seedLow, uint seedHigh, uint stream, uint step,
+                            uint seedLow, uint seedHigh, uint stream, uint step, uint blockOffset,
                             __global float* output, int outputOffset) {
     const int block = (int)get_global_id(0);
     if (block * 4 >= count) return;
     dropout_block(input + inputOffset, output + outputOffset, block, count, keepProbability, threshold,
-                  (uint2)(seedLow, seedHigh), stream, step);
+                  (uint2)(seedLow, seedHigh), stream, step, blockOffset);
 }
 
 #endif

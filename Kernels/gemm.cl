@@ -8,7 +8,8 @@
 // broadcast and NR values of the panel are read as float16 vectors, MR*NR/16 vector fmas.
 // No local memory, no barriers (PoCL emulates both slowly); packing removes the cache conflicts
 // of power-of-two leading dimensions and the edge cases in N. Rows past M read row M-1 (clamped)
-// and are not stored. Measured on PoCL (LinearAlgebraTiles in the host code): MR = 6-8, NR = 32.
+// and are not stored. MR and NR (NR a multiple of 16) come from the tuner's table (TileTables in
+// Sources/SynapseOpenCL/Tuner.swift); on PoCL 6-8 rows by 32 columns measured best.
 //
 // GPU style: a work-group computes a TM x TN tile of C; each work-item a WM x WN register block;
 // A and B tiles of depth TK are loaded cooperatively into __local memory (bounds-checked, zero

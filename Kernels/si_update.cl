@@ -1,4 +1,4 @@
-// The fused Synaptic Intelligence update (SI.md steps 2-5), one pass, one work-item per parameter:
+// The fused Synaptic Intelligence update (docs/algorithm.md, steps 2-5), one pass, one work-item per parameter:
 //   g  = gTask + 2 c Omega (theta - anchor)
 //   m  = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
 //   dTheta = -lr (m / correction1) / (sqrt(v / correction2) + epsilon)

@@ -19,6 +19,7 @@
 #                stripped. Each is mostly the same static Swift runtime and Foundation, so one xz
 #                stream with a dictionary larger than all three stores those bytes once.
 #   ocl/         ocl-icd-libopencl1_*.deb from apt (libOpenCL.so.1, the ICD loader), unpacked by run.sh;
+#                libclblast1_*.deb (CLBlast, a tuned OpenCL BLAS: its SGEMM is timed beside ours);
 #                zlib1g_*.deb, unpacked only where the machine has no libz.so.1
 #   data/        CIFAR-10 records (xz), batches.meta.txt; see MANIFEST.txt for what was cut
 #   run.sh, torch_step.py, MANIFEST.txt
@@ -76,9 +77,9 @@ done
 echo "== compressing the binaries (one xz stream, 256 MiB dictionary)"
 tar -C "$STAGE" -cf - bin | xz -T1 -9 --lzma2=preset=9,dict=256MiB >"$OUTDIR/bin.tar.xz"
 
-echo "== libOpenCL: ocl-icd-libopencl1 from apt (and zlib1g, used by run.sh only if the machine lacks libz.so.1)"
+echo "== libOpenCL: ocl-icd-libopencl1 from apt, libclblast1 (CLBlast), and zlib1g (used by run.sh only if the machine lacks libz.so.1)"
 mkdir -p "$OUTDIR/ocl"
-for package in ocl-icd-libopencl1 zlib1g; do
+for package in ocl-icd-libopencl1 libclblast1 zlib1g; do
     (cd "$OUTDIR/ocl" && apt-get download "$package" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
     if ! ls "$OUTDIR/ocl/${package}_"*.deb >/dev/null 2>&1; then
         echo "make-kit.sh: 'apt-get download $package' fetched nothing (no network or no apt lists?)" >&2

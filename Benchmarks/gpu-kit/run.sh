@@ -1,6 +1,7 @@
 #!/bin/bash
-# Synapse kit, run side: the kernel checks, the benchmark, PyTorch's version of the same training
-# step, and a short split-CIFAR-10 run, on a machine with no Swift toolchain and no network.
+# Synapse kit, run side: the kernel checks, the tile tuner and the benchmark (with CLBlast's SGEMM
+# beside ours), PyTorch's version of the same training step, and a short split-CIFAR-10 run, on a
+# machine with no Swift toolchain and no network.
 #
 # Usage: run.sh OUTDIR [gpu|cpu]
 #   OUTDIR  where the logs go (created). At most 8 files, so that all of them come back from a
@@ -114,6 +115,19 @@ fi
 LIBDIR=$(dirname "$(find "$OCL" -name 'libOpenCL.so.1*' | head -1)" 2>/dev/null)
 [ -e "$LIBDIR/libOpenCL.so.1" ] || log "libOpenCL.so.1 not found after unpacking $DEB"
 
+# CLBlast (libclblast.so.1), for synapse-bench --clblast: unpacked beside libOpenCL.
+CLBLAST_ARGS=()
+CDEB=$(ls "$KIT"/ocl/libclblast1_*.deb 2>/dev/null | head -1)
+if [ -n "$CDEB" ] && { dpkg -x "$CDEB" "$WORK/clblast" 2>/dev/null \
+        || (mkdir -p "$WORK/clblast" && cd "$WORK/clblast" && ar x "$CDEB" && tar -xf data.tar.*); }; then
+    CLBLAST_LIB=$(find "$WORK/clblast" -name 'libclblast.so.1*' | head -1)
+    if [ -n "$CLBLAST_LIB" ]; then
+        CLBLAST_ARGS=(--clblast "$CLBLAST_LIB")
+        log "CLBlast: $CLBLAST_LIB (from $(basename "$CDEB"))"
+    fi
+fi
+[ ${#CLBLAST_ARGS[@]} -eq 0 ] && log "no CLBlast in the kit: the benchmark runs without --clblast"
+
 find_driver() {
     if [ -n "${SYNAPSE_ICD_LIB:-}" ]; then
         echo "$SYNAPSE_ICD_LIB"
@@ -207,7 +221,7 @@ fi
 step check "$OUT/check.log" "$LIMIT_CHECK" "$BIN/synapse-check" --device "$DEVICE" ${KIT_CHECK_ARGS:-}
 # shellcheck disable=SC2086
 step bench "$OUT/bench.log" "$LIMIT_BENCH" "$BIN/synapse-bench" --device "$DEVICE" --json "$OUT/bench-$DEVICE.json" \
-    "${PEAK_ARGS[@]}" ${KIT_BENCH_ARGS:-}
+    --tune "${CLBLAST_ARGS[@]}" "${PEAK_ARGS[@]}" ${KIT_BENCH_ARGS:-}
 # shellcheck disable=SC2086
 step torch "$OUT/torch.log" "$LIMIT_TORCH" env PYTHONUNBUFFERED=1 python3 "$KIT/torch_step.py" \
     --device "$TORCH_DEVICE" --json "$OUT/torch.json" ${KIT_TORCH_ARGS:-}
@@ -235,7 +249,7 @@ fi
     echo "== summary ($FAILED failed steps)"
     grep -h -E '^SUMMARY' "$OUT"/*.log 2>/dev/null
     grep -h -E -i 'checks passed|mismatch' "$OUT/check.log" 2>/dev/null | tail -n 10
-    grep -h -E '^(training step|inference|peak|FAILED)' "$OUT/bench.log" 2>/dev/null
+    grep -h -E '^(training step|inference|peak|converged|FAILED)|^  \* |^  (NN|dense1)' "$OUT/bench.log" 2>/dev/null
     grep -h -E -i 'done in|img/s|peak RSS' "$OUT/cifar.log" 2>/dev/null | tail -n 12
 } | tee -a "$LOG"
 rm -rf "$WORK"

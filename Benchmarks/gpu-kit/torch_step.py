@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch eager version of Synapse's training step, for a side-by-side ratio on the same device.
 
-The split-CIFAR CNN of SI.md (NCHW): conv32 'same' + ReLU, conv32 'valid' + ReLU, maxpool 2x2,
+The split-CIFAR CNN of docs/algorithm.md (NCHW): conv32 'same' + ReLU, conv32 'valid' + ReLU, maxpool 2x2,
 dropout 0.25, conv64 'same' + ReLU, conv64 'valid' + ReLU, maxpool 2x2, dropout 0.25,
 dense 512 + ReLU, dropout 0.5, dense UNITS (multi-head: only the live task's units enter the
 softmax). Adam 1e-3, batch 256, Keras-style initialisation does not matter for speed.

@@ -52,7 +52,7 @@ func splitCIFARParameterCount(units: Int) -> Int {
     return convs + (2304 * 512 + 512) + (512 * units + units)
 }
 
-/// The conv layers of the split-CIFAR CNN at `batch` (SI.md: 32→32→30→15, 15→15→13→6).
+/// The conv layers of the split-CIFAR CNN at `batch` (docs/algorithm.md: 32→32→30→15, 15→15→13→6).
 func splitCIFARConvShapes(batch: Int) -> [(name: String, shape: ConvShape)] {
     [("conv1", ConvShape(batch: batch, inChannels: 3, height: 32, width: 32, outChannels: 32, padding: 1)),
      ("conv2", ConvShape(batch: batch, inChannels: 32, height: 32, width: 32, outChannels: 32, padding: 0)),
@@ -85,7 +85,7 @@ func benchmarkCases(batch: Int, units: Int, quick: Bool) -> [OpCase] {
     }
     let convs = splitCIFARConvShapes(batch: batch)
     // Each conv layer as the GEMM of im2col (M = N·P·Q rows, N = K filters, K = C·R·R), the shape a
-    // GEMM-based convolution runs (PERF.md's 230400×32×288 is conv2's).
+    // GEMM-based convolution runs (docs/performance.md: 230400×32×288 is conv2's).
     for (name, s) in convs {
         let m = s.batch * s.outHeight * s.outWidth, n = s.outChannels, k = s.inChannels * s.kernelSize * s.kernelSize
         cases.append(OpCase(name: "gemm \(name) im2col", check: OpChecks.gemm(m: m, n: n, k: k, transposeA: false,

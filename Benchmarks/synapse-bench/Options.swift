@@ -17,6 +17,9 @@ enum BenchPart: String, CaseIterable {
     case step
     /// Per-kernel profile of one training step (device timers).
     case profile
+    /// Training steps whose gradients are denormal floats against ordinary steps, with denormals
+    /// flushed (the backend's default) and, on OpenCL, kept (for contrast).
+    case denormal
 }
 
 struct BenchOptions {
@@ -45,12 +48,16 @@ struct BenchOptions {
     var peakSource: String?
     /// Small shapes for a fast smoke run (not the paper's).
     var quick = false
+    /// Retune every tunable kernel's tiles first (ignoring cached choices) and report the candidates.
+    var tune = false
+    /// Time CLBlast's SGEMM beside ours (nil: not asked; "" the default library name).
+    var clblast: String?
 
     static let usage = """
     usage: synapse-bench [--device gpu|cpu|reference|<index>|<name>] [--style cpu|gpu] [--json FILE]
                          [--batch 256] [--units 10] [--warmup 2] [--repeats 5] [--steps 4] [--c 0.1]
-                         [--only TEXT] [--parts ops,step,profile] [--peak-gflops X [--peak-source TEXT]] [--quick]
-                         [--list-devices]
+                         [--only TEXT] [--parts ops,step,profile,denormal] [--peak-gflops X [--peak-source TEXT]] [--quick]
+                         [--tune] [--clblast [LIBRARY]] [--list-devices]
       --device       the device (see --list-devices); default: a GPU if there is one, else the CPU
       --json FILE    write every figure to FILE (device, train_images_per_second[_c0],
                      infer_images_per_second, peak_rss_bytes, ops [...], profile [...])
@@ -60,11 +67,16 @@ struct BenchOptions {
       --steps        training steps per timed run
       --c            SI strength of the "SI on" step (the c = 0 step runs beside it)
       --only TEXT    ops whose name or shape contains TEXT
-      --parts        which parts run: ops, step, profile (comma-separated)
+      --parts        which parts run: ops, step, profile, denormal (comma-separated)
       --peak-gflops  a FLOP/s peak measured elsewhere (GFLOP/s), e.g. numpy/OpenBLAS sgemm;
                      default: the best GEMM measured in this run
       --peak-source  what measured --peak-gflops, for the report
       --quick        small shapes, one repeat: a smoke run, not a measurement
+      --clblast      also time CLBlast's SGEMM beside ours (square and dense-layer shapes), each
+                     CLBlast result checked against the reference first; LIBRARY defaults to
+                     $SYNAPSE_CLBLAST or libclblast.so.1
+      --tune         first retune the kernel tiles on this device (every candidate checked
+                     against the reference, then timed); the choice is cached for later runs
     """
 
     /// Parses `arguments` (without the program name).
@@ -115,11 +127,11 @@ struct BenchOptions {
                 var parts = Set<BenchPart>()
                 for name in text.split(separator: ",") {
                     guard let part = BenchPart(rawValue: name.trimmed.lowercased()) else {
-                        throw BenchUsageError("--parts expects a comma list of ops, step, profile; found '\(name)'")
+                        throw BenchUsageError("--parts expects a comma list of ops, step, profile, denormal; found '\(name)'")
                     }
                     parts.insert(part)
                 }
-                guard !parts.isEmpty else { throw BenchUsageError("--parts expects at least one of ops, step, profile") }
+                guard !parts.isEmpty else { throw BenchUsageError("--parts expects at least one of ops, step, profile, denormal") }
                 options.parts = parts
             case "--peak-gflops":
                 let text = try value(argument)
@@ -129,6 +141,11 @@ struct BenchOptions {
                 options.peakGflops = x
             case "--peak-source": options.peakSource = try value(argument)
             case "--quick": options.quick = true
+            case "--tune": options.tune = true
+            case "--clblast":
+                // An optional value: the next argument unless it is another flag.
+                if let next = rest.first, !next.hasPrefix("--") { options.clblast = String(next); rest.removeFirst() }
+                else { options.clblast = "" }
             case "-h", "--help": throw BenchUsageError("")
             default: throw BenchUsageError("unknown argument '\(argument)'")
             }

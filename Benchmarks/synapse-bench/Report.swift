@@ -33,6 +33,13 @@ struct BenchReport: Encodable {
     var peakGbpsSource: String?
     var ops: [OpResult]
     var profile: StepProfile?
+    /// Converged (denormal-gradient) steps against ordinary ones: flushed first, then kept.
+    var denormal: [DenormalFigures] = []
+    /// What `--tune` measured: every candidate of every table.
+    var tuning: [TuningRow] = []
+    /// `--clblast`: the library loaded and CLBlast's SGEMM beside ours per shape.
+    var clblastLibrary: String?
+    var clblast: [CLBlastRow] = []
     var failures: [String]
 
     func json() throws -> Data {
@@ -80,6 +87,12 @@ extension BenchReport {
             if let g = op.gflops { fields.append("\(op.name.replacingOccurrences(of: " ", with: "_"))=\(fixed(g, 1)) GFLOP/s") }
         }
         if let b = peakGbps { fields.append("copy=\(fixed(b, 1)) GB/s") }
+        for row in clblast where row.shape.hasPrefix("NN ") {
+            if let r = row.ratio { fields.append("gemm_vs_clblast_\(row.shape.split(separator: ":")[0].replacingOccurrences(of: " ", with: "_"))=\(fixed(r, 2))") }
+        }
+        for d in denormal {
+            if let r = d.ratio { fields.append("denormal_step_ratio_\(d.flushed ? "flushed" : "kept")=\(fixed(r, 3))") }
+        }
         fields.append("peakRSS=\(fixed(Double(peakRssBytes) / 1_048_576, 0))MiB")
         fields.append("failures=\(failures.count)")
         return fields.joined(separator: " ")
@@ -129,7 +142,44 @@ extension BenchReport {
                              + pad(fixed(100 * row.shareOfKernelTime, 1) + "%", 8, right: true))
             }
         }
+        if !tuning.isEmpty {
+            lines.append("tile tuning (every candidate checked against the reference, then timed; * = chosen):")
+            for row in tuning {
+                let time = row.milliseconds.map { fixed($0, 3) + " ms" } ?? "rejected: \(row.rejection ?? "")"
+                lines.append("  " + (row.chosen ? "* " : "  ") + pad(row.kernel, 21) + pad(row.tiles, 38) + pad(row.problem, 46) + time)
+            }
+        }
+        if !clblast.isEmpty {
+            lines.append("CLBlast SGEMM (\(clblastLibrary ?? "")) beside ours, same buffers, wall clock; ratio = ours / CLBlast:")
+            for row in clblast {
+                let figures = row.clblastGflops.map { c in
+                    "CLBlast \(fixed(c, 1)) GFLOP/s, ours \(fixed(row.oursGflops ?? .nan, 1)), ratio \(fixed(row.ratio ?? .nan, 2))"
+                } ?? "FAILED: \(row.failure ?? "")"
+                lines.append("  " + pad(row.shape, 40) + figures)
+            }
+        }
+        for d in denormal {
+            let mode = d.flushed ? "denormals flushed (-cl-denorms-are-zero)" : "denormals kept (IEEE)"
+            let n = median(d.normalMsRuns).map { fixed($0, 1) } ?? "-", c = median(d.convergedMsRuns).map { fixed($0, 1) } ?? "-"
+            let verdict = d.ratio.map { $0 <= 1.2 ? "within 20%" : "NOT within 20%" } ?? "-"
+            lines.append("converged-state step (denormal gradients), \(mode): \(c) ms against \(n) ms for an ordinary step, "
+                         + "ratio \(d.ratio.map { fixed($0, 3) } ?? "-") (\(verdict)); gradients of the converged step: "
+                         + "\(d.gradientsNonzero) of \(d.gradientCount) nonzero, \(d.gradientsDenormal) of them denormal")
+            lines.append("  step ms, ordinary: \(d.normalMsRuns.map { fixed($0, 1) }.joined(separator: " ")); "
+                         + "converged: \(d.convergedMsRuns.map { fixed($0, 1) }.joined(separator: " "))")
+        }
         for failure in failures { lines.append("FAILED: \(failure)") }
         return lines.joined(separator: "\n")
     }
+}
+
+/// One candidate of a `--tune` run.
+struct TuningRow: Encodable {
+    var kernel: String
+    var tiles: String
+    var problem: String
+    var milliseconds: Double?
+    var checkError: Double
+    var rejection: String?
+    var chosen: Bool
 }

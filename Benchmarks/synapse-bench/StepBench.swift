@@ -23,7 +23,13 @@ final class TrainingStepBench {
     private var globalStep = 0
     private var adamStep = 0
 
-    init(backend: any Backend, batch: Int, units: Int, seed: UInt64) throws {
+    /// `converged`: every label is class 0, the output bias of unit 0 sits `convergedMargin`
+    /// above the others and the output weights are small and random (a trained layer; they
+    /// start at zero, which would stop every gradient at the output). The softmax is then
+    /// certain: the other units' loss gradients (probability / batch) are near the bottom of the
+    /// normal range, and every gradient behind the output layer is a denormal float or zero, as
+    /// in a task trained to a loss near 1e-5. Forward values stay normal.
+    init(backend: any Backend, batch: Int, units: Int, seed: UInt64, converged: Bool = false) throws {
         self.backend = backend
         self.batch = batch
         self.units = units
@@ -45,7 +51,18 @@ final class TrainingStepBench {
         images = Tensor(storage: try backend.allocate(.uint8, count: pool * imageSize), shape: [pool, imageSize])
         try backend.upload((0..<(pool * imageSize)).map { _ in UInt8(truncatingIfNeeded: random.next()) }, to: images)
         poolLabels = try ints(pool)
-        try backend.upload((0..<pool).map { _ in Int32(random.nextInt(below: 10)) }, to: poolLabels)
+        try backend.upload((0..<pool).map { _ in converged ? 0 : Int32(random.nextInt(below: 10)) }, to: poolLabels)
+        if converged {
+            guard let bias = network.parameterRegions.first(where: { $0.name == "output.bias" }),
+                  let weight = network.parameterRegions.first(where: { $0.name == "output.weight" }) else {
+                throw BackendError("the split-CIFAR network has no output.weight or output.bias region")
+            }
+            var values = [Float](repeating: 0, count: bias.count)
+            values[0] = Self.convergedMargin
+            try backend.upload(values, to: network.parameters.view(at: bias.offset, shape: [bias.count]))
+            try backend.upload((0..<weight.count).map { _ in 0.1 * (random.nextFloat() - 0.5) },
+                               to: network.parameters.view(at: weight.offset, shape: [weight.count]))
+        }
         indices = try ints(pool)
         var order = (0..<pool).map { Int32($0) }
         for i in stride(from: pool - 1, to: 0, by: -1) { order.swapAt(i, random.nextInt(below: i + 1)) }
@@ -53,6 +70,20 @@ final class TrainingStepBench {
         labels = try ints(batch)
         lossSum = try floats(1)
         correct = try floats(1)
+    }
+
+    /// Logit margin of the converged state: the other units' loss gradients are about
+    /// e^−80 / 256 ≈ 7e-38, just above the denormal range [1.4e-45, 1.18e-38); times output
+    /// weights of ±0.05 they fall into it, and so does everything computed from them.
+    static let convergedMargin: Float = 80
+
+    /// The parameter gradients of the last step (waits): how many are nonzero, and how many of
+    /// those are denormal (0 < |g| < Float.leastNormalMagnitude).
+    func gradientCensus() throws -> (nonzero: Int, denormal: Int, count: Int) {
+        let values = try backend.download(network.gradients)
+        let nonzero = values.filter { $0 != 0 }.count
+        let denormal = values.filter { $0 != 0 && abs($0) < Float.leastNormalMagnitude }.count
+        return (nonzero, denormal, values.count)
     }
 
     /// This step's minibatch: `batch` rows of the shuffled pool, cycling through it.
@@ -157,4 +188,41 @@ func runStepProfile(on backend: any Backend, batch: Int, units: Int, strength: F
     }.sorted { $0.millisecondsPerStep > $1.millisecondsPerStep }
     return StepProfile(steps: steps, wallMillisecondsPerStep: 1e3 * run.wall / n,
                        kernelMillisecondsPerStep: 1e3 * kernelSeconds / n, rows: rows)
+}
+
+/// Training steps on ordinary data against steps in the converged (denormal-gradient) state,
+/// alternating run by run, on one backend.
+struct DenormalFigures: Encodable {
+    /// Whether the backend flushed denormals (`-cl-denorms-are-zero`).
+    var flushed: Bool
+    var normalMsRuns: [Double] = []
+    var convergedMsRuns: [Double] = []
+    /// Median converged step time / median normal step time.
+    var ratio: Double?
+    /// Of the converged step's parameter gradients: nonzero ones, and denormal ones among them.
+    var gradientsNonzero = 0
+    var gradientsDenormal = 0
+    var gradientCount = 0
+}
+
+func runDenormalBenchmark(on backend: any Backend, flushed: Bool, batch: Int, units: Int, strength: Float,
+                          warmup: Int, repeats: Int, steps: Int) throws -> DenormalFigures {
+    let normal = try TrainingStepBench(backend: backend, batch: batch, units: units, seed: 42)
+    let converged = try TrainingStepBench(backend: backend, batch: batch, units: units, seed: 42, converged: true)
+    let stopwatch = Stopwatch(backend: backend)
+    var figures = DenormalFigures(flushed: flushed)
+    for _ in 0..<max(warmup, 1) {
+        _ = try stopwatch.run { try normal.trainStep(strength: strength); try converged.trainStep(strength: strength) }
+    }
+    let census = try converged.gradientCensus()
+    (figures.gradientsNonzero, figures.gradientsDenormal, figures.gradientCount) = census
+    for r in 0..<repeats {
+        for bench in r % 2 == 0 ? [normal, converged] : [converged, normal] {
+            let run = try stopwatch.run { for _ in 0..<steps { try bench.trainStep(strength: strength) } }
+            let ms = 1e3 * run.wall / Double(steps)
+            if bench === converged { figures.convergedMsRuns.append(ms) } else { figures.normalMsRuns.append(ms) }
+        }
+    }
+    if let n = median(figures.normalMsRuns), let c = median(figures.convergedMsRuns) { figures.ratio = c / n }
+    return figures
 }

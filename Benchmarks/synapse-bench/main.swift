@@ -7,6 +7,8 @@
 //      SI on and with c = 0 (same run, alternating), inference images/s, peak memory; wall time
 //      over several enqueued steps.
 //   3. profile: where the milliseconds of one training step go, kernel by kernel.
+//   4. denormal: a training step in a converged state (gradients in the denormal range) against an
+//      ordinary step, with denormals flushed (the default) and kept.
 // Progress goes to stderr; the table to stdout; every figure to --json FILE.
 // Exit status: 0 all passed, 1 a check failed or a part could not run, 2 bad arguments or device.
 import Foundation
@@ -60,6 +62,28 @@ var report = BenchReport(
 progress("synapse-bench on \(plain.deviceName) (\(plain.deviceKind.rawValue))"
          + (opencl.map { ", \($0.device.openCLVersion), driver \($0.device.driverVersion), kernel style \($0.style.rawValue)" } ?? "")
          + (options.quick ? " — QUICK smoke run, small shapes: not a measurement" : ""))
+
+// MARK: 0. Tile tuning (--tune)
+
+if options.tune {
+    if let opencl {
+        progress("tune: every tile candidate of the \(opencl.style.rawValue)-style kernels, checked then timed")
+        do {
+            for tuned in try opencl.tuneAll() {
+                for candidate in tuned.candidates {
+                    report.tuning.append(TuningRow(
+                        kernel: tuned.kernel, tiles: TileTable.text(candidate.defines), problem: tuned.problem,
+                        milliseconds: candidate.seconds.map { 1e3 * $0 }, checkError: candidate.error,
+                        rejection: candidate.rejection, chosen: candidate.defines == tuned.chosen))
+                }
+            }
+        } catch {
+            report.failures.append("tune: \(error)")
+        }
+    } else {
+        progress("tune: skipped (the \(plain.deviceName) backend has no tiles)")
+    }
+}
 
 // MARK: 1. Ops
 
@@ -140,6 +164,49 @@ if options.parts.contains(.profile) {
         } catch {
             report.failures.append("profile: \(error)")
         }
+    }
+}
+
+// MARK: CLBlast beside ours (--clblast)
+
+if let library = options.clblast {
+    if let opencl {
+        progress("clblast: CLBlast's SGEMM beside ours, each result checked against the reference first")
+        do {
+            let compared = try runCLBlastComparison(on: opencl, library: library.isEmpty ? nil : library, batch: options.batch,
+                                                    warmup: options.warmup, repeats: options.repeats, quick: options.quick,
+                                                    log: progress)
+            report.clblastLibrary = compared.library
+            report.clblast = compared.rows
+            for row in compared.rows where row.failure != nil {
+                report.failures.append("clblast \(row.shape): \(row.failure ?? "")")
+            }
+        } catch {
+            report.failures.append("clblast: \(error)")
+        }
+    } else {
+        report.failures.append("clblast: needs an OpenCL device, not \(plain.deviceName)")
+    }
+}
+
+// MARK: 4. Denormal gradients
+
+if options.parts.contains(.denormal) {
+    progress("denormal: converged-state steps (gradients below 1.18e-38) against ordinary ones, alternating")
+    do {
+        report.denormal.append(try runDenormalBenchmark(
+            on: plain, flushed: opencl?.flushesDenormals ?? false, batch: options.batch, units: options.units,
+            strength: options.strength, warmup: options.warmup, repeats: options.repeats, steps: options.steps))
+        // For contrast, the same on kernels that keep IEEE denormals: one step per run, since a
+        // CPU may take many times longer on them.
+        if let opencl, opencl.flushesDenormals {
+            let kept = try OpenCLBackend(device: opencl.device, style: opencl.style, flushDenormals: false)
+            report.denormal.append(try runDenormalBenchmark(
+                on: kept, flushed: false, batch: options.batch, units: options.units, strength: options.strength,
+                warmup: 1, repeats: min(options.repeats, 3), steps: 1))
+        }
+    } catch {
+        report.failures.append("denormal: \(error)")
     }
 }
 

@@ -14,14 +14,9 @@ enum Checkpoint {
     /// Identifies the layout below; bumped if it changes.
     static let format = "synapse-checkpoint-1"
 
-    /// `<dir>/<method>.checkpoint.safetensors`
-    static func path(in folder: String, method: Method) -> String {
-        path(in: folder, stem: method.rawValue)
-    }
-
-    /// `<dir>/<stem>.checkpoint.safetensors` (a run's file stem: `ExperimentRun.stem`).
-    static func path(in folder: String, stem: String) -> String {
-        folder + "/" + stem + ".checkpoint.safetensors"
+    /// `<dir>/<run>.checkpoint.safetensors` (run: `ExperimentRun.stem`, e.g. "si", "si_seed3" or "validation/si_c0.1_seed0")
+    static func path(in folder: String, run: String) -> String {
+        folder + "/" + run + ".checkpoint.safetensors"
     }
 
     /// The file contents of `state` under `config`.

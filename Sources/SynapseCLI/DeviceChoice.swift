@@ -35,6 +35,18 @@ public enum DeviceChoice {
         try open(spec, style: style, profiling: profiling).backend
     }
 
+    /// The spec for the rank with index `localRank` among the ranks on its node: for "gpu" (or the
+    /// default, when GPUs are present) the index of GPU localRank mod GPUs, so the ranks of a
+    /// node take its GPUs in turn; any other spec unchanged (a CPU device is shared, each rank
+    /// with its share of the cores: `Cluster`).
+    public static func placed(_ spec: String?, localRank: Int) throws -> String? {
+        let text = (spec ?? "").trimmingCharacters(in: .whitespaces)
+        guard text.isEmpty || text.lowercased() == "gpu" else { return spec }
+        let gpus = try OpenCLDevice.all().filter { $0.kind == .gpu }
+        guard !gpus.isEmpty else { return spec }
+        return String(gpus[localRank % gpus.count].index)
+    }
+
     /// The `--list-devices` text: every OpenCL device as a table, plus the reference backend.
     public static func listing() throws -> String {
         let devices = try OpenCLDevice.all()

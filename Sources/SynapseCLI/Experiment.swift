@@ -10,6 +10,10 @@
 //           write the run's JSON (SynapseContinual); each run is `perform`, one SweepRun in, one file out
 //   finish  gathered from the files on disk: summary.csv, accuracy.svg (± SEM over seeds), the table on stdout
 //
+// Under mpirun (a build with the MPI trait) the runs are shared out over the ranks through a job
+// queue served by rank 0, which gathers every result and writes the summary; with --data-parallel
+// every rank trains every run together instead (see Cluster and docs/mpi.md).
+//
 // The flow itself is `Experiment.standardFlow` below; the three tools' main.swift files only call `Experiment.run`.
 
 import ArgumentParser
@@ -75,35 +79,60 @@ public enum Experiment {
         //    its held-out part, then choose each method's value on the held-out part.
         if run.config.selectOn == .validation {
             let heldOut = try run.validationTasks(tasks)
-            for sweepRun in try run.plan(.validation) { try run.perform(sweepRun, stage: .validation, on: heldOut) }
+            try run.forEachRun(try run.plan(.validation), stage: .validation) { unit in
+                try run.perform(unit, stage: .validation, on: heldOut)
+            }
             try run.selectValues()
         }
-        // 3. Every run (method × seed, with the chosen or each swept value): build the network, then
-        //    task after task train, consolidate, evaluate, checkpoint, write the run's JSON.
-        for sweepRun in try run.plan(.test) { try run.perform(sweepRun, stage: .test, on: tasks) }
-        // 4. Summarise the results on disk: summary.csv, accuracy.svg, the table on stdout.
+        // 3. Every run (method × seed, with the chosen or each swept value), the same data for all
+        //    (under mpirun the runs are shared out over the ranks; docs/mpi.md): build the network,
+        //    then task after task train, consolidate, evaluate, checkpoint, write the run's JSON.
+        try run.forEachRun(try run.plan(.test), stage: .test) { unit in try run.perform(unit, stage: .test, on: tasks) }
+        // 4. Summarise: summary.csv, accuracy.svg, the table on stdout (the paper's numbers beside ours).
         try run.finish()
     }
 
     /// Runs `flow` for `tool` with command-line `arguments` (without the program name) and returns
     /// the exit status: 0 done (or help / --list-devices), 1 failure, 2 bad option, 3 divergence.
     /// Errors go to `console.progress` (stderr): a bad option as one line.
+    ///
+    /// `cluster`: the processes taking part (nil: `Cluster.current`, i.e. the MPI job when launched
+    /// by mpirun or srun in an MPI build, else this process alone).
     public static func run(_ tool: Tool, arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
-                           devices: DeviceOpener, console: Console = .standard,
+                           devices: DeviceOpener, console: Console = .standard, cluster given: Cluster? = nil,
                            flow: (ExperimentRun) throws -> Void = standardFlow) -> Int32 {
-        do {
-            guard let run = try ExperimentRun.start(tool, arguments: arguments, environment: environment,
-                                                    devices: devices, console: console) else { return 0 }
-            try flow(run)
-            return 0
-        } catch let failure as ExperimentFailure {
-            console.progress("\(tool.rawValue): error: \(failure)")
-            return failure.exitCode
-        } catch {
-            console.progress("\(tool.rawValue): error: \(error)")
+        let cluster: Cluster
+        do { cluster = try given ?? Cluster.current(environment: environment) } catch {
+            console.progress("\(tool.rawValue): error: cannot start MPI: \(oneLine("\(error)"))")
             return 1
         }
+        defer { cluster.finish() }
+        func status(of error: Error) -> Int32 { (error as? ExperimentFailure)?.exitCode ?? 1 }
+        // Start: every rank parses and checks alike; a rank that fails says why, and all stop.
+        let started: ExperimentRun?
+        do {
+            started = try ExperimentRun.start(tool, arguments: arguments, environment: environment,
+                                              devices: devices, console: console, cluster: cluster)
+            guard try cluster.allAgree(true) else { return 2 }
+        } catch {
+            console.progress("\(tool.rawValue): \(rankLabel(cluster))error: \(error)")
+            _ = try? cluster.allAgree(false)
+            return status(of: error)
+        }
+        guard let run = started else { return 0 }
+        do {
+            try flow(run)
+            return run.failures.isEmpty ? 0 : run.failures.map(\.status).max()!
+        } catch {
+            console.progress("\(tool.rawValue): \(rankLabel(cluster))error: \(error)")
+            // The other ranks may be waiting for this one (a collective, the job queue): end them all.
+            if cluster.size > 1 { cluster.abort(status(of: error)) }
+            return status(of: error)
+        }
     }
+
+    /// "rank 3: " inside an MPI job of several ranks, else "".
+    static func rankLabel(_ cluster: Cluster) -> String { cluster.size > 1 ? "rank \(cluster.rank): " : "" }
 }
 
 /// A run in progress: the resolved config, the open device, the results so far.
@@ -114,6 +143,19 @@ public final class ExperimentRun {
     public var methods: [Method] { config.methods }
     /// How the loaded data falls short of the protocol's full data (set by `loadTasks`; nil before).
     public private(set) var dataDeviations: [String]?
+    /// The results of each stage so far (rank 0 of a job: every rank's), in the order they came.
+    public private(set) var results: [Stage: [(run: SweepRun, report: MethodReport)]] = [:]
+    /// Runs that failed in a sweep over ranks (each costs only itself): name, rank, error, exit status.
+    public private(set) var failures: [(run: String, rank: Int, error: String, status: Int32)] = []
+    /// The processes taking part.
+    public let cluster: Cluster
+    /// --data-parallel in a job of several ranks: every rank trains every run together.
+    public let dataParallel: Bool
+    /// Whether this process writes config.json and the summary: alone, or rank 0 of a job.
+    var writesSummary: Bool { cluster.rank == 0 }
+    /// Whether this process writes the checkpoints and <run>.json of the runs it trains: every
+    /// rank in a sweep over ranks (each its own runs), only rank 0 when training data-parallel.
+    var writesRunFiles: Bool { !dataParallel || cluster.rank == 0 }
     let console: Console
     let quiet: Bool
     /// Tests only: stop (as if killed) after this many tasks of a method have been checkpointed.
@@ -122,8 +164,10 @@ public final class ExperimentRun {
     /// injection: a finite learning rate cannot be relied on to diverge on cue).
     var injectNaNAfterTasks: Int?
 
-    init(config: RunConfig, backend: any Backend, console: Console, quiet: Bool) {
+    init(config: RunConfig, backend: any Backend, console: Console, quiet: Bool, cluster: Cluster = .alone(),
+         dataParallel: Bool = false) {
         self.config = config; self.backend = backend; self.console = console; self.quiet = quiet
+        self.cluster = cluster; self.dataParallel = dataParallel && cluster.size > 1
     }
 
     var out: String { config.out }
@@ -133,7 +177,7 @@ public final class ExperimentRun {
     /// Parses and checks everything; nil when the command only printed help or the device list.
     /// - Throws: `ExperimentFailure.usage` (one line) for any bad value, before any work.
     public static func start(_ tool: Tool, arguments: [String], environment: [String: String],
-                             devices: DeviceOpener, console: Console) throws -> ExperimentRun? {
+                             devices: DeviceOpener, console: Console, cluster: Cluster = .alone()) throws -> ExperimentRun? {
         guard let (options, split) = try parse(tool, arguments: arguments, console: console) else { return nil }
         if options.listDevices {
             do { console.output(try devices.list()) } catch { throw ExperimentFailure.failed("cannot list devices: \(error)") }
@@ -159,15 +203,19 @@ public final class ExperimentRun {
             throw ExperimentFailure.usage(error.message)
         }
 
-        // The device: a spec that matches nothing is a bad option value.
+        // The device: a spec that matches nothing is a bad option value. Ranks sharing a node
+        // take its GPUs in turn (see DeviceChoice.placed).
         let opened: (backend: any Backend, spec: String)
         do {
-            opened = try devices.open(config.device.isEmpty ? nil : config.device)
+            let spec = config.device.isEmpty ? nil : config.device
+            let placed = cluster.localSize > 1 ? try DeviceChoice.placed(spec, localRank: cluster.localRank) : spec
+            opened = try devices.open(placed)
+            // The config records what the user asked for (every rank's run is the same run).
+            config.device = placed == spec ? opened.spec : (spec ?? "gpu")
         } catch {
             throw ExperimentFailure.usage("--device \(config.device.isEmpty ? "(default)" : config.device): "
                                           + oneLine("\(error)"))
         }
-        config.device = opened.spec
 
         // The results folder: writable, and not holding another run unless resumed.
         do {
@@ -175,12 +223,31 @@ public final class ExperimentRun {
         } catch {
             throw ExperimentFailure.usage("--\(options.resume == nil ? "out" : "resume") \(config.out): \(oneLine("\(error)"))")
         }
-        if options.resume == nil, Folder.exists(config.out + "/config.json") {
+        // (Rank 0 only: another rank may start after rank 0 has written config.json.)
+        if cluster.rank == 0, options.resume == nil, Folder.exists(config.out + "/config.json") {
             throw ExperimentFailure.usage("--out \(config.out) holds another run (config.json); "
                                           + "continue it with --resume \(config.out), or choose another --out")
         }
-        let run = ExperimentRun(config: config, backend: opened.backend, console: console, quiet: options.quiet)
-        if !options.quiet {
+        // In a job: rank 0 speaks as a lone process does; the others label their lines, and stay
+        // quiet when training together with rank 0 (which reports for all).
+        var console = console
+        let quiet = options.quiet || (options.dataParallel && cluster.rank != 0)
+        if cluster.size > 1 {
+            let label = "[rank \(cluster.rank)/\(cluster.size) on \(opened.backend.deviceName)] "
+            let progress = console.progress
+            console.progress = { progress(label + $0) }
+            if cluster.rank != 0 { console.output = { _ in } }
+        }
+        let run = ExperimentRun(config: config, backend: opened.backend, console: console, quiet: quiet,
+                                cluster: cluster, dataParallel: options.dataParallel)
+        if options.dataParallel, cluster.size == 1 {
+            #if MPI
+            console.progress("--data-parallel: this process was not started by mpirun or srun, so it trains alone")
+            #else
+            console.progress("--data-parallel: this build has no MPI (build with --traits MPI, start with mpirun), so it trains alone")
+            #endif
+        }
+        if !quiet {
             console.progress("\(tool.rawValue): \(proto.title) on \(opened.backend.deviceName) (--device \(opened.spec)"
                              + (options.device == nil && options.resume == nil ? ", the default" : "") + "); results in \(config.out)"
                              + (options.resume == nil ? "" : " (resumed)"))
@@ -234,7 +301,7 @@ public final class ExperimentRun {
             }
         }
         for method in Method.allCases {
-            let checkpoint = Checkpoint.path(in: folder, method: method)
+            let checkpoint = Checkpoint.path(in: folder, run: method.rawValue)
             if Folder.exists(checkpoint), let saved = try? Checkpoint.load(from: checkpoint) { return saved.config }
         }
         throw UsageError("--resume \(folder): no config.json or checkpoint there; nothing to resume")
@@ -278,7 +345,7 @@ public final class ExperimentRun {
             throw ExperimentFailure.data("the tasks built from \(folder) are unusable: \(error)")
         }
         // The data loaded: from here on the folder holds this run (and --resume can find its config).
-        if !Folder.exists(out + "/config.json") {
+        if writesSummary, !Folder.exists(out + "/config.json") {
             do { try writeConfig() } catch { throw ExperimentFailure.failed("cannot write \(out)/config.json: \(error)") }
         }
         dataDeviations = config.dataDeviations(trainCounts: sequence.tasks.map(\.train.count),
@@ -388,6 +455,49 @@ public final class ExperimentRun {
         }
     }
 
+    /// Runs `body` for the runs `units` of `stage` this process takes and keeps each report for the
+    /// summary (`write`). Alone, or training data-parallel: every run in order, and an error
+    /// stops the sweep (as before ranks existed). In a sweep over ranks: the runs rank 0's job
+    /// queue hands this rank; a run that fails costs only itself (its error goes to rank 0, which
+    /// lists it in the summary), and rank 0 gathers every rank's report.
+    public func forEachRun(_ units: [SweepRun], stage: Stage, _ body: (SweepRun) throws -> MethodReport) throws {
+        guard cluster.size > 1, !dataParallel else {
+            for unit in units { try write(try body(unit), of: unit, stage: stage) }
+            return
+        }
+        let queue = cluster.jobQueue(count: units.count)
+        while let job = try queue.next() {
+            let outcome: JobOutcome
+            do {
+                outcome = .done(Array(try body(units[job]).jsonText().utf8))
+            } catch {
+                let status = (error as? ExperimentFailure)?.exitCode ?? 1
+                outcome = .failed("\(status) " + oneLine("\(error)"))
+                console.progress("[\(stem(units[job], stage: stage))] failed: \(oneLine("\(error)")) (the other runs go on)")
+            }
+            try queue.finish(job, outcome)
+        }
+        let outcomes = try queue.close()
+        guard writesSummary else { return }
+        for (job, unit) in units.enumerated() {
+            guard let (rank, outcome) = outcomes[job] else {
+                failures.append((stem(unit, stage: stage), -1, "no result came back", 1))
+                continue
+            }
+            switch outcome {
+            case .done(let bytes):
+                do {
+                    try write(try MethodReport.decode(Data(bytes)), of: unit, stage: stage)
+                } catch {
+                    failures.append((stem(unit, stage: stage), rank, "its result could not be read or written: \(oneLine("\(error)"))", 1))
+                }
+            case .failed(let text):
+                let parts = text.split(separator: " ", maxSplits: 1).map(String.init)
+                failures.append((stem(unit, stage: stage), rank, parts.count == 2 ? parts[1] : text, Int32(parts[0]) ?? 1))
+            }
+        }
+    }
+
     // MARK: Train one run
 
     /// Trains one run (resuming from its checkpoint if there is one), checkpointing and writing its
@@ -399,7 +509,7 @@ public final class ExperimentRun {
         let method = Method(rawValue: run.method)!   // checked by config(of:)
         let options = runConfig.continualOptions(for: method)
         let stem = stem(run, stage: stage)
-        let checkpointPath = Checkpoint.path(in: out, stem: stem)
+        let checkpointPath = Checkpoint.path(in: out, run: stem)
         let label = stem
         if stage == .validation {
             do { try Folder.prepareWritable(out + "/validation") } catch {
@@ -422,7 +532,7 @@ public final class ExperimentRun {
             if loaded.state.result.completedTasks == tasks.count {
                 progress("[\(label)] all \(tasks.count) tasks already done (\(checkpointPath)); not retrained")
                 let done = report(loaded.state.result)
-                try writeJSON(done, stem: stem)
+                if writesRunFiles { try writeJSON(done, stem: stem) }
                 return done
             }
         }
@@ -433,6 +543,7 @@ public final class ExperimentRun {
         do {
             trainer = try ContinualTrainer(backend: backend, sequence: tasks, inputShape: architecture.inputShape,
                                            layers: architecture.layers, options: options)
+            if dataParallel { trainer.dataParallel = cluster.communicator }
             if let saved {
                 try trainer.restore(saved)
                 progress("[\(label)] resumed after task \(trainer.completedTasks)/\(tasks.count) from \(checkpointPath)"
@@ -450,6 +561,19 @@ public final class ExperimentRun {
         }
         let reporter = ProgressReporter(console: console, quiet: quiet, label: label, sequence: tasks, options: options)
         var lastCheckpoint: String? = saved == nil ? nil : checkpointPath
+        let clock = ContinuousClock()
+        let trainingStart = clock.now
+        defer {
+            // Data-parallel: what the gradient exchange cost (the communication share of a step).
+            if let exchange = trainer.trainingStep.reducer as? AllreduceGradients, exchange.calls > 0 {
+                let total = (clock.now - trainingStart).components
+                let seconds = Double(total.seconds) + Double(total.attoseconds) * 1e-18
+                progress("[\(label)] data-parallel over \(cluster.size) ranks: \(exchange.calls) steps, gradient exchange "
+                         + String(format: "%.3f s of %.3f s (%.1f%%, %.2f ms per step, %d floats)", exchange.seconds, seconds,
+                                  100 * exchange.seconds / max(seconds, 1e-9), 1000 * exchange.seconds / Double(exchange.calls),
+                                  trainer.network.parameterCount))
+            }
+        }
         while trainer.completedTasks < tasks.count {
             do {
                 try trainer.runNextTask(progress: reporter.epoch)
@@ -466,10 +590,12 @@ public final class ExperimentRun {
             // Checkpoint first, then the partial result: a kill between the two loses nothing,
             // because the resumed run rewrites the result from the checkpoint.
             do {
-                try Checkpoint.save(try trainer.captureState(), config: runConfig,
-                                    parameterRegions: trainer.network.parameterRegions, to: checkpointPath)
+                if writesRunFiles {
+                    try Checkpoint.save(try trainer.captureState(), config: runConfig,
+                                        parameterRegions: trainer.network.parameterRegions, to: checkpointPath)
+                    try writeJSON(report(trainer.result), stem: stem)
+                }
                 lastCheckpoint = checkpointPath
-                try writeJSON(report(trainer.result), stem: stem)
             } catch {
                 throw ExperimentFailure.failed("[\(label)] cannot save the results of task \(trainer.completedTasks): \(error)")
             }
@@ -486,23 +612,23 @@ public final class ExperimentRun {
 
     // MARK: Gather
 
-    /// The results of `stage`'s runs as written on disk, in plan order.
-    /// - Throws: `ExperimentFailure.failed` naming a run whose file is missing or unreadable.
-    public func gather(_ stage: Stage) throws -> [(run: SweepRun, report: MethodReport)] {
-        try plan(stage).map { run in
-            let path = out + "/" + stem(run, stage: stage) + ".json"
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw ExperimentFailure.failed("run \(run.id) has no result at \(path); continue with --resume \(out)")
-            }
-            do {
-                let decoder = JSONDecoder()
-                decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-                    positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-                return (run, try decoder.decode(MethodReport.self, from: data))
-            } catch {
-                throw ExperimentFailure.failed("\(path) is not a run result: \(oneLine("\(error)"))")
+    /// The results of `stage` this process holds (rank 0 of a job: every rank's), in plan order;
+    /// a run that failed in a sweep over ranks is missing (it is listed in `failures`).
+    public func collected(_ stage: Stage) throws -> [(run: SweepRun, report: MethodReport)] {
+        let held = results[stage] ?? []
+        return try plan(stage).compactMap { unit in held.last { $0.run == unit } }
+    }
+
+    /// Writes `<run>.json` and keeps the report for the summary.
+    public func write(_ report: MethodReport, of unit: SweepRun, stage: Stage) throws {
+        let name = stem(unit, stage: stage)
+        if writesRunFiles {
+            do { try writeJSON(report, stem: name) } catch {
+                throw ExperimentFailure.failed("cannot write \(out)/\(name).json: \(error)")
             }
         }
+        results[stage, default: []].removeAll { $0.run == unit }
+        results[stage, default: []].append((unit, report))
     }
 
     // MARK: Select
@@ -518,11 +644,19 @@ public final class ExperimentRun {
         }
     }
 
-    /// Chooses each swept method's value from the validation results on disk (`ValidationSelection`:
+    /// Chooses each swept method's value from the validation results (`ValidationSelection`:
     /// best mean validation accuracy over tasks and seeds) and writes `selection-<method>.json` and
     /// `validation-<method>.svg`/`.csv` (validation accuracy against the value, log axis).
+    /// In a job, rank 0 chooses and writes, and every rank waits for it (each reads the choice next).
     public func selectValues() throws {
-        let results = try gather(.validation)
+        if writesSummary { try chooseValues() }
+        guard try cluster.allAgree(true) else {
+            throw ExperimentFailure.failed("another rank failed while the values were chosen")
+        }
+    }
+
+    private func chooseValues() throws {
+        let results = try collected(.validation)
         for method in config.methods {
             let mine = results.filter { $0.run.method == method.rawValue }
             guard let parameter = mine.first?.run.parameter else { continue }
@@ -565,11 +699,13 @@ public final class ExperimentRun {
 
     // MARK: Finish
 
-    /// Gathers every run's result from disk and writes summary.csv (mean ± SEM over seeds when a
+    /// Rank 0 (or this process alone) writes summary.csv (mean ± SEM over seeds when a
     /// configuration has several runs; each run's row in runs.csv), accuracy.svg (± SEM),
     /// average-accuracy.svg/.csv (average accuracy against tasks learned) and prints the summary.
     public func finish() throws {
-        let results = try gather(.test)
+        guard writesSummary else { return }
+        let results = try collected(.test)
+        let runCount = try plan(.test).count
         let reports = results.map(\.report)
         let title = "\(config.experimentProtocol.title): task-incremental test accuracy after task \(config.tasks)"
         let several = config.seeds.count > 1 || !config.sweeps.isEmpty
@@ -639,6 +775,18 @@ public final class ExperimentRun {
                        + (several ? ", \(out)/runs.csv" : "") + ", \(out)/accuracy.svg, \(out)/average-accuracy.svg"
                        + (config.selectOn == .validation ? ", \(out)/selection-<method>.json, \(out)/validation-<method>.svg" : "")
                        + (omegaFigure ? ", \(out)/synapse-dynamics.svg" : "") + "\n")
+        if failures.isEmpty {
+            try? FileManager.default.removeItem(atPath: out + "/failed.txt")   // an earlier attempt's, now resolved
+        } else {
+            var text = "Failed runs (\(failures.count) of \(runCount); --resume \(out) reruns only what is missing):\n"
+            for failure in failures {
+                text += "  \(failure.run)" + (failure.rank >= 0 ? " (rank \(failure.rank))" : "") + ": \(failure.error)\n"
+            }
+            console.output(text)
+            do { try AtomicFile.write(text: text, to: out + "/failed.txt") } catch {
+                throw ExperimentFailure.failed("cannot write \(out)/failed.txt: \(error)")
+            }
+        }
     }
 
     /// Writes config.json (the first thing a fresh run writes, once its data has loaded).
@@ -650,7 +798,7 @@ public final class ExperimentRun {
     }
 
     private func writeJSON(_ report: MethodReport, stem: String) throws {
-        if !Folder.exists(out + "/config.json") { try writeConfig() }
+        if writesSummary, !Folder.exists(out + "/config.json") { try writeConfig() }
         try AtomicFile.write(text: try report.jsonText(), to: out + "/\(stem).json")
     }
 

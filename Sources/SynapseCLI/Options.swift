@@ -64,10 +64,13 @@ public struct ExperimentOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Seed of the initial weights, shuffles, dropout masks and permutations (default: 0).", valueName: "n"))
     public var seed: UInt64?
 
-    @Option(help: ArgumentHelp("Seeds to run every method with, e.g. 0,1,2 or 0-4; the summary gives mean ± SEM over them (default: --seed alone).",
+    @Option(help: ArgumentHelp("Seeds to run, each method once per seed: a comma list and/or ranges, e.g. 0,1,2 or 0-4 (default: --seed alone). Under mpirun the runs are shared out over the ranks.",
                                valueName: "list"))
     public var seeds: String?
 
+    @Flag(name: .customLong("data-parallel"),
+          help: "Under mpirun (MPI build): train each run on all ranks together, every minibatch split across them, instead of spreading the runs over the ranks.")
+    public var dataParallel = false
     @Option(name: .customLong("select-on"),
             help: ArgumentHelp("With a list of values for a hyper-parameter (--c 0.01,0.1,1): validation trains each value on the training split minus a held-out part of each task, "
                                + "chooses the value with the best mean validation accuracy and retrains with it on the full training split (default: none: every value is run and reported on the TEST split).",
@@ -514,14 +517,9 @@ extension RunConfig {
         }
         let seed = options.seed ?? 0
         var seeds = [seed]
-        if let text = options.seeds {
-            do { seeds = try SweepParsing.seeds(text, flag: "--seeds") } catch let error as SweepError {
-                throw UsageError(error.message)
-            }
-            if let given = options.seed, !seeds.contains(given) {
-                throw UsageError("--seed \(given) conflicts with --seeds \(text): give one of them")
-            }
-            if seeds.isEmpty { throw UsageError("--seeds '': expected seeds like 0,1,2 or 0-4") }
+        if let list = options.seeds {
+            if let seed = options.seed { throw UsageError("--seed \(seed) and --seeds \(list): give one of them") }
+            seeds = try parseSeeds(list)
         }
         if options.selectOn == .validation, sweeps.isEmpty {
             throw UsageError("--select-on validation: no hyper-parameter has a list of values to choose from (e.g. --c 0.01,0.1,1)")
@@ -556,6 +554,12 @@ extension RunConfig {
             sweeps: sweeps, selectOn: options.selectOn, validationFraction: validationFraction,
             recordOmega: options.recordOmega, tasks: tasks,
             trainLimit: trainLimit, testLimit: testLimit, out: out)
+    }
+
+    /// `--seeds` as `SweepParsing.seeds` reads it (lists and ranges, no repeats, a bounded count);
+    /// a malformed list is a usage error.
+    static func parseSeeds(_ list: String) throws -> [UInt64] {
+        do { return try SweepParsing.seeds(list) } catch let error as SweepError { throw UsageError(error.message) }
     }
 
     /// "si,finetune" → [.si, .finetune]; unknown or repeated names are usage errors.
@@ -625,10 +629,8 @@ extension RunConfig {
         try check("optimizer", options.optimizer, saved.optimizer, show: { $0.rawValue })
         if let given = options.selectOn, given != saved.selectOn { throw conflict("select-on", given.rawValue, saved.selectOn?.rawValue ?? "none") }
         try checkNumber("validation-fraction", options.validationFraction, saved.validationFraction)
-        if let text = options.seeds {
-            let given: [UInt64]
-            do { given = try SweepParsing.seeds(text, flag: "--seeds") } catch let error as SweepError { throw UsageError(error.message) }
-            try check("seeds", given, saved.seeds, show: { $0.map(String.init).joined(separator: ",") })
+        if let list = options.seeds {
+            try check("seeds", try parseSeeds(list), saved.seeds, show: { $0.map(String.init).joined(separator: ",") })
         }
         try check("reset-optimizer", options.resetOptimizer?.bool, saved.resetOptimizerPerTask, show: { $0 ? "yes" : "no" })
         try check("epochs", options.epochs, saved.epochs, show: { String($0) })

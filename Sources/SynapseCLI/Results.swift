@@ -170,6 +170,14 @@ public struct MethodReport: Codable, Equatable {
     /// Test accuracy of each task after the last trained task (the last row of R).
     public var finalAccuracy: [Double] { accuracy.last ?? [] }
 
+    /// A report as `jsonText` wrote it (how rank 0 receives the other ranks' results).
+    public static func decode(_ data: Data) throws -> MethodReport {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try decoder.decode(MethodReport.self, from: data)
+    }
+
     /// Pretty-printed JSON with sorted keys (stable diffs between runs).
     public func jsonText() throws -> String {
         let encoder = JSONEncoder()
@@ -298,7 +306,8 @@ public enum Summary {
         return text
     }
 
-    /// "si (c=0.1)", "finetune", "ewc (λ=100)": the method with the strength it used.
+    /// "si (c=0.1)", "finetune", "ewc (λ=100)": the method with the strength it used (the table
+    /// adds the seed when the runs have several; figures group a configuration's seeds by this label).
     static func label(_ report: MethodReport) -> String {
         report.method.implementation.label(of: report.trainerOptions.methodOptions)
     }

@@ -214,19 +214,20 @@ public enum OpChecks {
     }
 
     public static func dropout(count: Int, keepProbability p: Float, seed dropoutSeed: UInt64, stream: UInt32,
-                               step: UInt32, backward: Bool, property: DropoutProperty) -> OpCheck {
+                               step: UInt32, firstIndex: Int = 0, backward: Bool, property: DropoutProperty) -> OpCheck {
         let name = (backward ? "dropoutBackward" : "dropoutForward") + " " + property.rawValue
-        return OpCheck(op: name, shape: "n\(count) p\(p) stream\(stream) step\(step)", prepare: { backend, seed in
+        return OpCheck(op: name, shape: "n\(count) p\(p) stream\(stream) step\(step)" + (firstIndex == 0 ? "" : " first\(firstIndex)"),
+                       prepare: { backend, seed in
             var b = CaseBuilder(backend, seed: seed)
             let input = try b.tensor(b.nonZeroFloats(count))   // nonzero, so zero output = dropped
             let output = try b.output(count)
             return b.prepared {
                 if backward {
                     try backend.dropoutBackward(dOutput: input, count: count, keepProbability: p, seed: dropoutSeed,
-                                                stream: stream, step: step, dInput: output)
+                                                stream: stream, step: step, firstIndex: firstIndex, dInput: output)
                 } else {
                     try backend.dropoutForward(input: input, count: count, keepProbability: p, seed: dropoutSeed,
-                                               stream: stream, step: step, output: output)
+                                               stream: stream, step: step, firstIndex: firstIndex, output: output)
                 }
             }
         }, compare: { device, reference in
@@ -364,6 +365,19 @@ public enum OpChecks {
         }, compare: OpCheck.maxError(reductionLength: 4))
     }
 
+    // MARK: The small list (for simulators)
+
+    /// The most floating-point operations a check of `small` may take: GEMM and convolution
+    /// checks up to this size still span several tiles of every kernel style with ragged edges
+    /// (e.g. gemm M100 N37 K300, conv N2 C16 15×15 K33), while the larger network shapes, which
+    /// take most of a simulator's time, are left out.
+    public static let smallFlopLimit: Double = 4e6
+
+    /// The standard checks of at most `smallFlopLimit` operations: what a device simulator such
+    /// as Oclgrind (thousands of times slower than a device) runs in a few minutes on one core.
+    /// Every op of `standard` keeps at least one shape.
+    public static var small: [OpCheck] { standard.filter { $0.flops <= smallFlopLimit } }
+
     // MARK: The standard list
 
     /// Every op at several shapes: the list `synapse-check` and the OpenCL tests run.
@@ -453,6 +467,16 @@ public enum OpChecks {
             if n >= 10_000 {
                 checks.append(dropout(count: n, keepProbability: p, seed: dropoutSeed, stream: stream, step: step,
                                       backward: false, property: .keepRate))
+            }
+        }
+        // A later slice of a minibatch (data-parallel ranks): mask numbered from firstIndex, which
+        // need not be a multiple of the CPU style's 64-element chunk.
+        for (n, firstIndex) in [(7, 4), (1_001, 7_200 * 3), (4_099, 2_304 * 5 + 4)] {
+            for property in [DropoutProperty.values, .mask] {
+                checks.append(dropout(count: n, keepProbability: 0.75, seed: 0xFEED_0000_0000_0003, stream: 3, step: 17,
+                                      firstIndex: firstIndex, backward: false, property: property))
+                checks.append(dropout(count: n, keepProbability: 0.75, seed: 0xFEED_0000_0000_0003, stream: 3, step: 17,
+                                      firstIndex: firstIndex, backward: true, property: property))
             }
         }
         for (batch, units, start, live) in [(1, 1, 0, 1), (7, 10, 0, 10), (33, 60, 20, 10), (257, 60, 50, 10), (64, 10, 4, 2)] {

@@ -55,6 +55,19 @@ public final class ContinualTrainer {
     /// Tasks finished (trained, consolidated, evaluated).
     public var completedTasks: Int { result.completedTasks }
 
+    /// Data-parallel training over the ranks of a communicator (nil or one rank: this process
+    /// trains alone). Every rank builds the same trainer and runs the same calls; each computes
+    /// its slice of every minibatch (`BatchShare.slice`) and of every test split, the gradients
+    /// and counts are summed over the ranks, and every rank applies the identical update, so all
+    /// hold the same θ, θ*, Ω, ω and Adam state (checked by digest after every task).
+    public var dataParallel: (any Communicator)? {
+        didSet {
+            trainingStep.reducer = dataParallel.map { $0.size > 1 ? AllreduceGradients(communicator: $0) : nil } ?? nil
+        }
+    }
+    /// The ranks taking part (1 when training alone).
+    private var ranks: (rank: Int, size: Int) { dataParallel.map { ($0.rank, $0.size) } ?? (0, 1) }
+
     let data: DeviceTasks
     let maxBatch: Int
     /// int32: the current epoch's example order (all tasks so far back to back for `joint`).
@@ -174,6 +187,7 @@ public final class ContinualTrainer {
         let (epochLosses, imagesPerSecond) = try train(task: t, progress: progress)
         try consolidate(afterTask: t)
         let accuracy = try evaluate(afterTask: t)
+        try checkRanksAgree(afterTask: t)
         result.taskIncrementalAccuracy.append(accuracy.taskIncremental)
         result.classIncrementalAccuracy.append(accuracy.classIncremental)
         result.trainingLoss.append(epochLosses)
@@ -238,7 +252,9 @@ public final class ContinualTrainer {
             func readSlots(through end: Int) throws {
                 let begin = slots.count
                 guard end > begin else { return }
-                let values = try backend.download(stepLosses.view(at: begin, shape: [end - begin]))
+                var values = try backend.download(stepLosses.view(at: begin, shape: [end - begin]))
+                // Data-parallel: each rank's slot holds its rows' loss; the step's loss is the sum.
+                try dataParallel?.allreduceSum(&values)
                 if let bad = values.firstIndex(where: { !$0.isFinite }) {
                     let i = begin + bad
                     throw ContinualError.diverged(
@@ -280,15 +296,20 @@ public final class ContinualTrainer {
     private func step(_ batch: TrainingBatch, task t: Int, lossSlot: Tensor) throws {
         let split = data.train[batch.task]
         let indices = batchIndices.view(at: batch.offset, shape: [batch.rows])
+        let (rank, size) = ranks
         adamStep += 1
         try trainingStep.enqueue(images: split.pixels, labels: split.labels, indices: indices, rows: batch.rows,
                                  liveUnits: sequence.units(ofTask: batch.task), strength: method.penaltyStrength,
                                  optimizer: options.optimizer, hyper: options.adam(atStep: adamStep), adamStep: adamStep,
                                  dropoutStep: UInt32(truncatingIfNeeded: globalStep), lossSlot: lossSlot,
-                                 extraLoss: { logits, dLogits in
-                                     try self.method.addToLogitGradient(task: t, batch: batch, indices: indices, logits: logits,
-                                                                        dLogits: dLogits, trainer: self)
-                                 })
+                                 extraLoss: { logits, dLogits, share in
+                                     // The rows this process computes, as a minibatch of their own.
+                                     try self.method.addToLogitGradient(
+                                         task: t, batch: TrainingBatch(task: batch.task, offset: batch.offset + share.first, rows: share.count),
+                                         indices: indices.view(at: share.first, shape: [share.count]), logits: logits,
+                                         dLogits: dLogits, trainer: self)
+                                 },
+                                 share: size > 1 ? .slice(of: batch.rows, rank: rank, size: size) : nil)
         globalStep += 1
     }
 
@@ -322,12 +343,14 @@ public final class ContinualTrainer {
     /// nil for j > t in multi-head mode). One host wait for all tasks.
     public func evaluate(afterTask t: Int) throws -> (taskIncremental: [Double], classIncremental: [Double?]) {
         try backend.fill(counters, value: 0)
+        let (rank, size) = ranks
         let seen = sequence.unitsSeen(throughTask: t)
         func classDefined(_ j: Int) -> Bool { sequence.headMode == .singleHead || j <= t }
         for j in 0..<sequence.count {
             let split = data.test[j]
             let own = sequence.units(ofTask: j)
-            try forEachInferenceBatch(of: split) { logits, rows in
+            let mine = size > 1 ? BatchShare.slice(of: split.count, rank: rank, size: size) : .whole(split.count)
+            try forEachInferenceBatch(of: split, rows: mine.first..<(mine.first + mine.count)) { logits, rows in
                 try backend.countCorrect(logits: logits, labels: labels, batch: rows, units: sequence.outputUnits,
                                          unitStart: own.lowerBound, unitCount: own.count,
                                          counter: counters.view(at: 2 * j, shape: [1]))
@@ -338,7 +361,8 @@ public final class ContinualTrainer {
                 }
             }
         }
-        let counts = try backend.download(counters)
+        var counts = try backend.download(counters)
+        try dataParallel?.allreduceSum(&counts)   // each rank counted its slice of every test split
         let taskIncremental = (0..<sequence.count).map { Double(counts[2 * $0]) / Double(data.test[$0].count) }
         let classIncremental = (0..<sequence.count).map { j -> Double? in
             classDefined(j) ? Double(counts[2 * j + 1]) / Double(data.test[j].count) : nil
@@ -363,13 +387,16 @@ public final class ContinualTrainer {
         return Double(try backend.download(lossSum)[0]) / Double(split.count)
     }
 
-    /// Walks `split` in order, `maxBatch` rows at a time (the last batch may be smaller): gathers the
-    /// rows (pixels/255) and their labels into `labels`, runs the forward pass with dropout off and
-    /// hands `body` the logits and the row count. Only enqueues; no host wait.
-    func forEachInferenceBatch(of split: DeviceSplit, _ body: (_ logits: Tensor, _ rows: Int) throws -> Void) throws {
-        var start = 0
-        while start < split.count {
-            let rows = min(maxBatch, split.count - start)
+    /// Walks rows `range` of `split` in order (all of them when nil), `maxBatch` rows at a time (the
+    /// last batch may be smaller): gathers the rows (pixels/255) and their labels into `labels`, runs
+    /// the forward pass with dropout off and hands `body` the logits and the row count. Only
+    /// enqueues; no host wait.
+    func forEachInferenceBatch(of split: DeviceSplit, rows range: Range<Int>? = nil,
+                               _ body: (_ logits: Tensor, _ rows: Int) throws -> Void) throws {
+        let range = range ?? 0..<split.count
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let rows = min(maxBatch, range.upperBound - start)
             let indices = identityIndices.view(at: start, shape: [rows])
             try backend.gatherRows(split.pixels, indices: indices, rows: rows, rowLength: sequence.imageSize,
                                    scale: 1.0 / 255.0, into: network.input)
@@ -377,6 +404,29 @@ public final class ContinualTrainer {
             let logits = try network.forward(batch: rows, training: false, step: 0)
             try body(logits, rows)
             start += rows
+        }
+    }
+
+    // MARK: Data-parallel agreement
+
+    /// Data-parallel only: every rank compares a digest of its whole checkpointed state (θ, θ*, Ω,
+    /// ω, Adam m and v, the method's arrays) with rank 0's; any difference stops every rank with an error naming the ranks that differ.
+    /// - Throws: `ContinualError.mismatch` on every rank when any rank's state differs.
+    public func checkRanksAgree(afterTask t: Int) throws {
+        guard let communicator = dataParallel, communicator.size > 1 else { return }
+        // Everything a checkpoint holds: θ, θ*, Ω, ω, Adam m and v, and the method's own arrays.
+        let saved = try captureState()
+        let mine = stateDigest(saved.arrays.keys.sorted().map { saved.arrays[$0]! })
+        var reference = (0..<8).map { UInt8(truncatingIfNeeded: mine >> (8 * $0)) }
+        try communicator.broadcast(&reference, root: 0)
+        let rankZero = reference.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * $1.offset) }
+        var differs = [Float](repeating: 0, count: communicator.size)
+        differs[communicator.rank] = mine == rankZero ? 0 : 1
+        try communicator.allreduceSum(&differs)
+        let bad = differs.indices.filter { differs[$0] != 0 }
+        guard bad.isEmpty else {
+            throw ContinualError.mismatch("data-parallel ranks disagree after task \(t + 1): rank(s) \(bad.map(String.init).joined(separator: ", ")) "
+                                          + "hold a different θ, θ*, Ω, ω or Adam state than rank 0 (state digest \(String(rankZero, radix: 16)) on rank 0)")
         }
     }
 

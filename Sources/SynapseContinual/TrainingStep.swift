@@ -6,7 +6,8 @@ import SynapseEngine
 /// One SI/Adam training step on one minibatch, exactly as `ContinualTrainer` runs it:
 /// gather (pixels/255) → gather labels → forward (dropout on) → masked softmax cross-entropy →
 /// add the minibatch's summed loss to a one-element slot → the method's extra loss, if any → backward (the UNREGULARISED task
-/// gradient) → fused update (penalty c·2Ω⊙(θ−θ*) added inside, Adam, ω ← ω − g_task⊙Δθ, θ ← θ + Δθ).
+/// gradient) → `reducer` (data-parallel: the whole minibatch's gradient from every rank's share) →
+/// fused update (penalty c·2Ω⊙(θ−θ*) added inside, Adam, ω ← ω − g_task⊙Δθ, θ ← θ + Δθ).
 ///
 /// It owns the step's scratch buffers (labels, per-row losses, dLogits) for up to
 /// `network.maxBatch` rows. Nothing here waits for the device.
@@ -25,6 +26,9 @@ public final class TrainingStep {
     let losses: Tensor
     /// float32 [maxBatch, outputUnits].
     let dLogits: Tensor
+    /// Between backward and update when this process computes only a share of each minibatch
+    /// (nil: it computes whole minibatches and the gradient is used as it is).
+    public var reducer: (any GradientReducer)?
 
     /// - Parameters:
     ///   - network: runs on its own backend; its `maxBatch` bounds the minibatch size.
@@ -58,30 +62,47 @@ public final class TrainingStep {
     ///   - hyper: Adam's hyper-parameters for this update (`ContinualOptions.adam(atStep:)`).
     ///   - adamStep: Adam's step count t ≥ 1 of this update (bias correction).
     ///   - dropoutStep: keys this step's dropout masks (the trainer passes its global step).
-    ///   - lossSlot: float32, one element: the minibatch's SUMMED cross-entropy is added to it (nats).
+    ///   - lossSlot: float32, one element: the minibatch's SUMMED cross-entropy is added to it (nats)
+    ///     (with a share: the summed cross-entropy of this process's rows only).
     ///   - extraLoss: a method's loss on the outputs (LwF's distillation): called with the logits and
-    ///     dLogits ([rows, outputUnits]) after the cross-entropy and before the backward pass; it
-    ///     adds its gradient to dLogits. Only enqueues.
-    /// - Throws: `ContinualError.invalidOption` when `rows` is outside 1...network.maxBatch; backend errors.
+    ///     dLogits ([share.count, outputUnits]) of the rows this process computes, and that share of
+    ///     the minibatch, after the cross-entropy and before the backward pass; it adds its gradient
+    ///     (of its mean over those rows) to dLogits. Only enqueues.
+    ///   - share: the rows of the minibatch this process computes (nil: all of them); a share
+    ///     smaller than the minibatch needs a `reducer`.
+    /// - Throws: `ContinualError.invalidOption` when `rows` is outside 1...network.maxBatch or the
+    ///   share does not fit it; backend errors.
     public func enqueue(images: Tensor, labels sourceLabels: Tensor, indices: Tensor, rows: Int,
                         liveUnits: Range<Int>, strength: Float, optimizer: Optimizer = .adam, hyper: AdamHyper, adamStep: Int,
                         dropoutStep: UInt32, lossSlot: Tensor,
-                        extraLoss: ((_ logits: Tensor, _ dLogits: Tensor) throws -> Void)? = nil) throws {
+                        extraLoss: ((_ logits: Tensor, _ dLogits: Tensor, _ share: BatchShare) throws -> Void)? = nil,
+                        share: BatchShare? = nil) throws {
         guard rows >= 1, rows <= network.maxBatch, indices.count >= rows else {
             throw ContinualError.invalidOption("a training step takes 1...\(network.maxBatch) rows (and as many indices), found \(rows) rows and \(indices.count) indices")
         }
-        try backend.gatherRows(images, indices: indices, rows: rows, rowLength: network.inputSize,
-                               scale: 1.0 / 255.0, into: network.input)
-        try backend.gatherLabels(sourceLabels, indices: indices, rows: rows, into: labels)
-        let logits = try network.forward(batch: rows, training: true, step: dropoutStep)
-        let dLogitsView = dLogits.leadingRows(rows)
-        try backend.softmaxCrossEntropy(logits: logits, labels: labels, batch: rows, units: outputUnits,
-                                        unitStart: liveUnits.lowerBound, unitCount: liveUnits.count,
-                                        losses: losses, dLogits: dLogitsView)
-        try backend.accumulateSum(losses, count: rows, into: lossSlot)
-        try extraLoss?(logits, dLogitsView)
-        // `gradients` is now the UNREGULARISED task gradient; the penalty is added inside the fused update.
-        try network.backward(dLogits: dLogitsView, batch: rows, step: dropoutStep)
+        let share = share ?? .whole(rows)
+        guard share.total == rows, share.first >= 0, share.count >= 0, share.first + share.count <= rows,
+              share.count == rows || reducer != nil else {
+            throw ContinualError.invalidOption("a training step's share must be rows first..<first+count of its \(rows) rows (and a share smaller than the minibatch needs a gradient reducer), found \(share)")
+        }
+        if share.count > 0 {
+            let mine = indices.view(at: share.first, shape: [share.count])
+            try backend.gatherRows(images, indices: mine, rows: share.count, rowLength: network.inputSize,
+                                   scale: 1.0 / 255.0, into: network.input)
+            try backend.gatherLabels(sourceLabels, indices: mine, rows: share.count, into: labels)
+            let logits = try network.forward(batch: share.count, training: true, step: dropoutStep, rowOffset: share.first)
+            let dLogitsView = dLogits.leadingRows(share.count)
+            try backend.softmaxCrossEntropy(logits: logits, labels: labels, batch: share.count, units: outputUnits,
+                                            unitStart: liveUnits.lowerBound, unitCount: liveUnits.count,
+                                            losses: losses, dLogits: dLogitsView)
+            try backend.accumulateSum(losses, count: share.count, into: lossSlot)
+            try extraLoss?(logits, dLogitsView, share)
+            // `gradients` is now the UNREGULARISED task gradient; the penalty is added inside the fused update.
+            try network.backward(dLogits: dLogitsView, batch: share.count, step: dropoutStep)
+        } else {
+            try backend.fill(network.gradients, value: 0)   // no rows here: contributes nothing to the sum
+        }
+        if let reducer { try reducer.reduce(network.gradients, on: backend, share: share) }
         switch optimizer {
         case .adam:
             try backend.fusedSIUpdate(state, taskGradient: network.gradients, strength: strength,

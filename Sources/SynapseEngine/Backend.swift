@@ -147,6 +147,22 @@ public struct BackendError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
+extension Backend {
+    /// Dropout with the mask numbered from element 0 (`firstIndex` 0).
+    public func dropoutForward(input: Tensor, count: Int, keepProbability: Float, seed: UInt64,
+                               stream: UInt32, step: UInt32, output: Tensor) throws {
+        try dropoutForward(input: input, count: count, keepProbability: keepProbability, seed: seed,
+                           stream: stream, step: step, firstIndex: 0, output: output)
+    }
+
+    /// Dropout's backward pass with the mask numbered from element 0 (`firstIndex` 0).
+    public func dropoutBackward(dOutput: Tensor, count: Int, keepProbability: Float, seed: UInt64,
+                                stream: UInt32, step: UInt32, dInput: Tensor) throws {
+        try dropoutBackward(dOutput: dOutput, count: count, keepProbability: keepProbability, seed: seed,
+                            stream: stream, step: step, firstIndex: 0, dInput: dInput)
+    }
+}
+
 /// A device that stores tensors and runs the ops a training step is made of.
 ///
 /// The protocol is the single definition of every op: each method's doc comment gives its formula
@@ -244,12 +260,14 @@ public protocol Backend: AnyObject {
 
     // MARK: Dropout (inverted: kept values are scaled by 1/keep, as Keras)
 
-    /// output[i] = keep(i) ? input[i] / keepProbability : 0, with keep(i) = `DropoutMask.keeps`.
+    /// output[i] = keep(firstIndex + i) ? input[i] / keepProbability : 0, with keep(·) =
+    /// `DropoutMask.keeps`. `firstIndex` (≥ 0, a multiple of 4) numbers element 0 in the mask, so
+    /// that a process computing rows r… of a minibatch draws the masks those rows get in one process.
     func dropoutForward(input: Tensor, count: Int, keepProbability: Float, seed: UInt64,
-                        stream: UInt32, step: UInt32, output: Tensor) throws
-    /// dInput[i] = keep(i) ? dOutput[i] / keepProbability : 0 (dInput may alias dOutput).
+                        stream: UInt32, step: UInt32, firstIndex: Int, output: Tensor) throws
+    /// dInput[i] = keep(firstIndex + i) ? dOutput[i] / keepProbability : 0 (dInput may alias dOutput).
     func dropoutBackward(dOutput: Tensor, count: Int, keepProbability: Float, seed: UInt64,
-                         stream: UInt32, step: UInt32, dInput: Tensor) throws
+                         stream: UInt32, step: UInt32, firstIndex: Int, dInput: Tensor) throws
 
     // MARK: Loss and accuracy (multi-head: only units [unitStart, unitStart + unitCount) are live)
 

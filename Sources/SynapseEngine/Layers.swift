@@ -53,6 +53,9 @@ struct PassContext {
     var training: Bool
     var step: UInt32
     var dropoutSeed: UInt64
+    /// Index of this pass's row 0 in the whole minibatch (nonzero when a process computes only
+    /// some of its rows): keys the dropout masks, so a row's mask does not depend on who runs it.
+    var rowOffset: Int = 0
 }
 
 /// A layer with its activation buffer and (for conv/dense) views of its parameters and gradients.
@@ -266,7 +269,8 @@ final class DropoutLayer: Layer {
         guard context.training else { return input }
         let output = outputBuffer.leadingRows(context.batch)
         try backend.dropoutForward(input: input, count: output.count, keepProbability: keepProbability,
-                                   seed: context.dropoutSeed, stream: stream, step: context.step, output: output)
+                                   seed: context.dropoutSeed, stream: stream, step: context.step,
+                                   firstIndex: try firstIndex(context), output: output)
         return output
     }
 
@@ -276,8 +280,19 @@ final class DropoutLayer: Layer {
         guard context.training else { return dOutput }
         // In place: dOutput is the network's scratch, and its old values are not needed again.
         try backend.dropoutBackward(dOutput: dOutput, count: context.batch * elementCount(inputShape), keepProbability: keepProbability,
-                                    seed: context.dropoutSeed, stream: stream, step: context.step, dInput: dOutput)
+                                    seed: context.dropoutSeed, stream: stream, step: context.step,
+                                    firstIndex: try firstIndex(context), dInput: dOutput)
         return dOutput
+    }
+
+    /// The mask index of this pass's element 0: rows before it × values per row.
+    private func firstIndex(_ context: PassContext) throws -> Int {
+        let perRow = elementCount(inputShape)
+        guard context.rowOffset == 0 || perRow % 4 == 0 else {
+            throw NetworkError("dropout layer \(stream) has \(perRow) values per example; splitting a minibatch across "
+                               + "processes needs a multiple of 4 (the mask is drawn 4 values at a time)")
+        }
+        return context.rowOffset * perRow
     }
 }
 

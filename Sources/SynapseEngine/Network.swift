@@ -206,12 +206,15 @@ public final class Network {
 
     /// Runs the layers on the first `batch` rows of `input`; returns the logits view [batch, outputUnits]
     /// (valid until the next forward). `training` turns dropout on, with masks keyed by
-    /// (`dropoutSeed`, layer index, `step`). Enqueues only; never waits.
-    public func forward(batch: Int, training: Bool, step: UInt32) throws -> Tensor {
+    /// (`dropoutSeed`, layer index, `step`) and numbered from row `rowOffset` of the whole minibatch
+    /// (a process that computes rows r..<r+batch of it passes r). Enqueues only; never waits.
+    public func forward(batch: Int, training: Bool, step: UInt32, rowOffset: Int = 0) throws -> Tensor {
         guard batch >= 1, batch <= maxBatch else {
             throw NetworkError("forward: batch must be in 1...\(maxBatch) (maxBatch), found \(batch)")
         }
-        let context = PassContext(batch: batch, training: training, step: step, dropoutSeed: dropoutSeed)
+        guard rowOffset >= 0 else { throw NetworkError("forward: rowOffset must be ≥ 0, found \(rowOffset)") }
+        let context = PassContext(batch: batch, training: training, step: step, dropoutSeed: dropoutSeed,
+                                  rowOffset: rowOffset)
         var x = input.leadingRows(batch).reshaped([batch] + inputShape)
         var inputs: [Tensor] = [], outputs: [Tensor] = []
         inputs.reserveCapacity(layers.count)

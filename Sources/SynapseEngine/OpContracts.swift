@@ -270,26 +270,33 @@ public enum OpContract {
     // MARK: Dropout
 
     /// Shared by both dropout ops: count ≥ 0, keep probability in (0, 1] (0 would divide by
-    /// zero when scaling the kept values), two views of count floats.
+    /// zero when scaling the kept values), firstIndex a multiple of 4 (the mask is drawn in blocks
+    /// of 4 elements, and the block counter is 32 bits), two views of count floats.
     static func dropout(_ op: String, _ sourceRole: String, _ source: Tensor, count: Int, keepProbability: Float,
-                        _ targetRole: String, _ target: Tensor) throws {
+                        firstIndex: Int, _ targetRole: String, _ target: Tensor) throws {
         try sizes(op, ["count": count])
         guard keepProbability > 0 && keepProbability <= 1 else {
             throw BackendError("\(op): keepProbability must be in (0, 1], got \(keepProbability)")
+        }
+        guard firstIndex >= 0, firstIndex % 4 == 0, firstIndex / 4 <= Int(UInt32.max) else {
+            throw BackendError("\(op): firstIndex must be a multiple of 4 in 0...\(4 * Int(UInt32.max)), got \(firstIndex)")
         }
         try view(op, sourceRole, source, holds: count)
         try view(op, targetRole, target, holds: count)
     }
 
     /// `dropoutForward`: see `dropout`.
-    public static func dropoutForward(input: Tensor, count: Int, keepProbability: Float, output: Tensor) throws {
-        try dropout("dropoutForward", "input", input, count: count, keepProbability: keepProbability, "output", output)
+    public static func dropoutForward(input: Tensor, count: Int, keepProbability: Float, firstIndex: Int = 0,
+                                      output: Tensor) throws {
+        try dropout("dropoutForward", "input", input, count: count, keepProbability: keepProbability,
+                    firstIndex: firstIndex, "output", output)
     }
 
     /// `dropoutBackward`: see `dropout`.
-    public static func dropoutBackward(dOutput: Tensor, count: Int, keepProbability: Float, dInput: Tensor) throws {
+    public static func dropoutBackward(dOutput: Tensor, count: Int, keepProbability: Float, firstIndex: Int = 0,
+                                       dInput: Tensor) throws {
         try dropout("dropoutBackward", "dOutput", dOutput, count: count, keepProbability: keepProbability,
-                    "dInput", dInput)
+                    firstIndex: firstIndex, "dInput", dInput)
     }
 
     // MARK: Loss and accuracy

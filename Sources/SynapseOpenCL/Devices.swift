@@ -17,6 +17,9 @@ public struct OpenCLDevice: CustomStringConvertible {
     public let openCLVersion: String
     /// CL_DRIVER_VERSION; part of the program-cache key (a new driver recompiles).
     public let driverVersion: String
+    /// Whether the device computes with single-precision denormals (CL_FP_DENORM in
+    /// CL_DEVICE_SINGLE_FP_CONFIG); when false it flushes them whatever the build options say.
+    public let supportsDenormals: Bool
 
     let id: cl_device_id
     let platform: cl_platform_id
@@ -66,6 +69,7 @@ public struct OpenCLDevice: CustomStringConvertible {
                 else { kind = .other }
                 let units: cl_uint = try deviceValue(id, cl_device_info(CL_DEVICE_MAX_COMPUTE_UNITS))
                 let memory: cl_ulong = try deviceValue(id, cl_device_info(CL_DEVICE_GLOBAL_MEM_SIZE))
+                let floatConfig: cl_device_fp_config = try deviceValue(id, cl_device_info(CL_DEVICE_SINGLE_FP_CONFIG))
                 devices.append(OpenCLDevice(
                     index: devices.count,
                     name: try deviceString(id, cl_device_info(CL_DEVICE_NAME)),
@@ -73,6 +77,7 @@ public struct OpenCLDevice: CustomStringConvertible {
                     globalMemoryBytes: memory,
                     openCLVersion: try deviceString(id, cl_device_info(CL_DEVICE_VERSION)),
                     driverVersion: try deviceString(id, cl_device_info(CL_DRIVER_VERSION)),
+                    supportsDenormals: floatConfig & cl_device_fp_config(CL_FP_DENORM) != 0,
                     id: id, platform: platform))
             }
         }

@@ -18,6 +18,20 @@ public final class OpenCLBackend: Backend {
     public var deviceKind: DeviceKind { device.kind }
     /// What the program cache did so far (hits, compiles, rejected files, writes).
     public internal(set) var cacheStatistics = KernelCacheStatistics()
+    /// Whether kernels are built with `-cl-denorms-are-zero`: single-precision denormals (below
+    /// 1.18e-38) read and produced by kernels may become zero. On CPUs a denormal operand costs
+    /// tens to a hundred times a normal one, and a converged task's gradients live there (see
+    /// docs/kernels.md); flushing them changes a result by less than 1.2e-38 per value. Devices
+    /// without denormal support (no CL_FP_DENORM) flush anyway. The reference backend stays IEEE.
+    public let flushesDenormals: Bool
+    /// When the tile tuner times candidates (see Tuner.swift and `TileTables`).
+    public let tuningPolicy: TuningPolicy
+    /// What the tuner did so far (choices loaded, tables tuned, cache files rejected or written).
+    public internal(set) var tuningStatistics = TuningStatistics()
+    /// The tiles each tunable kernel uses on this backend, once decided (by kernel name).
+    var chosenTiles: [String: [String: String]] = [:]
+    /// The candidate being checked or timed, by kernel name, while the tuner runs.
+    var tilesUnderTrial: [String: [String: String]] = [:]
 
     let context: cl_context
     let queue: cl_command_queue
@@ -31,10 +45,14 @@ public final class OpenCLBackend: Backend {
     public private(set) var peakAllocatedBytes = 0
 
     /// Opens `device`. `style` nil means `KernelStyle.forDevice` (device type, or the
-    /// `SYNAPSE_KERNEL_STYLE` override); `cache` says where compiled programs are kept.
+    /// `SYNAPSE_KERNEL_STYLE` override); `cache` says where compiled programs are kept;
+    /// `flushDenormals: false` keeps IEEE denormals in the kernels (slow on CPUs; for comparisons);
+    /// `tuning` nil means `TuningPolicy.fromEnvironment()` (`SYNAPSE_TUNE`, default first-use).
     public init(device: OpenCLDevice, style: KernelStyle? = nil, cache: KernelCacheLocation = .environment,
-                profiling: Bool = false) throws {
+                profiling: Bool = false, flushDenormals: Bool = true, tuning: TuningPolicy? = nil) throws {
         self.device = device
+        self.flushesDenormals = flushDenormals
+        self.tuningPolicy = try tuning ?? TuningPolicy.fromEnvironment()
         self.style = try style ?? KernelStyle.forDevice(device.kind)
         self.profiling = profiling
         self.cache = ProgramCache(directory: cache.resolvedPath)
@@ -318,27 +336,29 @@ public final class OpenCLBackend: Backend {
     private var dropoutChunk: Int { 64 }
 
     private func dropout(_ op: String, input: Tensor, count: Int, keepProbability p: Float, seed: UInt64,
-                         stream: UInt32, step: UInt32, output: Tensor) throws {
+                         stream: UInt32, step: UInt32, firstIndex: Int, output: Tensor) throws {
         try launch(kernel(file: "dropout.cl", name: "dropout_apply"),
                    [.tensor(input), .int(checkedInt(count, "count")), .float(p),
                     .uint(DropoutMask.threshold(keepProbability: p)),
                     .uint(UInt32(truncatingIfNeeded: seed)), .uint(UInt32(truncatingIfNeeded: seed >> 32)),
-                    .uint(stream), .uint(step), .tensor(output)],
+                    .uint(stream), .uint(step), .uint(UInt32(firstIndex / 4)), .tensor(output)],
                    global: [style == .cpu ? (count + dropoutChunk - 1) / dropoutChunk : (count + 3) / 4])
     }
 
     public func dropoutForward(input: Tensor, count: Int, keepProbability: Float, seed: UInt64,
-                               stream: UInt32, step: UInt32, output: Tensor) throws {
-        try OpContract.dropoutForward(input: input, count: count, keepProbability: keepProbability, output: output)
+                               stream: UInt32, step: UInt32, firstIndex: Int, output: Tensor) throws {
+        try OpContract.dropoutForward(input: input, count: count, keepProbability: keepProbability,
+                                      firstIndex: firstIndex, output: output)
         try dropout("dropoutForward", input: input, count: count, keepProbability: keepProbability, seed: seed,
-                    stream: stream, step: step, output: output)
+                    stream: stream, step: step, firstIndex: firstIndex, output: output)
     }
 
     public func dropoutBackward(dOutput: Tensor, count: Int, keepProbability: Float, seed: UInt64,
-                                stream: UInt32, step: UInt32, dInput: Tensor) throws {
-        try OpContract.dropoutBackward(dOutput: dOutput, count: count, keepProbability: keepProbability, dInput: dInput)
+                                stream: UInt32, step: UInt32, firstIndex: Int, dInput: Tensor) throws {
+        try OpContract.dropoutBackward(dOutput: dOutput, count: count, keepProbability: keepProbability,
+                                       firstIndex: firstIndex, dInput: dInput)
         try dropout("dropoutBackward", input: dOutput, count: count, keepProbability: keepProbability, seed: seed,
-                    stream: stream, step: step, output: dInput)
+                    stream: stream, step: step, firstIndex: firstIndex, output: dInput)
     }
 
     // MARK: Loss and accuracy

@@ -1,6 +1,6 @@
 // The OpenCL runtime under the backend: storage, programs, kernels, launches, workspaces.
 //
-// Internal launch API (used by the op files and by LinearAlgebra.swift):
+// Internal launch API (used by the op files: LinearAlgebra.swift, Convolution.swift, ...):
 //   kernel(file:name:defines:)   the kernel `name` of `Kernels/<file>` built for this device with
 //                                 the style define plus `defines` (-D NAME=value); programs are
 //                                 built once per (file, defines) and kernels created once.
@@ -18,7 +18,7 @@ import Foundation
 import SynapseEngine
 
 /// Which variant of each kernel is built: GPUs want local-memory tiles and many work-items,
-/// CPUs (PoCL) want barrier-free register blocking and few, fat work-items (docs/performance.md).
+/// CPUs (PoCL) want barrier-free register blocking and few, fat work-items (docs/kernels.md).
 public enum KernelStyle: String, Sendable {
     case cpu, gpu
 
@@ -94,9 +94,13 @@ extension OpenCLBackend {
     }
 
     /// The build options for `defines`: OpenCL C 1.2, correctly rounded / and sqrt (so results
-    /// match the reference closely), the style define, then the defines sorted by name.
+    /// match the reference closely), denormals flushed to zero unless the backend was opened
+    /// with `flushDenormals: false` (see `OpenCLBackend.flushesDenormals`), the style define,
+    /// then the defines sorted by name.
     func buildOptions(_ defines: [String: String]) -> String {
-        var options = "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt -DSYNAPSE_STYLE_\(style.rawValue.uppercased())=1"
+        var options = "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt"
+        if flushesDenormals { options += " -cl-denorms-are-zero" }
+        options += " -DSYNAPSE_STYLE_\(style.rawValue.uppercased())=1"
         for name in defines.keys.sorted() {
             options += " -D\(name)=\(defines[name] ?? "")"
         }

@@ -103,28 +103,32 @@ extension ReferenceBackend {
     // MARK: Dropout
 
     public func dropoutForward(input: Tensor, count: Int, keepProbability: Float, seed: UInt64,
-                               stream: UInt32, step: UInt32, output: Tensor) throws {
-        try OpContract.dropoutForward(input: input, count: count, keepProbability: keepProbability, output: output)
+                               stream: UInt32, step: UInt32, firstIndex: Int, output: Tensor) throws {
+        try OpContract.dropoutForward(input: input, count: count, keepProbability: keepProbability,
+                                      firstIndex: firstIndex, output: output)
         try applyDropoutMask("dropoutForward", from: input, "input", to: output, "output", count: count,
-                             keepProbability: keepProbability, seed: seed, stream: stream, step: step)
+                             keepProbability: keepProbability, seed: seed, stream: stream, step: step,
+                             firstIndex: firstIndex)
     }
 
     /// The gradient goes through the same mask with the same scale as the forward pass.
     public func dropoutBackward(dOutput: Tensor, count: Int, keepProbability: Float, seed: UInt64,
-                                stream: UInt32, step: UInt32, dInput: Tensor) throws {
-        try OpContract.dropoutBackward(dOutput: dOutput, count: count, keepProbability: keepProbability, dInput: dInput)
+                                stream: UInt32, step: UInt32, firstIndex: Int, dInput: Tensor) throws {
+        try OpContract.dropoutBackward(dOutput: dOutput, count: count, keepProbability: keepProbability,
+                                       firstIndex: firstIndex, dInput: dInput)
         try applyDropoutMask("dropoutBackward", from: dOutput, "dOutput", to: dInput, "dInput", count: count,
-                             keepProbability: keepProbability, seed: seed, stream: stream, step: step)
+                             keepProbability: keepProbability, seed: seed, stream: stream, step: step,
+                             firstIndex: firstIndex)
     }
 
-    /// target[i] = source[i] / keepProbability where `DropoutMask` keeps element i, else 0.
+    /// target[i] = source[i] / keepProbability where `DropoutMask` keeps element firstIndex + i, else 0.
     private func applyDropoutMask(_ op: String, from source: Tensor, _ sourceName: String, to target: Tensor,
                                   _ targetName: String, count: Int, keepProbability: Float, seed: UInt64,
-                                  stream: UInt32, step: UInt32) throws {
+                                  stream: UInt32, step: UInt32, firstIndex: Int) throws {
         let x = try floats(source, sourceName, op)
         let y = try floats(target, targetName, op)
         for i in 0..<count {
-            let kept = DropoutMask.keeps(index: i, keepProbability: keepProbability,
+            let kept = DropoutMask.keeps(index: firstIndex + i, keepProbability: keepProbability,
                                          seed: seed, stream: stream, step: step)
             y[i] = kept ? x[i] / keepProbability : 0
         }

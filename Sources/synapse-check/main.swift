@@ -2,7 +2,9 @@
 // table of op, shape, max error, tolerance and verdict. Exit status: 0 all passed, 1 a mismatch,
 // 2 a bad device or bad arguments.
 //
-//   synapse-check [--device gpu|cpu|<index>|<name>] [--style cpu|gpu] [--filter <op text>] [--list-devices]
+//   synapse-check [--device gpu|cpu|<index>|<name>] [--style cpu|gpu] [--filter <op text>] [--small] [--list-devices]
+// --small runs only the checks of at most OpChecks.smallFlopLimit operations (for a simulator
+// such as Oclgrind; see docs/kernels.md).
 import Foundation
 import SynapseChecks
 import SynapseCLI
@@ -15,10 +17,11 @@ func fail(_ message: String, status: Int32) -> Never {
     exit(status)
 }
 
-let usage = "usage: synapse-check [--device gpu|cpu|reference|<index>|<name>] [--style cpu|gpu] [--filter <op text>] [--list-devices]"
+let usage = "usage: synapse-check [--device gpu|cpu|reference|<index>|<name>] [--style cpu|gpu] [--filter <op text>] [--small] [--list-devices]"
 var deviceSpec: String?
 var style: KernelStyle?
 var filter: String?
+var small = false
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -32,6 +35,8 @@ while let argument = arguments.popFirst() {
             }
             style = chosen
         }
+    case "--small":
+        small = true
     case "--list-devices":
         do { print(try DeviceChoice.listing(), terminator: "") } catch { fail("\(error)", status: 2) }
         exit(0)
@@ -56,22 +61,25 @@ if let opencl = backend as? OpenCLBackend {
 }
 print("synapse-check on \(description)")
 
-let checks = OpChecks.standard.filter { check in
+let checks = (small ? OpChecks.small : OpChecks.standard).filter { check in
     guard let filter else { return true }
     return check.op.lowercased().contains(filter.lowercased())
 }
 func pad(_ text: String, _ width: Int) -> String {
     text + String(repeating: " ", count: max(2, width - text.count))
 }
-print(pad("op", 30) + pad("shape", 42) + pad("max error", 12) + pad("tolerance", 12) + "ok")
+print(pad("op", 30) + pad("shape", 42) + pad("max error", 12) + pad("tolerance", 12) + pad("ok", 10) + "seconds")
 let reference = ReferenceBackend()
 var failures = 0
 let start = Date()
 for check in checks {
+    let checkStart = Date()
     let result = check.run(on: backend, reference: reference)
     if !result.passed { failures += 1 }
     print(pad(result.op, 30) + pad(result.shape, 42) + pad(String(format: "%.3g", result.error), 12)
-          + pad(String(format: "%.3g", result.tolerance), 12) + (result.passed ? "ok" : "MISMATCH"))
+          + pad(String(format: "%.3g", result.tolerance), 12) + pad(result.passed ? "ok" : "MISMATCH", 10)
+          + String(format: "%.2f", Date().timeIntervalSince(checkStart)))
+    fflush(stdout)
     if let failure = result.failure { print("    error: \(failure)") }
 }
 let seconds = Date().timeIntervalSince(start)

@@ -144,6 +144,14 @@ private let badCalls: [BadCall] = [
         try $0.backend.dropoutBackward(dOutput: try $0.floats(13), count: 13, keepProbability: 0.5, seed: 1, stream: 0, step: 0,
                                        dInput: try $0.floats(12))
     },
+    BadCall(op: "dropoutForward", argument: "firstIndex") {
+        try $0.backend.dropoutForward(input: try $0.floats(13), count: 13, keepProbability: 0.5, seed: 1, stream: 0, step: 0,
+                                      firstIndex: 6, output: try $0.floats(13))
+    },
+    BadCall(op: "dropoutBackward", argument: "firstIndex") {
+        try $0.backend.dropoutBackward(dOutput: try $0.floats(13), count: 13, keepProbability: 0.5, seed: 1, stream: 0, step: 0,
+                                       firstIndex: -4, dInput: try $0.floats(13))
+    },
     BadCall(op: "softmaxCrossEntropy", argument: "live units") {
         try $0.backend.softmaxCrossEntropy(logits: try $0.floats(30), labels: try $0.ints(3), batch: 3, units: 10,
                                            unitStart: 8, unitCount: 3, losses: try $0.floats(3), dLogits: try $0.floats(30))
