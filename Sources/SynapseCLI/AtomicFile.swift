@@ -66,26 +66,6 @@ enum AtomicFile {
 }
 
 enum Folder {
-    /// Creates `path` (and its parents) if needed and proves it is writable by creating and removing
-    /// a probe file. Throws with the reason otherwise.
-    static func prepareWritable(_ path: String) throws {
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
-            guard isFolder.boolValue else {
-                throw FileWriteError(path: path, "expected a folder; found a file")
-            }
-        } else {
-            try makeFolders(path)
-        }
-        let probe = path + "/.synapse-write-probe-\(getpid())"
-        let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw FileWriteError(path: path, "the folder is not writable (\(String(cString: strerror(errno))))")
-        }
-        close(fd)
-        unlink(probe)
-    }
-
     /// `mkdir -p`, with the failing component and errno's reason in the error.
     static func makeFolders(_ path: String) throws {
         var prefix = path.hasPrefix("/") ? "/" : ""

@@ -43,6 +43,7 @@ enum Checkpoint {
         file.metadata["parameter_regions"] = try json(parameterRegions.map {
             ["name": $0.name, "offset": String($0.offset), "count": String($0.count)]
         })
+        CheckpointIntegrity.seal(&file)
         return file
     }
 
@@ -54,6 +55,7 @@ enum Checkpoint {
 
     /// The trainer state and config stored in `file`; `path` names it in errors.
     static func decode(_ file: SafeTensors, path: String) throws -> (state: TrainerState, config: RunConfig) {
+        try CheckpointIntegrity.verify(file, path: path)
         guard file.metadata["format"] == format else {
             throw SafeTensorsError(path: path,
                 "expected metadata format \"\(format)\"; found \(file.metadata["format"].map { "\"\($0)\"" } ?? "none")")
@@ -80,7 +82,9 @@ enum Checkpoint {
         }
         var arrays: [String: [Float]] = [:]
         for entry in file.entries { arrays[entry.name] = entry.values }
-        return (TrainerState(arrays: arrays, counters: counters, result: result), config)
+        let state = TrainerState(arrays: arrays, counters: counters, result: result)
+        try CheckpointIntegrity.crossCheck(state: state, config: config, metadata: file.metadata, path: path)
+        return (state, config)
     }
 
     static func load(from path: String) throws -> (state: TrainerState, config: RunConfig) {

@@ -163,6 +163,10 @@ public final class ExperimentRun {
     /// Tests only: after this many tasks have been checkpointed, overwrite θ with NaN (fault
     /// injection: a finite learning rate cannot be relied on to diverge on cue).
     var injectNaNAfterTasks: Int?
+    /// Tests only: called with the number of finished tasks after each checkpoint and result are written.
+    var afterCheckpoint: ((Int) throws -> Void)?
+    /// The results folder's lock, held for the life of the run (see OutputLock).
+    var outputLock: OutputLock?
 
     init(config: RunConfig, backend: any Backend, console: Console, quiet: Bool, cluster: Cluster = .alone(),
          dataParallel: Bool = false) {
@@ -217,9 +221,17 @@ public final class ExperimentRun {
                                           + oneLine("\(error)"))
         }
 
-        // The results folder: writable, and not holding another run unless resumed.
+        // The results folder: locked by this run before anything is written to it, and not
+        // holding another run unless resumed.
+        // In an MPI job the ranks share the folder: rank 0 holds the lock for the whole job.
+        let lock: OutputLock?
         do {
-            try Folder.prepareWritable(config.out)
+            if cluster.rank == 0 {
+                lock = try OutputLock.acquire(config.out, tool: tool.rawValue)
+            } else {
+                lock = nil
+                if !Folder.isFolder(config.out) { try Folder.makeFolders(config.out) }
+            }
         } catch {
             throw ExperimentFailure.usage("--\(options.resume == nil ? "out" : "resume") \(config.out): \(oneLine("\(error)"))")
         }
@@ -240,6 +252,8 @@ public final class ExperimentRun {
         }
         let run = ExperimentRun(config: config, backend: opened.backend, console: console, quiet: quiet,
                                 cluster: cluster, dataParallel: options.dataParallel)
+        run.outputLock = lock
+        Interrupts.prepare(tool: tool, out: config.out, checkpoint: nil)
         if options.dataParallel, cluster.size == 1 {
             #if MPI
             console.progress("--data-parallel: this process was not started by mpirun or srun, so it trains alone")
@@ -512,7 +526,7 @@ public final class ExperimentRun {
         let checkpointPath = Checkpoint.path(in: out, run: stem)
         let label = stem
         if stage == .validation {
-            do { try Folder.prepareWritable(out + "/validation") } catch {
+            do { if !Folder.isFolder(out + "/validation") { try Folder.makeFolders(out + "/validation") } } catch {
                 throw ExperimentFailure.failed("cannot create \(out)/validation: \(error)")
             }
         }
@@ -545,7 +559,10 @@ public final class ExperimentRun {
                                            layers: architecture.layers, options: options)
             if dataParallel { trainer.dataParallel = cluster.communicator }
             if let saved {
-                try trainer.restore(saved)
+                // The saved state is checked against this run before any of it is used.
+                do { try trainer.restore(saved) } catch { throw SafeTensorsError(path: checkpointPath, "\(error)") }
+                Interrupts.prepare(tool: config.tool, out: out, checkpoint: checkpointPath,
+                                   detail: " (\(label) after task \(trainer.completedTasks) of \(tasks.count))")
                 progress("[\(label)] resumed after task \(trainer.completedTasks)/\(tasks.count) from \(checkpointPath)"
                          + (saved.result.device == backend.deviceName ? ""
                             : " (it was trained on \(saved.result.device) until now: results can differ in the last digits from a run on one device)"))
@@ -575,31 +592,52 @@ public final class ExperimentRun {
             }
         }
         while trainer.completedTasks < tasks.count {
+            func diverged(_ error: Error) -> ExperimentFailure {
+                .diverged("[\(label)] \(error). "
+                    + (lastCheckpoint.map { "Last good checkpoint: \($0) (after task \(trainer.completedTasks)); continue with --resume \(out) after changing nothing, or start a new run with a lower --lr." }
+                       ?? "No task had finished, so there is no checkpoint yet."))
+            }
             do {
                 try trainer.runNextTask(progress: reporter.epoch)
             } catch let error as ContinualError {
-                if case .diverged = error {
-                    throw ExperimentFailure.diverged("[\(label)] \(error). "
-                        + (lastCheckpoint.map { "Last good checkpoint: \($0) (after task \(trainer.completedTasks)); continue with --resume \(out) after changing nothing, or start a new run with a lower --lr." }
-                           ?? "No task had finished, so there is no checkpoint yet."))
-                }
+                if case .diverged = error { throw diverged(error) }
                 throw ExperimentFailure.failed("[\(label)] \(error)")
+            } catch let error as StateDivergence {
+                throw diverged(error)
             } catch {
                 throw ExperimentFailure.failed("[\(label)] \(error)")
             }
-            // Checkpoint first, then the partial result: a kill between the two loses nothing,
-            // because the resumed run rewrites the result from the checkpoint.
+            // The whole state must be healthy before anything of this task is written.
+            let captured: TrainerState
+            do { captured = try trainer.captureState() } catch {
+                throw ExperimentFailure.failed("[\(label)] cannot read the state after task \(trainer.completedTasks): \(error)")
+            }
+            let health = captured.health
+            guard health.isEmpty else {
+                let t = trainer.completedTasks - 1
+                let stepsTaken = trainer.result.trainingLoss.last?.count ?? 0
+                throw diverged(StateDivergence(task: t, taskName: tasks.tasks[t].name, epoch: max(stepsTaken - 1, 0), step: nil,
+                                               stepsInEpoch: 0, globalStep: trainer.globalStep, health: health))
+            }
+            // Checkpoint first, then the weights and the partial result: a kill between them loses
+            // nothing, because the resumed run rewrites both from the checkpoint.
             do {
                 if writesRunFiles {
-                    try Checkpoint.save(try trainer.captureState(), config: runConfig,
+                    try Checkpoint.save(captured, config: runConfig,
                                         parameterRegions: trainer.network.parameterRegions, to: checkpointPath)
+                    try WeightsExport.file(theta: captured.arrays["theta"] ?? [], network: trainer.network, sequence: tasks,
+                                           config: runConfig, method: method, completedTasks: trainer.completedTasks)
+                        .write(to: WeightsExport.path(in: out, stem: stem))
                     try writeJSON(report(trainer.result), stem: stem)
                 }
                 lastCheckpoint = checkpointPath
+                Interrupts.prepare(tool: config.tool, out: out, checkpoint: checkpointPath,
+                                   detail: " (\(label) after task \(trainer.completedTasks) of \(tasks.count))")
             } catch {
                 throw ExperimentFailure.failed("[\(label)] cannot save the results of task \(trainer.completedTasks): \(error)")
             }
             reporter.taskFinished(trainer.result, checkpoint: checkpointPath)
+            try afterCheckpoint?(trainer.completedTasks)
             if let stop = stopAfterTasks, trainer.completedTasks >= stop, trainer.completedTasks < tasks.count {
                 throw SimulatedKill()
             }

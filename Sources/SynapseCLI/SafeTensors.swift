@@ -12,6 +12,9 @@
 //                      exactly (no gaps, no overlap), as the reference implementation requires.
 
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Why a safetensors file could not be read or written.
 public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
@@ -116,12 +119,68 @@ public struct SafeTensors: Equatable {
     // MARK: Reading
 
     /// Reads and checks a file written by any safetensors writer that uses only F32 tensors.
+    /// Refuses anything but a regular file (a FIFO would block the reader) with a message saying what it is.
     public static func read(from path: String) throws -> SafeTensors {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw SafeTensorsError(path: path, "cannot read the file (\(error.localizedDescription))")
+        try SafeTensors(bytes: try readRegularFile(path), path: path)
+    }
+
+    /// The bytes of the regular file at `path`.
+    static func readRegularFile(_ path: String) throws -> [UInt8] {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw SafeTensorsError(path: path, "cannot read the file (\(String(cString: strerror(errno))))")
         }
-        return try SafeTensors(bytes: [UInt8](data), path: path)
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw SafeTensorsError(path: path, "expected a regular file; found \(fileKind(info.st_mode))")
+        }
+        // O_NONBLOCK: should the path be swapped for a FIFO after the check, open must not block.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw SafeTensorsError(path: path, "cannot open the file (\(String(cString: strerror(errno))))")
+        }
+        defer { close(fd) }
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            throw SafeTensorsError(path: path, "expected a regular file; found \(fileKind(info.st_mode))")
+        }
+        let size = Int(info.st_size)
+        var bytes = [UInt8](repeating: 0, count: size)
+        var filled = 0
+        while filled < size {
+            let got = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, size - filled) }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw SafeTensorsError(path: path, "cannot read the file (\(String(cString: strerror(errno))))")
+            }
+            if got == 0 {
+                throw SafeTensorsError(path: path, "the file shrank while it was read (\(filled) of \(size) bytes)")
+            }
+            filled += got
+        }
+        return bytes
+    }
+
+    private static func fileKind(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFDIR: return "a folder"
+        case S_IFIFO: return "a FIFO (named pipe)"
+        case S_IFSOCK: return "a socket"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        default: return "a special file"
+        }
+    }
+
+    /// SHA-256 of the data region (every tensor's bytes, in file order), as hex.
+    public func dataDigest() -> String {
+        var hasher = SHA256()
+        for entry in entries {
+            #if _endian(little)
+            entry.values.withUnsafeBytes { hasher.update($0) }
+            #else
+            hasher.update(entry.values.flatMap { value in withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) } })
+            #endif
+        }
+        return SHA256.hexString(hasher.finalize())
     }
 
     /// Parses and checks `bytes`; `path` only names the source in errors.
@@ -131,7 +190,7 @@ public struct SafeTensors: Equatable {
         }
         var length: UInt64 = 0
         for i in (0..<8).reversed() { length = length << 8 | UInt64(bytes[i]) }
-        guard length >= 2, length <= UInt64(bytes.count - 8) else {
+        guard length >= 2, length <= UInt64(bytes.count - 8) else {  // bytes.count ≥ 8 here
             throw SafeTensorsError(path: path,
                 "header length \(length) does not fit a file of \(bytes.count) bytes (expected 2...\(bytes.count - 8))")
         }
@@ -141,6 +200,10 @@ public struct SafeTensors: Equatable {
             object = try JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd]))
         } catch {
             throw SafeTensorsError(path: path, "the header is not valid JSON")
+        }
+        // JSON parsers keep one of two equal keys and drop the other without a word: refuse them.
+        if let duplicate = Self.duplicateKey(in: bytes[8..<headerEnd]) {
+            throw SafeTensorsError(path: path, "the header names \"\(duplicate)\" twice; expected each tensor and metadata key once")
         }
         guard let header = object as? [String: Any] else {
             throw SafeTensorsError(path: path, "expected the header to be a JSON object")
@@ -176,8 +239,17 @@ public struct SafeTensors: Equatable {
                 throw SafeTensorsError(path: path,
                     "tensor \"\(name)\": expected data_offsets [begin, end] within the \(dataLength) data bytes")
             }
-            let count = shape.reduce(1, *)
-            guard offsets[1] - offsets[0] == count * 4 else {
+            // Every product checked for overflow: a shape is untrusted ([2^40, 2^40] must be an error).
+            var count = 1
+            for dimension in shape {
+                let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+                guard !overflow, product <= dataLength else {
+                    throw SafeTensorsError(path: path,
+                        "tensor \"\(name)\": shape \(shape) holds more elements than the \(dataLength) data bytes")
+                }
+                count = product
+            }
+            guard offsets[1] - offsets[0] == count * 4 else {   // count ≤ dataLength, so count·4 cannot overflow
                 throw SafeTensorsError(path: path,
                     "tensor \"\(name)\": shape \(shape) needs \(count * 4) bytes; data_offsets span \(offsets[1] - offsets[0])")
             }
@@ -208,11 +280,47 @@ public struct SafeTensors: Equatable {
         entries = parsed.map(\.entry)
     }
 
+    /// The first key that occurs twice in one object of `json` (valid JSON text), at any depth, or nil.
+    static func duplicateKey(in json: ArraySlice<UInt8>) -> String? {
+        // One frame per open object or array: its keys so far and whether a key comes next.
+        var frames: [(isObject: Bool, keys: Set<String>, expectKey: Bool)] = []
+        var i = json.startIndex
+        while i < json.endIndex {
+            switch json[i] {
+            case UInt8(ascii: "{"): frames.append((true, [], true))
+            case UInt8(ascii: "["): frames.append((false, [], false))
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): _ = frames.popLast()
+            case UInt8(ascii: ","):
+                if frames.last?.isObject == true { frames[frames.count - 1].expectKey = true }
+            case UInt8(ascii: "\""):
+                let start = i
+                i += 1
+                while i < json.endIndex, json[i] != UInt8(ascii: "\"") {
+                    i += json[i] == UInt8(ascii: "\\") ? 2 : 1
+                }
+                guard i < json.endIndex else { return nil }
+                if let top = frames.last, top.isObject, top.expectKey {
+                    // Decode the literal, so "a" and "\u0061" count as the same key.
+                    let literal = Data(json[start...i])
+                    let key = (try? JSONSerialization.jsonObject(with: literal, options: .fragmentsAllowed)) as? String
+                        ?? String(decoding: json[start...i], as: UTF8.self)
+                    if top.keys.contains(key) { return key }
+                    frames[frames.count - 1].keys.insert(key)
+                    frames[frames.count - 1].expectKey = false
+                }
+            default: break
+            }
+            i += 1
+        }
+        return nil
+    }
+
     /// A JSON array of integers as [Int] (JSONSerialization yields NSNumber).
     private static func integers(_ value: Any?) -> [Int]? {
         guard let array = value as? [Any] else { return nil }
         var result = [Int]()
         for item in array {
+            // Int(exactly:) refuses fractions and values outside Int's range (no trap on 1e300).
             guard let number = item as? NSNumber, let exact = Int(exactly: number.doubleValue) else { return nil }
             result.append(exact)
         }

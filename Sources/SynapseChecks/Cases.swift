@@ -365,6 +365,44 @@ public enum OpChecks {
         }, compare: OpCheck.maxError(reductionLength: 4))
     }
 
+    // MARK: Health of the state
+
+    /// `stateHealth` on one state (six views of ONE buffer, as in a model) whose arrays listed in
+    /// `bad` each hold one unhealthy element at a seeded position (NaN, ±∞, or for Ω and v also a
+    /// negative value), and whose other arrays hold only healthy values, including negative θ,
+    /// θ*, ω, m and −0 in Ω and v (which are healthy). result[0] starts with an unrelated bit set,
+    /// which the op must keep (it ORs). Compared bit for bit: the flags are exact.
+    public static func stateHealth(count: Int, bad: StateHealth) -> OpCheck {
+        OpCheck(op: "stateHealth", shape: "n\(count) bad[\(bad)]", prepare: { backend, seed in
+            var b = CaseBuilder(backend, seed: seed)
+            var arrays = [b.floats(count), b.floats(count), b.floats(count, 0, 2), b.floats(count),
+                          b.floats(count), b.floats(count, 0, 0.1)]
+            arrays[2][b.random.nextInt(below: count)] = -0.0
+            arrays[5][b.random.nextInt(below: count)] = -0.0
+            for (index, part) in StateHealth.parts.enumerated() where bad.contains(part.flag) {
+                let nonNegative = part.flag == .importance || part.flag == .v
+                let faults: [Float] = [.nan, .infinity, -.infinity] + (nonNegative ? [-1e-30, -3] : [])
+                arrays[index][b.random.nextInt(below: count)] = faults[b.random.nextInt(below: faults.count)]
+            }
+            let all = try b.output(6 * count, initial: arrays.flatMap { $0 })
+            let state = ParameterState(theta: all.view(at: 0, shape: [count]), anchor: all.view(at: count, shape: [count]),
+                                       bigOmega: all.view(at: 2 * count, shape: [count]),
+                                       smallOmega: all.view(at: 3 * count, shape: [count]),
+                                       m: all.view(at: 4 * count, shape: [count]), v: all.view(at: 5 * count, shape: [count]))
+            let result = try b.output(2, initial: [Float(bitPattern: 1 << 20), 0.25])
+            return b.prepared { try backend.stateHealth(state, result: result) }
+        }, compare: { device, reference in
+            // The number of elements whose bits differ (NaN payloads included); none may.
+            guard device.count == reference.count else { return (.infinity, 0) }
+            var differing = 0
+            for (d, r) in zip(device, reference) {
+                guard d.count == r.count else { return (.infinity, 0) }
+                differing += zip(d, r).filter { $0.bitPattern != $1.bitPattern }.count
+            }
+            return (Double(differing), 0)
+        })
+    }
+
     // MARK: The small list (for simulators)
 
     /// The most floating-point operations a check of `small` may take: GEMM and convolution
@@ -497,6 +535,11 @@ public enum OpChecks {
         }
         for (n, xi) in [(1, Float(1e-3)), (33, 0.1), (4099, 1e-3)] {
             checks.append(siConsolidate(count: n, xi: xi))
+        }
+        for (n, bad) in [(1, StateHealth()), (1, [.v]), (7, [.theta]), (33, [.importance, .m]), (257, [.v]),
+                         (4099, [.anchor, .omega, .v]), (65_537, [.theta, .anchor, .importance, .omega, .m, .v]),
+                         (100_003, [.m]), (100_003, [])] as [(Int, StateHealth)] {
+            checks.append(stateHealth(count: n, bad: bad))
         }
         return checks
     }

@@ -85,8 +85,10 @@ public final class ContinualTrainer {
     var losses: Tensor { trainingStep.losses }
     var dLogits: Tensor { trainingStep.dLogits }
     private let lossSum: Tensor
-    /// float32 [the most steps of any epoch]: slot i holds the summed loss of step i of the
-    /// current epoch (nats), so a non-finite loss can be traced to its exact step.
+    /// float32 [2 × the most steps of any epoch]: element 2i holds the summed loss of step i of
+    /// the current epoch (nats), so a non-finite loss can be traced to its exact step; element
+    /// 2i + 1 holds the `stateHealth` flags taken after step i at every loss read (0 elsewhere),
+    /// so one download brings both.
     private let stepLosses: Tensor
 
     /// Steps between two reads of the loss slots. Each read is a small blocking download that
@@ -151,7 +153,7 @@ public final class ContinualTrainer {
         sampleLabels = try ints(1)
         trainingStep = try TrainingStep(network: network, state: state)
         lossSum = try floats(1)
-        stepLosses = try floats(epochSteps)
+        stepLosses = try floats(2 * epochSteps)
         counters = try floats(2 * sequence.count)
         taskImportance = try floats(p)
         result = ContinualResult(options: options, headMode: sequence.headMode, device: backend.deviceName,
@@ -231,11 +233,13 @@ public final class ContinualTrainer {
 
     /// Runs the epochs of task t; returns the mean loss of each epoch and the mean images/s.
     ///
-    /// Divergence: every step adds its minibatch's summed loss to its own slot of `stepLosses`;
-    /// the slots are downloaded every `divergenceCheckInterval` steps (between steps) and at the
-    /// end of the epoch. The first non-finite slot stops the run with `ContinualError.diverged`
-    /// naming that step. The epoch's mean loss is the sum of its slots over its examples.
-    /// - Throws: `ContinualError.diverged` at the first non-finite minibatch loss; backend errors.
+    /// Divergence (see `Divergence`): every step adds its minibatch's summed loss to its own slot
+    /// of `stepLosses`, and the step before each read also enqueues `stateHealth`; the slots are
+    /// downloaded every `divergenceCheckInterval` steps (between steps) and at the end of the
+    /// epoch. The first bad slot stops the run naming that step. The epoch's mean loss is the sum
+    /// of its slots over its examples.
+    /// - Throws: `ContinualError.diverged` at the first minibatch loss that is not finite or above
+    ///   `Divergence.lossLimit`; `StateDivergence` at the first unhealthy state; backend errors.
     public func train(task t: Int, progress: ((TrainingProgress) -> Void)? = nil) throws -> (losses: [Double], imagesPerSecond: Double) {
         let clock = ContinuousClock()
         var epochLosses: [Double] = []
@@ -245,28 +249,43 @@ public final class ContinualTrainer {
             let start = clock.now
             let (batches, order) = schedule(task: t, epoch: e)
             try backend.upload(order, to: batchIndices.view(at: 0, shape: [order.count]))
-            try backend.fill(stepLosses.view(at: 0, shape: [batches.count]), value: 0)
+            try backend.fill(stepLosses.view(at: 0, shape: [2 * batches.count]), value: 0)
             let firstStep = globalStep
-            var slots: [Float] = []   // the slots read so far, in step order
-            /// Reads the slots of steps slots.count ..< end and throws at the first non-finite one.
+            var slots: [Float] = []   // the losses read so far, in step order
+            /// Reads the slots of steps slots.count ..< end and throws at the first step whose loss
+            /// is not finite or above `Divergence.lossLimit`, or after which the state was unhealthy.
             func readSlots(through end: Int) throws {
                 let begin = slots.count
                 guard end > begin else { return }
-                var values = try backend.download(stepLosses.view(at: begin, shape: [end - begin]))
+                let values = try backend.download(stepLosses.view(at: 2 * begin, shape: [2 * (end - begin)]))
                 // Data-parallel: each rank's slot holds its rows' loss; the step's loss is the sum.
-                try dataParallel?.allreduceSum(&values)
-                if let bad = values.firstIndex(where: { !$0.isFinite }) {
-                    let i = begin + bad
-                    throw ContinualError.diverged(
-                        task: t, taskName: sequence.tasks[t].name, epoch: e, step: i, stepsInEpoch: batches.count,
-                        globalStep: firstStep + i, loss: Double(values[bad]) / Double(batches[i].rows))
+                // The health flags stay local: every rank checks its own copy of the state.
+                var losses = stride(from: 0, to: values.count, by: 2).map { values[$0] }
+                try dataParallel?.allreduceSum(&losses)
+                for k in 0..<(end - begin) {
+                    let i = begin + k
+                    let loss = Double(losses[k]) / Double(batches[i].rows)
+                    if !loss.isFinite || loss > Divergence.lossLimit {
+                        throw ContinualError.diverged(
+                            task: t, taskName: sequence.tasks[t].name, epoch: e, step: i, stepsInEpoch: batches.count,
+                            globalStep: firstStep + i, loss: loss)
+                    }
+                    let health = StateHealth(resultElement: values[2 * k + 1])
+                    if !health.isEmpty {
+                        throw StateDivergence(task: t, taskName: sequence.tasks[t].name, epoch: e, step: i,
+                                              stepsInEpoch: batches.count, globalStep: firstStep + i, health: health)
+                    }
+                    slots.append(losses[k])
                 }
-                slots += values
             }
             for (i, batch) in batches.enumerated() {
                 try beforeStepHook?(t, e, i)
-                try step(batch, task: t, lossSlot: stepLosses.view(at: i, shape: [1]))
-                if (i + 1) % Self.divergenceCheckInterval == 0 { try readSlots(through: i + 1) }
+                try step(batch, task: t, lossSlot: stepLosses.view(at: 2 * i, shape: [1]))
+                let read = (i + 1) % Self.divergenceCheckInterval == 0
+                if read || i == batches.count - 1 {
+                    try backend.stateHealth(state, result: stepLosses.view(at: 2 * i + 1, shape: [1]))
+                }
+                if read { try readSlots(through: i + 1) }
             }
             try readSlots(through: batches.count)
             let loss = slots.reduce(0.0) { $0 + Double($1) } / Double(order.count)
@@ -459,25 +478,21 @@ public final class ContinualTrainer {
     /// Restores a state captured by `captureState` (same tasks, network and options); `run` then
     /// continues with task `completedTasks`.
     public func restore(_ saved: TrainerState) throws {
-        guard saved.result.options == options else {
-            throw ContinualError.badState("it was saved with other options (\(saved.result.options.method.rawValue), seed \(saved.result.options.seed)) than this run's (\(options.method.rawValue), seed \(options.seed))")
-        }
-        guard saved.result.taskNames == result.taskNames else {
-            throw ContinualError.badState("it was saved for tasks \(saved.result.taskNames), this run has \(result.taskNames)")
-        }
+        // Counters, result rows, array sizes and health, against this run (throws the first misfit).
+        try SavedStateCheck.validate(saved, for: SavedStateCheck.Run(
+            options: options, taskNames: result.taskNames,
+            stepsPerEpoch: sequence.tasks.indices.map { t in
+                options.method.implementation.tasksTrained(inEpochOf: t)
+                    .reduce(0) { $0 + (sequence.tasks[$1].train.count + options.batchSize - 1) / options.batchSize }
+            },
+            parameterCount: network.parameterCount))
         let p = network.parameterCount
         func array(_ name: String) throws -> [Float] { try checkpointArray(saved.arrays, name, count: p) }
         func counter(_ name: String) throws -> Int {
-            guard let value = saved.counters[name], value >= 0 else {
-                throw ContinualError.badState("counter '\(name)' is missing or negative")
-            }
+            guard let value = saved.counters[name] else { throw ContinualError.badState("counter '\(name)' is missing") }
             return value
         }
         let completed = try counter("completedTasks")
-        guard completed <= sequence.count, saved.result.completedTasks == completed,
-              saved.result.taskIncrementalAccuracy.count == completed else {
-            throw ContinualError.badState("completedTasks \(completed) does not match its \(saved.result.taskIncrementalAccuracy.count) result rows or the \(sequence.count) tasks")
-        }
         let names = ["theta": state.theta, "anchor": state.anchor, "importance": state.bigOmega,
                      "omega": state.smallOmega, "adam.m": state.m, "adam.v": state.v]
         var loaded: [(Tensor, [Float])] = []

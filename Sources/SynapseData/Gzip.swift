@@ -10,9 +10,15 @@ enum Gzip {
     }
 
     /// Inflates every gzip member in `bytes`, one after another (as `gunzip` does).
-    /// - Parameter limit: most output bytes accepted (a guard against decompression bombs);
-    ///   the default, 4 GiB, is far above any data set this module reads.
-    static func decompress(_ bytes: [UInt8], path: String, limit: Int = 1 << 32) throws -> [UInt8] {
+    /// - Parameters:
+    ///   - limit: most output bytes accepted (a guard against decompression bombs); the default,
+    ///     4 GiB, is far above any data set this module reads.
+    ///   - declaredSize: given the output so far, the exact size the content says it has (e.g. an
+    ///     IDX header), or nil while too little has arrived to tell. Once known, it is the limit:
+    ///     inflation stops as soon as more arrives, and the output is reserved at exactly that
+    ///     size, so a bomb behind a valid header costs at most the declared size (plus one chunk).
+    static func decompress(_ bytes: [UInt8], path: String, limit: Int = 1 << 32,
+                           declaredSize: (([UInt8]) throws -> Int?)? = nil) throws -> [UInt8] {
         guard hasMagic(bytes) else {
             throw DataError(.badGzip, path: path, expected: "gzip data (first bytes 1f 8b)",
                             found: "first bytes " + hexPrefix(bytes))
@@ -30,7 +36,9 @@ enum Gzip {
         // untrusted, so the guess is also capped by deflate's best ratio (about 1032:1): a forged
         // trailer on a small file must not reserve hundreds of megabytes.
         var output = [UInt8]()
-        if bytes.count >= 18 {
+        var limit = limit
+        var declared: Int?   // what the content declared, once known
+        if bytes.count >= 18 && declaredSize == nil {
             let n = bytes.count
             let isize = Int(bytes[n - 4]) | Int(bytes[n - 3]) << 8 | Int(bytes[n - 2]) << 16 | Int(bytes[n - 1]) << 24
             output.reserveCapacity(min(isize, limit, bytes.count * 1032, 1 << 28))
@@ -56,10 +64,25 @@ enum Gzip {
                 let produced = chunkSize - Int(stream.avail_out)
                 if produced > 0 {
                     guard output.count + produced <= limit else {
-                        throw DataError(.badGzip, path: path, expected: "at most \(limit) decompressed bytes",
+                        throw DataError(.badGzip, path: path,
+                                        expected: "at most \(limit) decompressed bytes"
+                                            + (declared != nil ? " (the size its header declares)" : ""),
                                         found: "more; refusing to inflate further")
                     }
                     output.append(contentsOf: UnsafeBufferPointer(start: chunk, count: produced))
+                    if declared == nil, let declaredSize, let size = try declaredSize(output) {
+                        declared = size
+                        limit = min(limit, size)
+                        guard output.count <= limit else {
+                            throw DataError(.badGzip, path: path,
+                                            expected: "at most \(limit) decompressed bytes (the size its header declares)",
+                                            found: "more; refusing to inflate further")
+                        }
+                        var exact = [UInt8]()
+                        exact.reserveCapacity(limit)
+                        exact.append(contentsOf: output)
+                        output = exact
+                    }
                 }
                 let remaining = Int(stream.avail_in) + (input.count - consumed)
                 switch status {

@@ -55,8 +55,8 @@ public enum IDX {
 
     /// Reads one image file and its label file (plain or gzip) into an image set.
     public static func loadPair(images imagePath: String, labels labelPath: String, classCount: Int = 10) throws -> ImageSet {
-        let imageBytes = try contents(of: imagePath)
-        let labelBytes = try contents(of: labelPath)
+        let imageBytes = try contents(of: imagePath, dimensions: 3)
+        let labelBytes = try contents(of: labelPath, dimensions: 1)
         return try parsePair(images: imageBytes, imagePath: imagePath,
                              labels: labelBytes, labelPath: labelPath, classCount: classCount)
     }
@@ -143,9 +143,37 @@ public enum IDX {
         return (headerSize, dims)
     }
 
-    /// A file's bytes, inflated when they are gzip.
-    static func contents(of path: String) throws -> [UInt8] {
+    /// A file's bytes, inflated when they are gzip: when `dimensions` is given, no further than
+    /// the size its IDX header of that many dimensions declares, so a decompression bomb stops
+    /// at that size (nil: only Gzip's overall limit).
+    static func contents(of path: String, dimensions: Int? = nil) throws -> [UInt8] {
         let raw = try FileAccess.readFile(path)
-        return Gzip.hasMagic(raw) ? try Gzip.decompress(raw, path: path) : raw
+        guard Gzip.hasMagic(raw) else { return raw }
+        guard let dimensions else { return try Gzip.decompress(raw, path: path) }
+        return try Gzip.decompress(raw, path: path) { prefix in try declaredSize(prefix, path: path, dimensions: dimensions) }
+    }
+
+    /// The whole file size (header + values) an IDX header declares, from the first bytes of the
+    /// file; nil while fewer than the header's bytes are there. A header that is not a valid
+    /// unsigned-byte IDX header of `dimensions` dimensions throws the error `parseHeader` gives.
+    static func declaredSize(_ prefix: [UInt8], path: String, dimensions: Int) throws -> Int? {
+        let headerSize = 4 + 4 * dimensions
+        guard prefix.count >= headerSize else { return nil }
+        guard prefix[0] == 0, prefix[1] == 0, prefix[2] == 0x08, Int(prefix[3]) == dimensions else {
+            _ = try parseHeader(Array(prefix[0..<headerSize]), path: path, dimensions: dimensions)
+            return headerSize   // unreachable: parseHeader throws for these bytes
+        }
+        var total = headerSize
+        for d in 0..<dimensions {
+            let o = 4 + 4 * d
+            let value = Int(prefix[o]) << 24 | Int(prefix[o + 1]) << 16 | Int(prefix[o + 2]) << 8 | Int(prefix[o + 3])
+            let (product, overflow) = (d == 0 ? 1 : (total - headerSize)).multipliedReportingOverflow(by: value)
+            guard !overflow, product <= Int.max - headerSize else {
+                throw DataError(.badHeader, path: path, expected: "dimensions whose product fits in memory",
+                                found: "dimension \(d + 1) = \(value)")
+            }
+            total = headerSize + product
+        }
+        return total
     }
 }

@@ -136,9 +136,11 @@ public enum TaskBuilder {
         (0..<limits.taskCount(5)).map { pair in
             let classes: [Int32] = [Int32(2 * pair), Int32(2 * pair + 1)]
             let classNames = classes.map { Int($0) < names.count ? names[Int($0)] : String($0) }
-            return ContinualTask(name: "\(prefix) classes \(2 * pair),\(2 * pair + 1)", classNames: classNames,
-                                 train: select(train, classes: classes, limit: limits.trainPerTask),
-                                 test: select(test, classes: classes, limit: limits.testPerTask))
+            var task = ContinualTask(name: "\(prefix) classes \(2 * pair),\(2 * pair + 1)", classNames: classNames,
+                                     train: select(train, classes: classes, limit: limits.trainPerTask),
+                                     test: select(test, classes: classes, limit: limits.testPerTask))
+            task.sourceClasses = classes.map(Int.init)
+            return task
         }
     }
 

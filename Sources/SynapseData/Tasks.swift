@@ -29,6 +29,10 @@ public struct ContinualTask: Sendable {
     public var classNames: [String]
     public var train: ImageSet
     public var test: ImageSet
+    /// The data set's labels of this task's classes, in local-label order (e.g. [2, 3] for split
+    /// MNIST's second task), or nil when the images were transformed (permuted MNIST), so that an
+    /// outside evaluation cannot rebuild the task from the data set's labels alone.
+    public var sourceClasses: [Int]?
 
     public init(name: String, classNames: [String], train: ImageSet, test: ImageSet) {
         self.name = name; self.classNames = classNames; self.train = train; self.test = test

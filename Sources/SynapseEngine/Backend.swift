@@ -306,4 +306,13 @@ public protocol Backend: AnyObject {
                           learningRate: Float) throws
     /// End-of-task consolidation, in this order: Ω ← max(0, Ω + ω/((θ − θ*)² + ξ)); θ* ← θ; ω ← 0.
     func siConsolidate(_ state: ParameterState, xi: Float) throws
+
+    // MARK: Health of the state
+
+    /// ORs the `StateHealth` flags of `state` into the BIT PATTERN of result[0] (a float32 view
+    /// whose element is used as 32 flag bits; fill it with 0 first): θ, θ*, ω, m with a NaN or
+    /// ±∞ element, Ω and v with a NaN, ±∞ or negative one. One reduction over the six arrays;
+    /// enqueued only (read the result with the next download). Read it back with
+    /// `StateHealth(resultElement:)`.
+    func stateHealth(_ state: ParameterState, result: Tensor) throws
 }

@@ -385,4 +385,13 @@ public enum OpContract {
         }
         try parameterState(op, state)
     }
+
+    // MARK: Health of the state
+
+    /// `stateHealth`: every state view holds the parameter count; the result holds one element.
+    public static func stateHealth(_ state: ParameterState, result: Tensor) throws {
+        let op = "stateHealth"
+        try parameterState(op, state)
+        try view(op, "result", result, holds: 1)
+    }
 }

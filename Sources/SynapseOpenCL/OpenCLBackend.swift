@@ -198,6 +198,9 @@ public final class OpenCLBackend: Backend {
     /// wide on GPUs, narrow on CPUs where PoCL serialises a group's work-items.
     var reduceGroupSize: Int { style == .gpu ? 256 : 16 }
     var reduceDefines: [String: String] { ["REDUCE_WG": "\(reduceGroupSize)"] }
+    /// `stateHealth`: the groups' size and the most groups launched (each item then walks a
+    /// strided slice): enough groups to fill a GPU, few on a CPU where every group is a task.
+    var healthGroup: (size: Int, maxGroups: Int) { style == .gpu ? (256, 512) : (16, 64) }
 
     // MARK: Elementwise helpers
 
@@ -419,5 +422,16 @@ public final class OpenCLBackend: Backend {
                    [.tensor(state.theta), .tensor(state.anchor), .tensor(state.bigOmega), .tensor(state.smallOmega),
                     .int(checkedInt(state.count, "parameter count")), .float(xi)],
                    global: [state.count])
+    }
+
+    public func stateHealth(_ state: ParameterState, result: Tensor) throws {
+        try OpContract.stateHealth(state, result: result)
+        let (group, maxGroups) = healthGroup
+        let groups = max(1, min(maxGroups, (state.count + group - 1) / group))
+        try launch(kernel(file: "health.cl", name: "state_health", defines: ["HEALTH_WG": "\(group)"]),
+                   [.tensor(state.theta), .tensor(state.anchor), .tensor(state.bigOmega), .tensor(state.smallOmega),
+                    .tensor(state.m), .tensor(state.v), .int(checkedInt(state.count, "parameter count")),
+                    .tensor(result), .local(bytes: group * 4)],
+                   global: [groups * group], local: [group])
     }
 }

@@ -121,8 +121,11 @@ struct ProgramCache {
         } catch {
             if !warnedAboutWriting {
                 warnedAboutWriting = true
+                // One line: Foundation's error text can span several.
+                let reason = ((error as? BackendCacheWriteError)?.message ?? error.localizedDescription)
+                    .split(whereSeparator: \.isNewline).joined(separator: " ")
                 FileHandle.standardError.write(
-                    "synapse: warning: cannot write kernel cache in \(directory) (\(error)); continuing without it\n"
+                    "synapse: warning: cannot write kernel cache in \(directory) (\(reason)); continuing without it\n"
                         .data(using: .utf8) ?? Data())
             }
             return false

@@ -6,7 +6,7 @@ import SynapseEngine
 
 extension ReferenceBackend {
     /// Pointers to the six views of a parameter state (their sizes checked by `OpContract`).
-    private func statePointers(_ state: ParameterState, _ op: String) throws
+    func statePointers(_ state: ParameterState, _ op: String) throws
         -> (theta: UnsafeMutablePointer<Float>, anchor: UnsafeMutablePointer<Float>,
             bigOmega: UnsafeMutablePointer<Float>, smallOmega: UnsafeMutablePointer<Float>,
             m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>) {
@@ -72,5 +72,19 @@ extension ReferenceBackend {
             s.anchor[i] = s.theta[i]
             s.smallOmega[i] = 0
         }
+    }
+}
+
+extension ReferenceBackend {
+    public func stateHealth(_ state: ParameterState, result: Tensor) throws {
+        let op = "stateHealth"
+        try OpContract.stateHealth(state, result: result)
+        let s = try statePointers(state, op)
+        let out = try floats(result, "result", op)
+        let n = state.count
+        func buffer(_ p: UnsafeMutablePointer<Float>) -> UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: p, count: n) }
+        let flags = StateHealth.of(theta: buffer(s.theta), anchor: buffer(s.anchor), importance: buffer(s.bigOmega),
+                                   omega: buffer(s.smallOmega), m: buffer(s.m), v: buffer(s.v))
+        out[0] = Float(bitPattern: out[0].bitPattern | flags.rawValue)
     }
 }

@@ -5,4 +5,5 @@
 import Foundation
 import SynapseCLI
 
+Interrupts.install()   // SIGINT/SIGTERM: name the last checkpoint and the --resume command
 exit(Experiment.run(.permutedMNIST, arguments: Array(CommandLine.arguments.dropFirst()), devices: .system))
