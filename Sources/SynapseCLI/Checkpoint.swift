@@ -14,7 +14,7 @@ enum Checkpoint {
     /// Identifies the layout below; bumped if it changes.
     static let format = "synapse-checkpoint-1"
 
-    /// `<dir>/<run>.checkpoint.safetensors` (run: `ExperimentRun.fileStem`, e.g. "si" or "si_seed3")
+    /// `<dir>/<run>.checkpoint.safetensors` (run: `ExperimentRun.stem`, e.g. "si", "si_seed3" or "validation/si_c0.1_seed0")
     static func path(in folder: String, run: String) -> String {
         folder + "/" + run + ".checkpoint.safetensors"
     }

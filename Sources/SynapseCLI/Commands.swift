@@ -17,11 +17,16 @@ func discussion(_ protocols: [ExperimentProtocol]) -> String {
     text += "  Every protocol: Adam β1 \(format(decimal(d.beta1))), β2 \(format(decimal(d.beta2))), "
         + "ε \(format(decimal(d.epsilon))) (--adam-epsilon), --adam-variant \(d.adamVariant.rawValue).\n"
     text += methodHelp(protocols.first!)
-        + "\nThe published numbers are shown beside ours only when a run follows the protocol exactly: the defaults "
-        + "above on all the data; --adam-variant standard (the Adam of docs/algorithm.md) and keras (the authors' Keras 2.0 Adam) both count, "
-        + "as do ε 1e-7 and 1e-8.\n"
-    text += "\nWrites DIR/<method>.json, DIR/summary.csv, DIR/accuracy.svg, DIR/config.json and, after every task, "
-        + "a safetensors checkpoint per method (DIR/<method>.checkpoint.safetensors) that --resume DIR continues from.\n"
+        + "\nThe published numbers are shown beside ours only when a run follows the authors' protocol exactly: the defaults "
+        + "above (Adam, --adam-variant keras, ε 1e-7 or 1e-8), one value per hyper-parameter, and all the data, counted after loading; "
+        + "otherwise the summary lists what differs.\n"
+        + "\n--seeds 0,1,2 (or 0-4) runs every method with every seed and reports mean ± SEM. A comma list for a hyper-parameter "
+        + "(--c 0.01,0.1,1) runs every value; with --select-on validation each value is trained on the training split minus a held-out "
+        + "part (--validation-fraction) and the best is retrained on the full split and tested; without it, every value is reported "
+        + "on the test split (a test-set sweep).\n"
+    text += "\nWrites DIR/<run>.json (<run> = the method, or with several seeds or values e.g. si_c0.1_seed2), DIR/summary.csv, "
+        + "DIR/accuracy.svg, DIR/average-accuracy.svg, DIR/config.json and, after every task, a safetensors checkpoint per run "
+        + "(DIR/<run>.checkpoint.safetensors) that --resume DIR continues from (finished runs are not retrained).\n"
         + "\nExit status: 0 done, 1 failure (data, device, files), 2 bad option value, 3 training diverged.\n"
     return text
 }

@@ -3,9 +3,12 @@
 //   start   parse and check every option, open the device, prepare the results folder
 //           (any bad value: one line on stderr, exit code 2, nothing done yet)
 //   load    read the data set and cut it into the protocol's tasks          (SynapseData)
-//   train   for each run (method × seed): build the protocol's network and its trainer, then task
-//           after task train → consolidate → evaluate → checkpoint → write <run>.json (SynapseContinual)
-//   finish  summary.csv, accuracy.svg, the summary table on stdout
+//   select  only with --select-on validation: every swept value × seed trained on the training split
+//           minus a held-out part of each task, evaluated on that part; the best value per method
+//   train   for each run (method × seed, × value for a test-set sweep): build the protocol's network
+//           and its trainer, then task after task train → consolidate → evaluate → checkpoint →
+//           write the run's JSON (SynapseContinual); each run is `perform`, one SweepRun in, one file out
+//   finish  gathered from the files on disk: summary.csv, accuracy.svg (± SEM over seeds), the table on stdout
 //
 // Under mpirun (a build with the MPI trait) the runs are shared out over the ranks through a job
 // queue served by rank 0, which gathers every result and writes the summary; with --data-parallel
@@ -72,12 +75,20 @@ public enum Experiment {
     public static let standardFlow: (ExperimentRun) throws -> Void = { run in
         // 1. Load: read the data set and cut it into the protocol's tasks.
         let tasks = try run.loadTasks()
-        // 2. For each run: each method (--method si,finetune,...) with each seed (--seeds), the same
-        //    data for all (under mpirun the runs are shared out over the ranks; docs/mpi.md): build
-        //    the network, then task after task train, consolidate, evaluate, checkpoint, write
-        //    <run>.json; the report goes to the summary.
-        try run.forEachRun { unit in try run.train(unit, on: tasks) }
-        // 3. Summarise: summary.csv, accuracy.svg, the table on stdout (the paper's numbers beside ours).
+        // 2. With --select-on validation: train every swept value × seed on the training split minus
+        //    its held-out part, then choose each method's value on the held-out part.
+        if run.config.selectOn == .validation {
+            let heldOut = try run.validationTasks(tasks)
+            try run.forEachRun(try run.plan(.validation), stage: .validation) { unit in
+                try run.perform(unit, stage: .validation, on: heldOut)
+            }
+            try run.selectValues()
+        }
+        // 3. Every run (method × seed, with the chosen or each swept value), the same data for all
+        //    (under mpirun the runs are shared out over the ranks; docs/mpi.md): build the network,
+        //    then task after task train, consolidate, evaluate, checkpoint, write the run's JSON.
+        try run.forEachRun(try run.plan(.test), stage: .test) { unit in try run.perform(unit, stage: .test, on: tasks) }
+        // 4. Summarise: summary.csv, accuracy.svg, the table on stdout (the paper's numbers beside ours).
         try run.finish()
     }
 
@@ -130,22 +141,10 @@ public final class ExperimentRun {
     public let backend: any Backend
     /// The methods to run, in order.
     public var methods: [Method] { config.methods }
-    /// Every run of the sweep in the order a single process runs them: each method with each seed
-    /// (`SweepPlan`'s order, method-major).
-    public var runs: [SweepRun] {
-        config.methods.flatMap { method in config.seeds.map { SweepRun(method: method.rawValue, seed: $0) } }
-    }
-
-    /// The stem of a run's files: the method's name when the sweep has one seed (as before --seeds
-    /// existed: "si.json"), else the run's id ("si_seed2.json").
-    public func fileStem(_ run: SweepRun) -> String { config.seeds.count == 1 ? run.method : run.id }
-
-    /// The run a report belongs to.
-    func sweepRun(of report: MethodReport) -> SweepRun {
-        SweepRun(method: report.method.rawValue, seed: report.trainerOptions.seed)
-    }
-    /// The results written so far (one per finished run).
-    public private(set) var reports: [MethodReport] = []
+    /// How the loaded data falls short of the protocol's full data (set by `loadTasks`; nil before).
+    public private(set) var dataDeviations: [String]?
+    /// The results of each stage so far (rank 0 of a job: every rank's), in the order they came.
+    public private(set) var results: [Stage: [(run: SweepRun, report: MethodReport)]] = [:]
     /// Runs that failed in a sweep over ranks (each costs only itself): name, rank, error, exit status.
     public private(set) var failures: [(run: String, rank: Int, error: String, status: Int32)] = []
     /// The processes taking part.
@@ -363,6 +362,8 @@ public final class ExperimentRun {
         if writesSummary, !Folder.exists(out + "/config.json") {
             do { try writeConfig() } catch { throw ExperimentFailure.failed("cannot write \(out)/config.json: \(error)") }
         }
+        dataDeviations = config.dataDeviations(trainCounts: sequence.tasks.map(\.train.count),
+                                               testCounts: sequence.tasks.map(\.test.count))
         progress("\(sequence.count) tasks: " + sequence.tasks.map { "'\($0.name)' (\($0.train.count) train, \($0.test.count) test)" }
                     .joined(separator: ", "))
         return sequence
@@ -391,17 +392,91 @@ public final class ExperimentRun {
         return text
     }
 
-    // MARK: Train
+    // MARK: The run list
 
-    /// Runs `body` for the runs of the sweep this process takes and keeps each report for the
+    /// Which data a run trains and is evaluated on.
+    public enum Stage: String, Sendable {
+        /// Choosing a value: the training split minus the held-out part of each task, evaluated on that part.
+        case validation
+        /// The result: the full training split, evaluated on the test split.
+        case test
+    }
+
+    /// The runs of `stage`, method-major, seeds innermost (`SweepPlan.runs`). Validation: every
+    /// value × seed of each method with a swept hyper-parameter (only with --select-on validation).
+    /// Test: each method × seed, with its chosen value (read from `selection-<method>.json`) or,
+    /// without --select-on, with each swept value.
+    /// - Throws: `ExperimentFailure.failed` when a chosen value is needed but not on disk.
+    public func plan(_ stage: Stage) throws -> [SweepRun] {
+        var sweeps: [MethodSweep] = []
+        for method in config.methods {
+            let swept = config.sweeps.keys.sorted().first { config.hyperParameter($0, of: method) != nil }
+            switch (stage, swept, config.selectOn) {
+            case (.validation, let flag?, .validation?):
+                sweeps.append(MethodSweep(method: method.rawValue, parameter: flag, values: config.sweeps[flag]!))
+            case (.validation, _, _):
+                continue
+            case (.test, let flag?, .validation?):
+                let record = try selection(of: method)
+                sweeps.append(MethodSweep(method: method.rawValue, parameter: flag, values: [record.chosen]))
+            case (.test, let flag?, nil):
+                sweeps.append(MethodSweep(method: method.rawValue, parameter: flag, values: config.sweeps[flag]!))
+            case (.test, nil, _):
+                sweeps.append(MethodSweep(method: method.rawValue))
+            }
+        }
+        if sweeps.isEmpty { return [] }
+        do { return try SweepPlan.runs(sweeps, seeds: config.seeds) } catch {
+            throw ExperimentFailure.failed("cannot plan the runs: \(error)")
+        }
+    }
+
+    /// The config one run trains with: its seed, and its value of the swept hyper-parameter (the
+    /// method list stays the run's, so the recorded config shows every method's options).
+    public func config(of run: SweepRun) throws -> RunConfig {
+        guard let method = Method(rawValue: run.method) else {
+            throw ExperimentFailure.failed("run \(run.id): '\(run.method)' is not a method")
+        }
+        guard config.methods.contains(method) else {
+            throw ExperimentFailure.failed("run \(run.id): method '\(run.method)' is not one of this run's (--method)")
+        }
+        var own = config
+        own.seed = run.seed
+        own.seeds = [run.seed]
+        own.sweeps = [:]
+        if let flag = run.parameter, let value = run.value { own.hyperParameters[flag] = value }
+        return own
+    }
+
+    /// The file stem of a run's results: the method's name when it is the method's only run (one
+    /// seed, no sweep), else the run's id (`si_c0.1_seed2`); validation runs live in `validation/`.
+    public func stem(_ run: SweepRun, stage: Stage) -> String {
+        switch stage {
+        case .validation: return "validation/" + run.id
+        case .test:
+            return config.seeds.count == 1 && config.sweeps.isEmpty ? run.method : run.id
+        }
+    }
+
+    /// The tasks of the validation stage: each task's training split minus its seeded held-out part
+    /// (`ValidationSplit`, --validation-fraction, seeded by --seed), with that part as its "test" split.
+    public func validationTasks(_ tasks: TaskSequence) throws -> TaskSequence {
+        do {
+            let split = try ValidationSplit(fraction: config.validationFraction, seed: config.seed)
+            return try TaskSequence(tasks: split.apply(to: tasks.tasks).map(\.selectionTask), headMode: tasks.headMode)
+        } catch {
+            throw ExperimentFailure.data("cannot hold out --validation-fraction \(format(config.validationFraction)) of the training data: \(error)")
+        }
+    }
+
+    /// Runs `body` for the runs `units` of `stage` this process takes and keeps each report for the
     /// summary (`write`). Alone, or training data-parallel: every run in order, and an error
     /// stops the sweep (as before ranks existed). In a sweep over ranks: the runs rank 0's job
     /// queue hands this rank; a run that fails costs only itself (its error goes to rank 0, which
     /// lists it in the summary), and rank 0 gathers every rank's report.
-    public func forEachRun(_ body: (SweepRun) throws -> MethodReport) throws {
-        let units = runs
+    public func forEachRun(_ units: [SweepRun], stage: Stage, _ body: (SweepRun) throws -> MethodReport) throws {
         guard cluster.size > 1, !dataParallel else {
-            for unit in units { try write(try body(unit)) }
+            for unit in units { try write(try body(unit), of: unit, stage: stage) }
             return
         }
         let queue = cluster.jobQueue(count: units.count)
@@ -412,7 +487,7 @@ public final class ExperimentRun {
             } catch {
                 let status = (error as? ExperimentFailure)?.exitCode ?? 1
                 outcome = .failed("\(status) " + oneLine("\(error)"))
-                console.progress("[\(fileStem(units[job]))] failed: \(oneLine("\(error)")) (the other runs go on)")
+                console.progress("[\(stem(units[job], stage: stage))] failed: \(oneLine("\(error)")) (the other runs go on)")
             }
             try queue.finish(job, outcome)
         }
@@ -420,34 +495,45 @@ public final class ExperimentRun {
         guard writesSummary else { return }
         for (job, unit) in units.enumerated() {
             guard let (rank, outcome) = outcomes[job] else {
-                failures.append((fileStem(unit), -1, "no result came back", 1))
+                failures.append((stem(unit, stage: stage), -1, "no result came back", 1))
                 continue
             }
             switch outcome {
             case .done(let bytes):
                 do {
-                    try write(try MethodReport.decode(Data(bytes)))
+                    try write(try MethodReport.decode(Data(bytes)), of: unit, stage: stage)
                 } catch {
-                    failures.append((fileStem(unit), rank, "its result could not be read or written: \(oneLine("\(error)"))", 1))
+                    failures.append((stem(unit, stage: stage), rank, "its result could not be read or written: \(oneLine("\(error)"))", 1))
                 }
             case .failed(let text):
                 let parts = text.split(separator: " ", maxSplits: 1).map(String.init)
-                failures.append((fileStem(unit), rank, parts.count == 2 ? parts[1] : text, Int32(parts[0]) ?? 1))
+                failures.append((stem(unit, stage: stage), rank, parts.count == 2 ? parts[1] : text, Int32(parts[0]) ?? 1))
             }
         }
     }
 
-    /// Trains `unit` on every task not yet done (resuming from its checkpoint if there is one),
-    /// checkpointing and writing `<run>.json` after each task.
-    public func train(_ unit: SweepRun, on tasks: TaskSequence) throws -> MethodReport {
-        guard let method = Method(rawValue: unit.method) else {
-            throw ExperimentFailure.failed("[\(unit.id)] '\(unit.method)' is not a registered method")
+    // MARK: Train one run
+
+    /// Trains one run (resuming from its checkpoint if there is one), checkpointing and writing its
+    /// JSON (`<stem>.json`) after each task, and returns its report. A finished run is not retrained,
+    /// so a resumed sweep reruns only what is missing.
+    @discardableResult
+    public func perform(_ run: SweepRun, stage: Stage, on tasks: TaskSequence) throws -> MethodReport {
+        let runConfig = try config(of: run)
+        let method = Method(rawValue: run.method)!   // checked by config(of:)
+        let options = runConfig.continualOptions(for: method)
+        let stem = stem(run, stage: stage)
+        let checkpointPath = Checkpoint.path(in: out, run: stem)
+        let label = stem
+        if stage == .validation {
+            do { if !Folder.isFolder(out + "/validation") { try Folder.makeFolders(out + "/validation") } } catch {
+                throw ExperimentFailure.failed("cannot create \(out)/validation: \(error)")
+            }
         }
-        var config = self.config
-        config.seed = unit.seed
-        let options = config.continualOptions(for: method)
-        let label = fileStem(unit)
-        let checkpointPath = Checkpoint.path(in: out, run: label)
+        func report(_ result: ContinualResult) -> MethodReport {
+            MethodReport(result: result, config: runConfig,
+                         dataDeviations: stage == .validation ? ["a validation run (training split minus its held-out part)"] : dataDeviations)
+        }
 
         // A checkpoint of this run: finished → nothing to train; partial → continue after it.
         var saved: TrainerState?
@@ -459,7 +545,9 @@ public final class ExperimentRun {
             saved = loaded.state
             if loaded.state.result.completedTasks == tasks.count {
                 progress("[\(label)] all \(tasks.count) tasks already done (\(checkpointPath)); not retrained")
-                return MethodReport(result: loaded.state.result, config: config)
+                let done = report(loaded.state.result)
+                if writesRunFiles { try writeJSON(done, stem: stem) }
+                return done
             }
         }
 
@@ -483,6 +571,11 @@ public final class ExperimentRun {
             throw ExperimentFailure.failed("\(label): \(error)")
         }
 
+        if config.recordOmega, stage == .test, method == .si {
+            let path = OmegaRecord.path(in: out, stem: stem)
+            let regions = trainer.network.parameterRegions
+            trainer.taskOmegaObserver = { t, omega in try OmegaRecord.store(task: t, omega: omega, regions: regions, at: path) }
+        }
         let reporter = ProgressReporter(console: console, quiet: quiet, label: label, sequence: tasks, options: options)
         var lastCheckpoint: String? = saved == nil ? nil : checkpointPath
         let clock = ContinuousClock()
@@ -530,7 +623,7 @@ public final class ExperimentRun {
             // nothing, because the resumed run rewrites both from the checkpoint.
             do {
                 if writesRunFiles {
-                    try Checkpoint.save(captured, config: config,
+                    try Checkpoint.save(captured, config: runConfig,
                                         parameterRegions: trainer.network.parameterRegions, to: checkpointPath)
                 }
                 // From here on an interrupt names this checkpoint (complete on disk), before the
@@ -539,9 +632,9 @@ public final class ExperimentRun {
                                    detail: " (\(label) after task \(trainer.completedTasks) of \(tasks.count))")
                 if writesRunFiles {
                     try WeightsExport.file(theta: captured.arrays["theta"] ?? [], network: trainer.network, sequence: tasks,
-                                           config: config, method: method, completedTasks: trainer.completedTasks)
-                        .write(to: WeightsExport.path(in: out, stem: label))
-                    try writeJSON(MethodReport(result: trainer.result, config: config), name: label)
+                                           config: runConfig, method: method, completedTasks: trainer.completedTasks)
+                        .write(to: WeightsExport.path(in: out, stem: stem))
+                    try writeJSON(report(trainer.result), stem: stem)
                 }
                 lastCheckpoint = checkpointPath
             } catch {
@@ -556,42 +649,178 @@ public final class ExperimentRun {
                 try backend.fill(trainer.state.theta, value: .nan)
             }
         }
-        return MethodReport(result: trainer.result, config: config)
+        return report(trainer.result)
     }
 
-    // MARK: Write
+    // MARK: Gather
+
+    /// The results of `stage` this process holds (rank 0 of a job: every rank's), in plan order;
+    /// a run that failed in a sweep over ranks is missing (it is listed in `failures`).
+    public func collected(_ stage: Stage) throws -> [(run: SweepRun, report: MethodReport)] {
+        let held = results[stage] ?? []
+        return try plan(stage).compactMap { unit in held.last { $0.run == unit } }
+    }
 
     /// Writes `<run>.json` and keeps the report for the summary.
-    public func write(_ report: MethodReport) throws {
-        let name = fileStem(sweepRun(of: report))
+    public func write(_ report: MethodReport, of unit: SweepRun, stage: Stage) throws {
+        let name = stem(unit, stage: stage)
         if writesRunFiles {
-            do { try writeJSON(report, name: name) } catch {
+            do { try writeJSON(report, stem: name) } catch {
                 throw ExperimentFailure.failed("cannot write \(out)/\(name).json: \(error)")
             }
         }
-        reports.removeAll { $0.method == report.method && $0.trainerOptions.seed == report.trainerOptions.seed }
-        reports.append(report)
+        results[stage, default: []].removeAll { $0.run == unit }
+        results[stage, default: []].append((unit, report))
     }
 
-    /// summary.csv, accuracy.svg and the summary table on stdout (rank 0 only in a job), then
-    /// the runs that failed, if any.
+    // MARK: Select
+
+    /// `selection-<method>.json`: the choice made on the validation split.
+    public func selection(of method: Method) throws -> SelectionRecord {
+        let path = out + "/selection-\(method.rawValue).json"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ExperimentFailure.failed("\(method.rawValue): no chosen value at \(path) (the validation stage has not finished)")
+        }
+        do { return try JSONDecoder().decode(SelectionRecord.self, from: data) } catch {
+            throw ExperimentFailure.failed("\(path) is not a selection record: \(oneLine("\(error)"))")
+        }
+    }
+
+    /// Chooses each swept method's value from the validation results (`ValidationSelection`:
+    /// best mean validation accuracy over tasks and seeds) and writes `selection-<method>.json` and
+    /// `validation-<method>.svg`/`.csv` (validation accuracy against the value, log axis).
+    /// In a job, rank 0 chooses and writes, and every rank waits for it (each reads the choice next).
+    public func selectValues() throws {
+        if writesSummary { try chooseValues() }
+        guard try cluster.allAgree(true) else {
+            throw ExperimentFailure.failed("another rank failed while the values were chosen")
+        }
+    }
+
+    private func chooseValues() throws {
+        let results = try collected(.validation)
+        for method in config.methods {
+            let mine = results.filter { $0.run.method == method.rawValue }
+            guard let parameter = mine.first?.run.parameter else { continue }
+            let values = config.sweeps[parameter]!
+            // accuracies[v][s]: value v, seed s: mean over tasks of the validation accuracy after the last task.
+            var accuracies: [[Double]] = []
+            var perTask: [[[Double]]] = []
+            for value in values {
+                let runs = mine.filter { $0.run.value == value }
+                perTask.append(runs.map { $0.report.finalAccuracy })
+                accuracies.append(runs.map { r in r.report.finalAccuracy.reduce(0, +) / Double(max(1, r.report.finalAccuracy.count)) })
+            }
+            // Every task of every seed counts once (the seeds have the same tasks).
+            guard let choice = ValidationSelection.choose(values: values, accuracies: perTask.map { $0.flatMap { $0 } }) else {
+                throw ExperimentFailure.failed("\(method.rawValue): no --\(parameter) value has a finite validation accuracy")
+            }
+            let record = SelectionRecord(method: method.rawValue, parameter: parameter, values: values, seeds: config.seeds,
+                                         validationFraction: config.validationFraction, validationSeed: config.seed,
+                                         meanValidationAccuracy: accuracies, validationAccuracyPerTask: perTask,
+                                         chosen: choice.value, chosenMeanAccuracy: choice.meanAccuracy)
+            let info = MethodRegistry.hyperParameters.first { $0.info.flag == parameter }?.info
+            let figure = PaperFigures.validationCurve(
+                [PaperFigures.ValidationSeries(label: method.rawValue, values: values, accuracies: accuracies)],
+                parameter: info?.symbol ?? parameter, chosen: choice.value,
+                title: "\(config.experimentProtocol.title): \(method.rawValue) validation accuracy against \(info?.symbol ?? parameter)")
+            do {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try AtomicFile.write(text: String(decoding: try encoder.encode(record), as: UTF8.self) + "\n",
+                                     to: out + "/selection-\(method.rawValue).json")
+                try AtomicFile.write(text: figure.svg, to: out + "/validation-\(method.rawValue).svg")
+                try AtomicFile.write(text: figure.csv, to: out + "/validation-\(method.rawValue).csv")
+            } catch {
+                throw ExperimentFailure.failed("cannot write the selection of \(method.rawValue): \(error)")
+            }
+            progress("[\(method.rawValue)] chose --\(parameter) \(format(choice.value)) "
+                     + "(mean validation accuracy \(String(format: "%.4f", choice.meanAccuracy)))")
+        }
+    }
+
+    // MARK: Finish
+
+    /// Rank 0 (or this process alone) writes summary.csv (mean ± SEM over seeds when a
+    /// configuration has several runs; each run's row in runs.csv), accuracy.svg (± SEM),
+    /// average-accuracy.svg/.csv (average accuracy against tasks learned) and prints the summary.
     public func finish() throws {
         guard writesSummary else { return }
+        let results = try collected(.test)
+        let runCount = try plan(.test).count
+        let reports = results.map(\.report)
         let title = "\(config.experimentProtocol.title): task-incremental test accuracy after task \(config.tasks)"
+        let several = config.seeds.count > 1 || !config.sweeps.isEmpty
+        let aggregates = SeedAggregate.group(results.map { ($0.run, $0.report.summary) })
+        // One figure series per configuration (method and value), over its seeds.
+        var groups: [(label: String, reports: [MethodReport])] = []
+        for (run, report) in results {
+            let label = Summary.label(report)
+            if let i = groups.firstIndex(where: { $0.label == label && $0.reports[0].method.rawValue == run.method }) {
+                groups[i].reports.append(report)
+            } else {
+                groups.append((label, [report]))
+            }
+        }
+        let bars = PaperFigures.taskAccuracyBars(groups.map { PaperFigures.MethodSeeds(label: $0.label, finalAccuracy: $0.reports.map(\.finalAccuracy)) },
+                                                 title: title + (config.seeds.count > 1 ? " (mean ± SEM over \(config.seeds.count) seeds)" : ""))
+        let curve = PaperFigures.averageAccuracyCurve(groups.map { PaperFigures.MethodMatrices(label: $0.label, matrices: $0.reports.map(\.accuracy)) },
+                                                      title: "\(config.experimentProtocol.title): average accuracy over the tasks learned")
         do {
-            try AtomicFile.write(text: Summary.csv(reports), to: out + "/summary.csv")
-            try AtomicFile.write(text: AccuracyChart.svg(reports, title: title), to: out + "/accuracy.svg")
+            if several {
+                try AtomicFile.write(text: ([SeedAggregate.csvHeader] + aggregates.map(\.csvRow)).joined(separator: "\n") + "\n",
+                                     to: out + "/summary.csv")
+                try AtomicFile.write(text: Summary.csv(reports), to: out + "/runs.csv")
+            } else {
+                try AtomicFile.write(text: Summary.csv(reports), to: out + "/summary.csv")
+            }
+            try AtomicFile.write(text: bars.svg, to: out + "/accuracy.svg")
+            try AtomicFile.write(text: bars.csv, to: out + "/accuracy.csv")
+            try AtomicFile.write(text: curve.svg, to: out + "/average-accuracy.svg")
+            try AtomicFile.write(text: curve.csv, to: out + "/average-accuracy.csv")
         } catch {
             throw ExperimentFailure.failed("cannot write the summary: \(error)")
         }
+        var omegaFigure = false
+        if config.recordOmega {
+            // One panel per SI configuration (its first seed): with consolidation (c > 0) and without (c = 0).
+            var panels: [PaperFigures.CorrelationPanel] = []
+            for (run, report) in results where run.method == Method.si.rawValue && run.seed == config.seeds[0] {
+                let path = OmegaRecord.path(in: out, stem: stem(run, stage: .test))
+                let record: (omegas: [[Float]], regions: [(name: String, offset: Int, count: Int)])
+                do { record = try OmegaRecord.load(path) } catch {
+                    throw ExperimentFailure.failed("cannot draw the synapse-dynamics figure: \(error)")
+                }
+                let c = report.trainerOptions.hyperParameter("c") ?? 0
+                panels.append(PaperFigures.CorrelationPanel(
+                    title: c > 0 ? "with consolidation (c = \(format(c)))" : "without consolidation (c = 0)",
+                    layers: OmegaCorrelation.perLayer(record.omegas, regions: record.regions)))
+            }
+            let figure = PaperFigures.omegaCorrelation(panels, title: "\(config.experimentProtocol.title): correlation of ω between tasks, per layer (seed \(config.seeds[0]))")
+            do {
+                try AtomicFile.write(text: figure.svg, to: out + "/synapse-dynamics.svg")
+                try AtomicFile.write(text: figure.csv, to: out + "/synapse-dynamics.csv")
+            } catch {
+                throw ExperimentFailure.failed("cannot write the synapse-dynamics figure: \(error)")
+            }
+            omegaFigure = true
+        }
         console.output(Summary.table(reports, config: config))
-        let names = reports.map { fileStem(sweepRun(of: $0)) }
-        console.output("Results: \(out)/{\(names.joined(separator: ","))}.json, "
-                       + "\(out)/summary.csv, \(out)/accuracy.svg\n")
+        if several { console.output(Summary.seedTable(aggregates, config: config)) }
+        if config.selectOn == .validation {
+            for method in config.methods where results.contains(where: { $0.run.method == method.rawValue && $0.run.parameter != nil }) {
+                console.output(Summary.selectionTable(try selection(of: method)))
+            }
+        }
+        let stems = results.map { stem($0.run, stage: .test) }
+        console.output("Results: \(out)/{\(stems.joined(separator: ","))}.json, \(out)/summary.csv"
+                       + (several ? ", \(out)/runs.csv" : "") + ", \(out)/accuracy.svg, \(out)/average-accuracy.svg"
+                       + (config.selectOn == .validation ? ", \(out)/selection-<method>.json, \(out)/validation-<method>.svg" : "")
+                       + (omegaFigure ? ", \(out)/synapse-dynamics.svg" : "") + "\n")
         if failures.isEmpty {
             try? FileManager.default.removeItem(atPath: out + "/failed.txt")   // an earlier attempt's, now resolved
         } else {
-            var text = "Failed runs (\(failures.count) of \(runs.count); --resume \(out) reruns only what is missing):\n"
+            var text = "Failed runs (\(failures.count) of \(runCount); --resume \(out) reruns only what is missing):\n"
             for failure in failures {
                 text += "  \(failure.run)" + (failure.rank >= 0 ? " (rank \(failure.rank))" : "") + ": \(failure.error)\n"
             }
@@ -610,9 +839,9 @@ public final class ExperimentRun {
         try AtomicFile.write(text: text, to: out + "/config.json")
     }
 
-    private func writeJSON(_ report: MethodReport, name: String) throws {
+    private func writeJSON(_ report: MethodReport, stem: String) throws {
         if writesSummary, !Folder.exists(out + "/config.json") { try writeConfig() }
-        try AtomicFile.write(text: try report.jsonText(), to: out + "/\(name).json")
+        try AtomicFile.write(text: try report.jsonText(), to: out + "/\(stem).json")
     }
 
     private func progress(_ text: String) {

@@ -44,6 +44,22 @@ public enum ExperimentProtocol: String, Codable, Sendable, CaseIterable {
     /// Whether `--tasks` may exceed `taskCount` (permuted MNIST can draw any number of permutations).
     public var allowsMoreTasks: Bool { self == .permutedMNIST }
 
+    /// Training and test images over `tasks` tasks when all of the data set is loaded: MNIST has
+    /// 60,000 training and 10,000 test images (split MNIST shares them out over its 5 tasks;
+    /// permuted MNIST uses them all in every task); CIFAR-10 has 50,000 and 10,000, and each block
+    /// of 10 CIFAR-100 classes 5,000 and 1,000. nil for a task count the protocol does not define.
+    public func fullDataCounts(tasks: Int) -> (train: Int, test: Int)? {
+        switch self {
+        case .splitMNIST, .splitCIFAR10:
+            guard tasks == taskCount else { return nil }
+            return self == .splitMNIST ? (60_000, 10_000) : (50_000, 10_000)
+        case .permutedMNIST: return (60_000 * tasks, 10_000 * tasks)
+        case .splitCIFAR10_100:
+            guard tasks >= 1, tasks <= taskCount else { return nil }
+            return (50_000 + 5_000 * (tasks - 1), 10_000 + 1_000 * (tasks - 1))
+        }
+    }
+
     public var headMode: HeadMode { self == .permutedMNIST ? .singleHead : .multiHead }
 
     /// The schedule and strengths of docs/protocols.md for this protocol. Split CIFAR-10 (not in the paper)

@@ -7,6 +7,7 @@
 import ArgumentParser
 import Foundation
 import SynapseContinual
+import SynapseData
 
 /// A bad option value: reported as one line on stderr, exit code 2, before any work starts.
 public struct UsageError: Error, CustomStringConvertible, Equatable {
@@ -47,10 +48,13 @@ public struct ExperimentOptions: ParsableArguments {
     public var adamEpsilon: Double?
 
     @Option(name: .customLong("adam-variant"),
-            help: ArgumentHelp("standard: Adam as docs/algorithm.md states it (ε added to √v̂; a reset clears m, v and the step count); "
-                               + "keras: the authors' Keras 2.0 Adam (ε added to √v; their reset keeps the step count) (default: standard).",
+            help: ArgumentHelp("keras: the authors' Keras 2.0 Adam (ε added to √v; their reset keeps the step count), the protocols' default; "
+                               + "standard: Adam as docs/algorithm.md states it (ε added to √v̂; a reset clears m, v and the step count) (default: keras).",
                                valueName: "standard|keras"))
     public var adamVariant: AdamVariant?
+
+    @Option(help: ArgumentHelp("adam (the protocols') or sgd: plain gradient descent with --lr (default: adam).", valueName: "adam|sgd"))
+    public var optimizer: Optimizer?
 
     @Option(name: .customLong("reset-optimizer"),
             help: ArgumentHelp("Reset Adam at each task boundary: yes or no (default: the protocol's: split MNIST and split CIFAR yes, permuted MNIST no; scratch always starts a fresh optimizer).",
@@ -67,6 +71,20 @@ public struct ExperimentOptions: ParsableArguments {
     @Flag(name: .customLong("data-parallel"),
           help: "Under mpirun (MPI build): train each run on all ranks together, every minibatch split across them, instead of spreading the runs over the ranks.")
     public var dataParallel = false
+    @Option(name: .customLong("select-on"),
+            help: ArgumentHelp("With a list of values for a hyper-parameter (--c 0.01,0.1,1): validation trains each value on the training split minus a held-out part of each task, "
+                               + "chooses the value with the best mean validation accuracy and retrains with it on the full training split (default: none: every value is run and reported on the TEST split).",
+                               valueName: "validation"))
+    public var selectOn: SelectOn?
+
+    @Option(name: .customLong("validation-fraction"), parsing: .unconditional,
+            help: ArgumentHelp("Fraction of each class of each task's training split held out for --select-on validation, in (0, 1) (default: 0.1).",
+                               valueName: "f"))
+    public var validationFraction: Double?
+
+    @Flag(name: .customLong("record-omega"),
+          help: "Record SI's ω at each task's end, before consolidation (DIR/<run>.omega.safetensors), and draw the synapse-dynamics figure (DIR/synapse-dynamics.svg: the correlation of ω between tasks per layer, one panel per c; e.g. --method si --c 0,0.1).")
+    public var recordOmega = false
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Run only the first n tasks (default: all of the protocol's).", valueName: "n"))
     public var tasks: Int?
@@ -94,13 +112,16 @@ public struct ExperimentOptions: ParsableArguments {
 
     public init() {}
 
-    /// The hyper-parameter flags typed, flag → value: each flag must be declared by some method
-    /// (`MethodRegistry.hyperParameters`), its value is parsed by its kind's one parser
-    /// (`HyperValues.parseValues`) and checked by every method that declares it.
+    /// The most values one hyper-parameter list may hold (each is a full training run per seed).
+    public static let maximumValues = 1_000
+
+    /// The hyper-parameter flags typed, flag → values (one value, or a comma list to sweep): each
+    /// flag must be declared by some method (`MethodRegistry.hyperParameters`), its values are parsed
+    /// by its kind's one parser (`HyperValues.parseValues`) and checked by every method that declares it.
     /// - Throws: `UsageError` naming the flag: unknown, missing value, not a value, out of range, repeated.
-    public func methodSettings() throws -> [String: Double] {
+    public func methodSettings() throws -> [String: [Double]] {
         let declared = MethodRegistry.hyperParameters
-        var settings: [String: Double] = [:]
+        var settings: [String: [Double]] = [:]
         var i = 0
         while i < methodArguments.count {
             let argument = methodArguments[i]
@@ -126,16 +147,21 @@ public struct ExperimentOptions: ParsableArguments {
             do { values = try HyperValues.parseValues(text!, kind: entry.info.kind, flag: flag) } catch {
                 throw UsageError("--\(flag) '\(text!)': expected \(entry.info.accepted)")
             }
-            guard values.count == 1 else {
-                throw UsageError("--\(flag) '\(text!)': expected one value (\(entry.info.accepted))")
+            guard values.count <= Self.maximumValues else {
+                throw UsageError("--\(flag): \(values.count) values; at most \(Self.maximumValues) in one list")
+            }
+            for (k, value) in values.enumerated() where values[..<k].contains(value) {
+                throw UsageError("--\(flag) '\(text!)': \(format(value)) is listed twice")
             }
             for method in entry.methods {
                 var options = ContinualOptions(method: method)
-                do { try options.setIfDeclared(flag, values[0]) } catch let ContinualError.invalidOption(message) {
-                    throw UsageError(message)
+                for value in values {
+                    do { try options.setIfDeclared(flag, value) } catch let ContinualError.invalidOption(message) {
+                        throw UsageError(message)
+                    }
                 }
             }
-            settings[flag] = values[0]
+            settings[flag] = values
             i += 1
         }
         return settings
@@ -149,6 +175,13 @@ public enum YesNo: String, ExpressibleByArgument, CaseIterable, Sendable {
 }
 
 extension AdamVariant: ExpressibleByArgument {}
+extension Optimizer: ExpressibleByArgument {}
+
+/// `--select-on`: where a swept hyper-parameter's value is chosen.
+public enum SelectOn: String, ExpressibleByArgument, Codable, CaseIterable, Sendable {
+    /// A held-out part of each task's training split (`ValidationSplit`).
+    case validation
+}
 
 /// `--split` of cifar-split.
 public enum CIFARSplit: String, ExpressibleByArgument, CaseIterable, Sendable {
@@ -177,15 +210,26 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var epsilon: Double
     /// Which Adam formulation (`AdamVariant`); runs saved before this option existed used `.standard`.
     public var adamVariant: AdamVariant
+    /// Adam or plain SGD; runs saved before this option existed used Adam.
+    public var optimizer: Optimizer
     public var resetOptimizerPerTask: Bool
     /// The method hyper-parameters typed on the command line, flag → value; every other
     /// hyper-parameter has its method's default for the protocol (recorded in "method_options").
     public var hyperParameters: [String: Double]
     public var evaluationBatchSize: Int
+    /// The seed of this run (of the first run of a seed list) and of the validation split.
     public var seed: UInt64
-    /// Every seed of the sweep (`--seeds`), in order; `[seed]` for a single run per method. A
-    /// run's own config has `seed` set to its seed.
+    /// Every seed each method runs with (`--seeds`); `[seed]` when only `--seed` was given.
     public var seeds: [UInt64]
+    /// Swept hyper-parameters, flag → the values typed (two or more); each run of a method that has
+    /// the flag takes one value (`SweepRun`), recorded in its own config's `hyperParameters`.
+    public var sweeps: [String: [Double]]
+    /// Where a swept value is chosen: nil = nowhere (every value is reported on the test split).
+    public var selectOn: SelectOn?
+    /// Held-out fraction of each task's training split for `--select-on validation`.
+    public var validationFraction: Double
+    /// Record SI's per-task ω (`--record-omega`) for the synapse-dynamics figure.
+    public var recordOmega: Bool
     public var tasks: Int
     /// nil: every training image.
     public var trainLimit: Int?
@@ -199,7 +243,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
         case beta1 = "adam_beta1", beta2 = "adam_beta2", epsilon = "adam_epsilon", adamVariant = "adam_variant"
         case resetOptimizerPerTask = "reset_optimizer_per_task", hyperParameters = "hyper_parameters"
         case methodOptions = "method_options"
-        case evaluationBatchSize = "evaluation_batch_size", seed, seeds, tasks
+        case evaluationBatchSize = "evaluation_batch_size", seed, tasks, optimizer, seeds, sweeps
+        case selectOn = "select_on", validationFraction = "validation_fraction", recordOmega = "record_omega"
         case trainLimit = "train_limit", testLimit = "test_limit", out
     }
 
@@ -218,6 +263,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try container.encode(beta2, forKey: .beta2)
         try container.encode(epsilon, forKey: .epsilon)
         try container.encode(adamVariant, forKey: .adamVariant)
+        try container.encode(optimizer, forKey: .optimizer)
         try container.encode(resetOptimizerPerTask, forKey: .resetOptimizerPerTask)
         try container.encode(hyperParameters, forKey: .hyperParameters)
         // For the reader: each method's options as the trainer gets them (not read back).
@@ -228,6 +274,10 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try container.encode(evaluationBatchSize, forKey: .evaluationBatchSize)
         try container.encode(seed, forKey: .seed)
         try container.encode(seeds, forKey: .seeds)
+        try container.encode(sweeps, forKey: .sweeps)
+        try container.encode(selectOn, forKey: .selectOn)
+        try container.encode(validationFraction, forKey: .validationFraction)
+        try container.encode(recordOmega, forKey: .recordOmega)
         try container.encode(tasks, forKey: .tasks)
         try container.encode(trainLimit, forKey: .trainLimit)
         try container.encode(testLimit, forKey: .testLimit)
@@ -236,15 +286,20 @@ public struct RunConfig: Codable, Equatable, Sendable {
 
     public init(tool: Tool, experimentProtocol: ExperimentProtocol, methods: [Method], device: String, dataDir: String,
                 epochs: Int, batchSize: Int, learningRate: Double, beta1: Double, beta2: Double, epsilon: Double,
-                adamVariant: AdamVariant, resetOptimizerPerTask: Bool, hyperParameters: [String: Double],
-                evaluationBatchSize: Int, seed: UInt64, seeds: [UInt64]? = nil,
+                adamVariant: AdamVariant, optimizer: Optimizer = .adam, resetOptimizerPerTask: Bool,
+                hyperParameters: [String: Double], evaluationBatchSize: Int, seed: UInt64, seeds: [UInt64]? = nil,
+                sweeps: [String: [Double]] = [:], selectOn: SelectOn? = nil,
+                validationFraction: Double = ValidationSplit.defaultFraction, recordOmega: Bool = false,
                 tasks: Int, trainLimit: Int?, testLimit: Int?, out: String) {
         self.tool = tool; self.experimentProtocol = experimentProtocol; self.methods = methods
         self.device = device; self.dataDir = dataDir; self.epochs = epochs; self.batchSize = batchSize
         self.learningRate = learningRate; self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
-        self.adamVariant = adamVariant; self.resetOptimizerPerTask = resetOptimizerPerTask
+        self.adamVariant = adamVariant; self.optimizer = optimizer; self.resetOptimizerPerTask = resetOptimizerPerTask
         self.hyperParameters = hyperParameters
-        self.evaluationBatchSize = evaluationBatchSize; self.seed = seed; self.seeds = seeds ?? [seed]; self.tasks = tasks
+        self.evaluationBatchSize = evaluationBatchSize; self.seed = seed; self.seeds = seeds ?? [seed]
+        self.sweeps = sweeps; self.selectOn = selectOn; self.validationFraction = validationFraction
+        self.recordOmega = recordOmega
+        self.tasks = tasks
         self.trainLimit = trainLimit; self.testLimit = testLimit; self.out = out
     }
 
@@ -264,6 +319,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         beta2 = try container.decode(Double.self, forKey: .beta2)
         epsilon = try container.decode(Double.self, forKey: .epsilon)
         adamVariant = try container.decodeIfPresent(AdamVariant.self, forKey: .adamVariant) ?? .standard
+        optimizer = try container.decodeIfPresent(Optimizer.self, forKey: .optimizer) ?? .adam
         resetOptimizerPerTask = try container.decode(Bool.self, forKey: .resetOptimizerPerTask)
         hyperParameters = try container.decode([String: Double].self, forKey: .hyperParameters)
         // Untrusted: every value must be one a method accepts.
@@ -281,8 +337,34 @@ public struct RunConfig: Codable, Equatable, Sendable {
         }
         evaluationBatchSize = try container.decode(Int.self, forKey: .evaluationBatchSize)
         seed = try container.decode(UInt64.self, forKey: .seed)
-        // Runs saved before --seeds existed had one seed.
         seeds = try container.decodeIfPresent([UInt64].self, forKey: .seeds) ?? [seed]
+        guard !seeds.isEmpty, seeds.count <= SweepParsing.maximumSeeds, Set(seeds).count == seeds.count else {
+            throw DecodingError.dataCorruptedError(forKey: .seeds, in: container,
+                                                   debugDescription: "expected 1...\(SweepParsing.maximumSeeds) distinct seeds")
+        }
+        sweeps = try container.decodeIfPresent([String: [Double]].self, forKey: .sweeps) ?? [:]
+        // Untrusted: the same checks as on the command line.
+        for (flag, values) in sweeps.sorted(by: { $0.key < $1.key }) {
+            guard let entry = MethodRegistry.hyperParameters.first(where: { $0.info.flag == flag }),
+                  (2...SweepParsing.maximumSeeds).contains(values.count), Set(values).count == values.count else {
+                throw DecodingError.dataCorruptedError(forKey: .sweeps, in: container,
+                                                       debugDescription: "'\(flag)': expected a hyper-parameter with 2 or more distinct values")
+            }
+            for method in entry.methods {
+                var options = ContinualOptions(method: method)
+                for value in values {
+                    do { try options.setIfDeclared(flag, value) } catch {
+                        throw DecodingError.dataCorruptedError(forKey: .sweeps, in: container, debugDescription: "\(error)")
+                    }
+                }
+            }
+        }
+        selectOn = try container.decodeIfPresent(SelectOn.self, forKey: .selectOn)
+        validationFraction = try container.decodeIfPresent(Double.self, forKey: .validationFraction) ?? ValidationSplit.defaultFraction
+        guard validationFraction > 0, validationFraction < 1 else {
+            throw DecodingError.dataCorruptedError(forKey: .validationFraction, in: container, debugDescription: "expected a fraction in (0, 1)")
+        }
+        recordOmega = try container.decodeIfPresent(Bool.self, forKey: .recordOmega) ?? false
         tasks = try container.decode(Int.self, forKey: .tasks)
         trainLimit = try container.decodeIfPresent(Int.self, forKey: .trainLimit)
         testLimit = try container.decodeIfPresent(Int.self, forKey: .testLimit)
@@ -300,6 +382,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         options.beta2 = Float(beta2)
         options.epsilon = Float(epsilon)
         options.adamVariant = adamVariant
+        options.optimizer = optimizer
         options.resetOptimizerAtTaskBoundary = resetOptimizerPerTask
         // Checked when parsed or decoded (`methodSettings`, `init(from:)`).
         for (flag, value) in hyperParameters.sorted(by: { $0.key < $1.key }) { _ = try? options.setIfDeclared(flag, value) }
@@ -321,33 +404,64 @@ public struct RunConfig: Codable, Equatable, Sendable {
     /// The Adam ε values the protocols admit (docs/protocols.md) ("ε 1e-7 or 1e-8").
     static let protocolEpsilons: [Double] = [1e-7, 1e-8]
 
-    /// True when the schedule is the protocol's (docs/protocols.md) on full data: then the published numbers apply.
+    /// True when the run's settings are the authors' protocol exactly (`protocolDeviations` is empty).
+    /// Whether the data was all there is checked after loading (`dataDeviations`).
+    public var followsPaperProtocol: Bool { protocolDeviations.isEmpty }
+
+    /// Each way the settings leave the authors' protocol (docs/protocols.md), in words; empty when
+    /// they follow it exactly, and then the published numbers apply (if the data is complete too).
     ///
-    /// Counted as the protocol: both Adam variants (docs/protocols.md defines the protocol as Adam with m, v
-    /// AND the step count reset, which is `standard`; the authors' runs used Keras 2.0's Adam,
-    /// which is `keras`, so both are the paper's protocol, one as written and one as run), and
-    /// ε 1e-7 or 1e-8 (the protocols admit either). Not counted: any other schedule, ξ, learning rate,
-    /// ε or optimizer-reset choice, nor a method hyper-parameter declared part of the protocol (ξ)
-    /// set away from the protocol's value. The others (c, λ, γ, samples) are not part of the
-    /// decision: c picks which published number is shown (see `PublishedResults.lookup`), and the
-    /// paper publishes no EWC or MAS numbers.
-    public var followsPaperProtocol: Bool {
+    /// Counted as the protocol: the authors' optimizer as they ran it (Adam, Keras 2.0's variant:
+    /// `--adam-variant keras`), ε 1e-7 or 1e-8 (the protocols admit either), the protocol's tasks,
+    /// epochs, batch size, learning rate, β1, β2 and optimizer reset, no --train-limit/--test-limit,
+    /// one value per hyper-parameter, and each hyper-parameter declared part of the protocol (ξ) at
+    /// the protocol's value. Not part of the decision: c picks which published number is shown
+    /// (`PublishedResults.lookup`); λ, γ and the sample counts have no published numbers.
+    public var protocolDeviations: [String] {
         let paper = experimentProtocol.defaults()
         func same(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(abs(a), abs(b)) }
-        return experimentProtocol != .splitCIFAR10 && !looksLikeFashionMNIST
-            && tasks == experimentProtocol.taskCount && trainLimit == nil && testLimit == nil
-            && epochs == paper.epochsPerTask && batchSize == paper.batchSize
-            && same(learningRate, decimal(paper.learningRate))
-            && hyperParameters.allSatisfy { flag, value in
-                MethodRegistry.hyperParameters.first { $0.info.flag == flag }.map { entry in
-                    !entry.info.partOfProtocol || entry.methods.allSatisfy { method in
-                        experimentProtocol.defaults(method: method).hyperParameter(flag).map { same(value, $0) } ?? true
-                    }
-                } ?? true
+        var found: [String] = []
+        if experimentProtocol == .splitCIFAR10 { found.append("split CIFAR-10 is not one of the paper's protocols") }
+        if looksLikeFashionMNIST { found.append("the data looks like Fashion-MNIST (the paper's numbers are for MNIST digits)") }
+        if optimizer != .adam { found.append("--optimizer \(optimizer.rawValue) (the authors': adam)") }
+        if adamVariant != .keras { found.append("--adam-variant \(adamVariant.rawValue) (the authors': keras)") }
+        if tasks != experimentProtocol.taskCount { found.append("--tasks \(tasks) (the protocol's: \(experimentProtocol.taskCount))") }
+        if let limit = trainLimit { found.append("--train-limit \(limit)") }
+        if let limit = testLimit { found.append("--test-limit \(limit)") }
+        if epochs != paper.epochsPerTask { found.append("--epochs \(epochs) (the protocol's: \(paper.epochsPerTask))") }
+        if batchSize != paper.batchSize { found.append("--batch-size \(batchSize) (the protocol's: \(paper.batchSize))") }
+        if !same(learningRate, decimal(paper.learningRate)) {
+            found.append("--lr \(format(learningRate)) (the protocol's: \(format(decimal(paper.learningRate))))")
+        }
+        if !same(beta1, decimal(paper.beta1)) || !same(beta2, decimal(paper.beta2)) { found.append("Adam β1/β2 differ from 0.9/0.999") }
+        if !Self.protocolEpsilons.contains(where: { same(epsilon, $0) }) {
+            found.append("--adam-epsilon \(format(epsilon)) (the protocols': 1e-7 or 1e-8)")
+        }
+        if resetOptimizerPerTask != paper.resetOptimizerAtTaskBoundary {
+            found.append("--reset-optimizer \(resetOptimizerPerTask ? "yes" : "no") (the protocol's: \(paper.resetOptimizerAtTaskBoundary ? "yes" : "no"))")
+        }
+        for (flag, value) in hyperParameters.sorted(by: { $0.key < $1.key }) {
+            guard let entry = MethodRegistry.hyperParameters.first(where: { $0.info.flag == flag }), entry.info.partOfProtocol else { continue }
+            for method in entry.methods {
+                if let expected = experimentProtocol.defaults(method: method).hyperParameter(flag), !same(value, expected) {
+                    found.append("--\(flag) \(format(value)) (the protocol's: \(format(expected)))")
+                    break
+                }
             }
-            && same(beta1, decimal(paper.beta1)) && same(beta2, decimal(paper.beta2))
-            && Self.protocolEpsilons.contains { same(epsilon, $0) }
-            && resetOptimizerPerTask == paper.resetOptimizerAtTaskBoundary
+        }
+        for flag in sweeps.keys.sorted() { found.append("--\(flag) is a list (a sweep)") }
+        return found
+    }
+
+    /// Each way the data actually loaded (`trainCounts[t]`, `testCounts[t]` images of task t) falls
+    /// short of the protocol's full data; empty when it is all there.
+    public func dataDeviations(trainCounts: [Int], testCounts: [Int]) -> [String] {
+        guard let full = experimentProtocol.fullDataCounts(tasks: tasks) else { return [] }
+        var found: [String] = []
+        let train = trainCounts.reduce(0, +), test = testCounts.reduce(0, +)
+        if train != full.train { found.append("\(train) training images loaded (the full protocol: \(full.train))") }
+        if test != full.test { found.append("\(test) test images loaded (the full protocol: \(full.test))") }
+        return found
     }
 }
 
@@ -389,7 +503,35 @@ extension RunConfig {
         guard Float(epsilon) > 0, Float(epsilon).isFinite else {
             throw UsageError("--adam-epsilon \(format(epsilon)): expected a number > 0 that float32 can hold (about 1e-38...3e38)")
         }
-        let settings = try options.methodSettings()
+        let typed = try options.methodSettings()
+        let settings = typed.compactMapValues { $0.count == 1 ? $0[0] : nil }
+        let sweeps = typed.filter { $0.value.count > 1 }
+        // One swept hyper-parameter per method (a grid over two would need a selection rule for pairs).
+        for method in methods {
+            let swept = sweeps.keys.sorted().filter { flag in
+                MethodRegistry.hyperParameters.first { $0.info.flag == flag }?.methods.contains(method) == true
+            }
+            if swept.count > 1 {
+                throw UsageError("--\(swept[0]) and --\(swept[1]) are both lists for method \(method.rawValue): sweep one hyper-parameter at a time")
+            }
+        }
+        let seed = options.seed ?? 0
+        var seeds = [seed]
+        if let list = options.seeds {
+            if let seed = options.seed { throw UsageError("--seed \(seed) and --seeds \(list): give one of them") }
+            seeds = try parseSeeds(list)
+        }
+        if options.selectOn == .validation, sweeps.isEmpty {
+            throw UsageError("--select-on validation: no hyper-parameter has a list of values to choose from (e.g. --c 0.01,0.1,1)")
+        }
+        let validationFraction = try finite("validation-fraction", options.validationFraction, "a fraction in (0, 1), e.g. 0.1",
+                                            { $0 > 0 && $0 < 1 }) ?? ValidationSplit.defaultFraction
+        if options.validationFraction != nil, options.selectOn == nil {
+            throw UsageError("--validation-fraction is used only with --select-on validation")
+        }
+        if options.recordOmega, !methods.contains(.si) {
+            throw UsageError("--record-omega records SI's ω: --method must include si (e.g. --method si --c 0,0.1)")
+        }
         let trainLimit = try count("train-limit", options.trainLimit, 1...Int(Int32.max))
         let testLimit = try count("test-limit", options.testLimit, 1...Int(Int32.max))
 
@@ -401,19 +543,16 @@ extension RunConfig {
         if options.dataDir?.isEmpty == true { throw UsageError("--data-dir '': expected a folder") }
         if options.out?.isEmpty == true { throw UsageError("--out '': expected a folder") }
         let out = options.out ?? "runs/\(tool.rawValue)-\(timestamp(now))"
-        var seeds = [options.seed ?? 0]
-        if let list = options.seeds {
-            if let seed = options.seed { throw UsageError("--seed \(seed) and --seeds \(list): give one of them") }
-            seeds = try parseSeeds(list)
-        }
 
         return RunConfig(
             tool: tool, experimentProtocol: experimentProtocol, methods: methods, device: device,
             dataDir: dataDir, epochs: epochs, batchSize: batchSize, learningRate: lr,
             beta1: decimal(defaults.beta1), beta2: decimal(defaults.beta2), epsilon: epsilon,
-            adamVariant: options.adamVariant ?? defaults.adamVariant,
+            adamVariant: options.adamVariant ?? defaults.adamVariant, optimizer: options.optimizer ?? defaults.optimizer,
             resetOptimizerPerTask: options.resetOptimizer?.bool ?? defaults.resetOptimizerAtTaskBoundary,
-            hyperParameters: settings, evaluationBatchSize: defaults.evaluationBatchSize, seed: seeds[0], seeds: seeds, tasks: tasks,
+            hyperParameters: settings, evaluationBatchSize: defaults.evaluationBatchSize, seed: seeds[0], seeds: seeds,
+            sweeps: sweeps, selectOn: options.selectOn, validationFraction: validationFraction,
+            recordOmega: options.recordOmega, tasks: tasks,
             trainLimit: trainLimit, testLimit: testLimit, out: out)
     }
 
@@ -470,7 +609,13 @@ extension RunConfig {
         try check("data-dir", options.dataDir, saved.dataDir, show: { $0 })
         // A typed hyper-parameter must equal the saved run's value for every method that has it.
         // When no saved method has it, the saved run's value is the one it recorded, else the default.
-        for (flag, given) in try options.methodSettings().sorted(by: { $0.key < $1.key }) {
+        for (flag, values) in try options.methodSettings().sorted(by: { $0.key < $1.key }) {
+            if let kept = saved.sweeps[flag] {
+                if values != kept { throw conflict(flag, values.map(format).joined(separator: ","), kept.map(format).joined(separator: ",")) }
+                continue
+            }
+            guard values.count == 1 else { throw conflict(flag, values.map(format).joined(separator: ","), "one value") }
+            let given = values[0]
             let users = saved.methods.filter { saved.hyperParameter(flag, of: $0) != nil }
             for method in users { try checkNumber(flag, given, saved.hyperParameter(flag, of: method)!) }
             if users.isEmpty, let declaring = MethodRegistry.hyperParameters.first(where: { $0.info.flag == flag })?.methods.first,
@@ -481,13 +626,16 @@ extension RunConfig {
         try checkNumber("lr", options.lr, saved.learningRate)
         try checkNumber("adam-epsilon", options.adamEpsilon, saved.epsilon)
         try check("adam-variant", options.adamVariant, saved.adamVariant, show: { $0.rawValue })
-        try check("reset-optimizer", options.resetOptimizer?.bool, saved.resetOptimizerPerTask, show: { $0 ? "yes" : "no" })
-        try check("epochs", options.epochs, saved.epochs, show: { String($0) })
-        try check("batch-size", options.batchSize, saved.batchSize, show: { String($0) })
-        try check("seed", options.seed, saved.seed, show: { String($0) })
+        try check("optimizer", options.optimizer, saved.optimizer, show: { $0.rawValue })
+        if let given = options.selectOn, given != saved.selectOn { throw conflict("select-on", given.rawValue, saved.selectOn?.rawValue ?? "none") }
+        try checkNumber("validation-fraction", options.validationFraction, saved.validationFraction)
         if let list = options.seeds {
             try check("seeds", try parseSeeds(list), saved.seeds, show: { $0.map(String.init).joined(separator: ",") })
         }
+        try check("reset-optimizer", options.resetOptimizer?.bool, saved.resetOptimizerPerTask, show: { $0 ? "yes" : "no" })
+        try check("epochs", options.epochs, saved.epochs, show: { String($0) })
+        try check("batch-size", options.batchSize, saved.batchSize, show: { String($0) })
+        if let given = options.seed, !saved.seeds.contains(given) { throw conflict("seed", String(given), String(saved.seed)) }
         try check("tasks", options.tasks, saved.tasks, show: { String($0) })
         if let limit = options.trainLimit, limit != saved.trainLimit {
             throw conflict("train-limit", String(limit), saved.trainLimit.map(String.init) ?? "none")

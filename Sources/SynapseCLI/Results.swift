@@ -71,6 +71,9 @@ public struct MethodReport: Codable, Equatable {
     /// Training loss per epoch, per task (the same numbers as in `tasks`).
     public var trainingLoss: [[Double]]
     public var published: Published?
+    /// Why no published number is shown beside this run: each way it leaves the authors' protocol
+    /// (settings, and the data actually loaded); empty when it follows it exactly.
+    public var protocolDeviations: [String]?
 
     enum CodingKeys: String, CodingKey {
         case tool, method, device, config, trainerOptions = "trainer_options", headMode = "head_mode"
@@ -81,7 +84,7 @@ public struct MethodReport: Codable, Equatable {
         case classIncrementalAverageAccuracy = "class_incremental_average_accuracy"
         case classIncrementalBWT = "class_incremental_bwt"
         case classIncrementalForgetting = "class_incremental_forgetting"
-        case seconds, tasks, trainingLoss = "training_loss", published
+        case seconds, tasks, trainingLoss = "training_loss", published, protocolDeviations = "protocol_deviations"
     }
 
     // Explicit encoding so that missing values are written as null rather than left out.
@@ -111,10 +114,13 @@ public struct MethodReport: Codable, Equatable {
         try container.encode(tasks, forKey: .tasks)
         try container.encode(trainingLoss, forKey: .trainingLoss)
         try container.encode(published, forKey: .published)
+        try container.encode(protocolDeviations, forKey: .protocolDeviations)
     }
 
-    /// The report of `result` (possibly partial) under `config`.
-    public init(result: ContinualResult, config: RunConfig) {
+    /// The report of `result` (possibly partial) under `config`. `dataDeviations`: how the data
+    /// actually loaded falls short of the protocol's (`RunConfig.dataDeviations`); nil when it was
+    /// not counted, which keeps the published number away as surely as a short count.
+    public init(result: ContinualResult, config: RunConfig, dataDeviations: [String]?) {
         tool = config.tool
         method = result.options.method
         device = result.device
@@ -146,7 +152,10 @@ public struct MethodReport: Codable, Equatable {
                       trainingLoss: t < result.trainingLoss.count ? result.trainingLoss[t] : [])
         }
         trainingLoss = result.trainingLoss
-        if finished, config.followsPaperProtocol,
+        let deviations = config.protocolDeviations
+            + (dataDeviations ?? ["the data loaded was not counted against the protocol's"])
+        protocolDeviations = deviations
+        if finished, deviations.isEmpty,
            let entry = PublishedResults.lookup(config.experimentProtocol, method: method,
                                                c: result.options.hyperParameter("c") ?? 0) {
             published = Published(averageAccuracy: entry.text, perTask: entry.perTask)
@@ -154,6 +163,9 @@ public struct MethodReport: Codable, Equatable {
             published = nil
         }
     }
+
+    /// Average accuracy, BWT and forgetting of the task-incremental matrix (for `SeedAggregate`).
+    public var summary: AccuracySummary { AccuracySummary(accuracy.map { $0.map { Optional($0) } }) }
 
     /// Test accuracy of each task after the last trained task (the last row of R).
     public var finalAccuracy: [Double] { accuracy.last ?? [] }
@@ -192,11 +204,11 @@ public enum Summary {
         var lines = [header.joined(separator: ",")]
         for report in reports {
             let options = report.trainerOptions
-            var row = [report.method.rawValue, csvField(report.device), String(report.completedTasks),
+            var row = [report.method.rawValue, CSV.field(report.device), String(report.completedTasks),
                        number(report.averageAccuracy), number(report.classIncrementalAverageAccuracy),
                        number(report.bwt), number(report.averageForgetting), String(format: "%.1f", report.seconds),
                        String(options.epochsPerTask), String(options.batchSize), format(decimal(options.learningRate)),
-                       String(options.seed), csvField(report.published?.averageAccuracy ?? "")]
+                       String(options.seed), CSV.field(report.published?.averageAccuracy ?? "")]
             row += flags.map { options.hyperParameter($0).map(format) ?? "" }
             row += (0..<taskCount).map { t in t < report.finalAccuracy.count ? number(report.finalAccuracy[t]) : "" }
             lines.append(row.joined(separator: ","))
@@ -212,8 +224,10 @@ public enum Summary {
         if showPaper { columns.append("paper") }
         columns += ["when learned", "avg acc (class-inc)", "BWT", "forgetting", "time"]
         var rows: [[String]] = []
+        // With several seeds each row says whose run it is.
+        let seeded = Set(reports.map(\.trainerOptions.seed)).count > 1
         for report in reports {
-            var row = [label(report), fraction(report.averageAccuracy)]
+            var row = [label(report) + (seeded ? " seed \(report.trainerOptions.seed)" : ""), fraction(report.averageAccuracy)]
             if showPaper { row.append(report.published?.averageAccuracy ?? "—") }
             row += [fraction(report.averageAccuracyWhenLearned),
                     fraction(report.classIncrementalAverageAccuracy), signed(report.bwt),
@@ -228,8 +242,8 @@ public enum Summary {
             }.joined(separator: "  ")
         }
         var text = "\(config.experimentProtocol.title), \(config.tasks) tasks, \(config.epochs) epochs/task, "
-            + "batch \(config.batchSize), "
-            + (config.seeds.count > 1 ? "seeds \(config.seeds.map(String.init).joined(separator: ","))" : "seed \(config.seed)") + ", Adam \(config.adamVariant.rawValue) ε \(format(config.epsilon)), "
+            + "batch \(config.batchSize), " + (config.seeds.count > 1 ? "seeds \(config.seeds.map(String.init).joined(separator: ","))" : "seed \(config.seed)")
+            + ", " + (config.optimizer == .sgd ? "SGD lr \(format(config.learningRate)), " : "Adam \(config.adamVariant.rawValue) ε \(format(config.epsilon)), ")
             + "Adam reset per task: \(config.resetOptimizerPerTask ? "yes" : "no")"
         if let limit = config.trainLimit { text += ", ≤\(limit) train images/task" }
         if let limit = config.testLimit { text += ", ≤\(limit) test images/task" }
@@ -239,27 +253,63 @@ public enum Summary {
             + "output units (the paper's measure); class-inc: argmax over the units of every task seen so far; "
             + "when learned: each task right after its own training (mean of R[j][j]).\n"
         if showPaper {
-            text += "paper: Zenke, Poole & Ganguli 2017 (docs/protocols.md), mean test accuracy after the last task, run with Keras 2.0's Adam"
-                + (config.adamVariant == .keras ? " (as this run: --adam-variant keras)" : " (this run: the standard Adam of docs/algorithm.md; --adam-variant keras reproduces theirs)")
+            text += "paper: Zenke, Poole & Ganguli 2017 (docs/protocols.md), mean test accuracy after the last task, run with "
+                + "Keras 2.0's Adam as this run (--adam-variant keras)"
                 + (reports.contains { $0.method == .scratch && $0.published != nil }
                    ? " (for scratch: right after each task's own training, so compare it with 'when learned')" : "")
                 + ".\n"
-        } else if config.experimentProtocol == .splitCIFAR10 {
-            text += "(split CIFAR-10 is not one of the paper's protocols: no published numbers to show.)\n"
-        } else if config.looksLikeFashionMNIST {
-            text += "(no published numbers shown: the paper's are for MNIST digits, this data looks like Fashion-MNIST.)\n"
-        } else if !config.followsPaperProtocol {
-            text += "(no published numbers shown: the run does not follow the paper's protocol exactly"
-                + " (the defaults of docs/protocols.md, all tasks, no --train-limit/--test-limit; Adam standard or keras, ε 1e-7 or 1e-8).)\n"
+        }
+        // Why the paper's number is missing: the first run without one says (the runs share the settings and data).
+        if let missing = reports.first(where: { $0.published == nil && $0.finished }), let deviations = missing.protocolDeviations,
+           !deviations.isEmpty {
+            text += "(no published number beside \(showPaper ? "some rows" : "these runs"): not the authors' protocol exactly: "
+                + deviations.joined(separator: "; ") + ".)\n"
+        }
+        if !config.sweeps.isEmpty, config.selectOn == nil {
+            let flags = config.sweeps.keys.sorted().map { "--\($0)" }.joined(separator: ", ")
+            text += "WARNING: TEST-SET SWEEP. Every value of \(flags) was trained and scored on the TEST split: picking the best "
+                + "of these numbers tunes on the test set and overstates accuracy. Choose on held-out data with --select-on validation.\n"
         }
         return text
     }
 
-    /// "si (c=0.1)", "finetune", "ewc (λ=100)": the method with the strength it used, and its
-    /// seed when the sweep had several ("si (c=0.1) seed 2").
+    /// The mean ± SEM over seeds of each configuration (method and swept value).
+    public static func seedTable(_ aggregates: [SeedAggregate], config: RunConfig) -> String {
+        var text = "\nOver seeds (mean ± SEM, SEM = sample standard deviation/√n; task-incremental):\n"
+        let rows = aggregates.map { a -> [String] in
+            let name = a.method + (a.parameter.map { p in " (\(p)=\(a.value.map(format) ?? "?"))" } ?? "")
+            return [name, a.seeds.map(String.init).joined(separator: ","), a.averageAccuracy?.description ?? "—",
+                    a.backwardTransfer?.description ?? "—", a.forgetting?.description ?? "—"]
+        }
+        let columns = ["method", "seeds", "avg acc", "BWT", "forgetting"]
+        let widths = columns.indices.map { i in ([columns[i]] + rows.map { $0[i] }).map(\.count).max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, cell in
+                let pad = String(repeating: " ", count: widths[i] - cell.count)
+                return i == 0 ? cell + pad : pad + cell
+            }.joined(separator: "  ")
+        }
+        text += line(columns) + "\n" + line(widths.map { String(repeating: "-", count: $0) }) + "\n"
+        text += rows.map(line).joined(separator: "\n") + "\n"
+        return text
+    }
+
+    /// The validation table of a selection: each value's mean validation accuracy over tasks, ± SEM
+    /// over seeds, and the value chosen.
+    public static func selectionTable(_ record: SelectionRecord) -> String {
+        var text = "\nValidation (\(record.method), --\(record.parameter); \(format(record.validationFraction * 100))% of each task's "
+            + "training split held out, seed \(record.validationSeed); mean validation accuracy over tasks, over seeds \(record.seeds.map(String.init).joined(separator: ","))):\n"
+        for (value, accuracies) in zip(record.values, record.meanValidationAccuracy) {
+            text += "  --\(record.parameter) \(format(value)): \(MeanSEM(accuracies)?.description ?? "—")"
+                + (value == record.chosen ? "  ← chosen, retrained on the full training split" : "") + "\n"
+        }
+        return text
+    }
+
+    /// "si (c=0.1)", "finetune", "ewc (λ=100)": the method with the strength it used (the table
+    /// adds the seed when the runs have several; figures group a configuration's seeds by this label).
     static func label(_ report: MethodReport) -> String {
-        let seed = report.config.seeds.count > 1 ? " seed \(report.trainerOptions.seed)" : ""
-        return report.method.implementation.label(of: report.trainerOptions.methodOptions) + seed
+        report.method.implementation.label(of: report.trainerOptions.methodOptions)
     }
 
     static func number(_ value: Double?) -> String {
@@ -283,9 +333,29 @@ public enum Summary {
         if total < 3600 { return "\(total / 60)m\(String(format: "%02d", total % 60))s" }
         return "\(total / 3600)h\(String(format: "%02d", total % 3600 / 60))m"
     }
+}
 
-    static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+/// `selection-<method>.json`: how a swept hyper-parameter's value was chosen on the validation split.
+public struct SelectionRecord: Codable, Equatable {
+    public var method: String
+    /// The swept hyper-parameter's flag ("c", "lambda").
+    public var parameter: String
+    public var values: [Double]
+    public var seeds: [UInt64]
+    /// Held-out fraction of each class of each task's training split, and the seed that chose it.
+    public var validationFraction: Double
+    public var validationSeed: UInt64
+    /// [value][seed]: mean over tasks of the validation accuracy after the last task.
+    public var meanValidationAccuracy: [[Double]]
+    /// [value][seed][task]: validation accuracy of each task after the last task.
+    public var validationAccuracyPerTask: [[[Double]]]
+    /// The value with the best mean validation accuracy (ties: the smaller; `ValidationSelection`).
+    public var chosen: Double
+    public var chosenMeanAccuracy: Double
+
+    enum CodingKeys: String, CodingKey {
+        case method, parameter, values, seeds, validationFraction = "validation_fraction", validationSeed = "validation_seed"
+        case meanValidationAccuracy = "mean_validation_accuracy", validationAccuracyPerTask = "validation_accuracy_per_task"
+        case chosen, chosenMeanAccuracy = "chosen_mean_accuracy"
     }
 }

@@ -71,7 +71,8 @@ public struct HyperParameter<Options>: @unchecked Sendable {
 /// The parsing and printing of hyper-parameter values: one function per value kind, here only.
 public enum HyperValues {
     /// The values of `text` for a hyper-parameter of `kind`: a comma list ("0.01,0.1,1"), each
-    /// parsed as its kind. The caller decides how many values it accepts (one, today).
+    /// parsed as its kind. The caller decides how many values it accepts (the tools: one, or a
+    /// list to sweep).
     /// - Throws: `ContinualError.invalidOption` naming `--flag` and the text that is not a value.
     public static func parseValues(_ text: String, kind: HyperValueKind, flag: String) throws -> [Double] {
         let items = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }

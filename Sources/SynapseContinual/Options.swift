@@ -26,6 +26,14 @@ public enum AdamVariant: String, Codable, Sendable, CaseIterable {
     case keras
 }
 
+/// The optimizer of the training step (both add the penalty gradient and accumulate ω inside one fused update).
+public enum Optimizer: String, Codable, Sendable, CaseIterable {
+    /// Adam (`AdamVariant` says which formulation): the protocols' optimizer.
+    case adam
+    /// Plain gradient descent, Δθ = −lr·(g + penalty gradient): the setting of the paper's theory (Ω → H/2).
+    case sgd
+}
+
 /// The protocols whose values the defaults follow (docs/protocols.md).
 public enum ContinualProtocol: String, Codable, Sendable, CaseIterable {
     case splitMNIST, permutedMNIST, splitCIFAR
@@ -56,8 +64,11 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
     /// Reset Adam (m, v ← 0, step count ← 0) after each task (docs/protocols.md: split MNIST yes,
     /// permuted MNIST no, split CIFAR yes). `scratch` always starts a fresh optimizer.
     public var resetOptimizerAtTaskBoundary: Bool
-    /// The Adam formulation (default `.standard`, as docs/algorithm.md; `.keras` is the authors' code).
+    /// The Adam formulation (default `.keras`: the authors' code, which the protocols' published
+    /// numbers were run with; `.standard` is docs/algorithm.md's textbook Adam).
     public var adamVariant: AdamVariant
+    /// Adam (default, every protocol) or plain SGD with the same learning rate.
+    public var optimizer: Optimizer
     /// Seeds the initial weights, every shuffle (keyed by task and epoch), dropout masks and
     /// the samples and labels drawn for importance estimates.
     public var seed: UInt64
@@ -70,7 +81,8 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
     public init(method: Method = .si, protocol proto: ContinualProtocol = .splitMNIST, epochsPerTask: Int? = nil,
                 batchSize: Int? = nil, evaluationBatchSize: Int = 500, learningRate: Float = 1e-3, beta1: Float = 0.9,
                 beta2: Float = 0.999, epsilon: Float = 1e-8, resetOptimizerAtTaskBoundary: Bool? = nil,
-                adamVariant: AdamVariant = .standard, seed: UInt64 = 0, settings: [String: Double] = [:]) {
+                adamVariant: AdamVariant = .keras, optimizer: Optimizer = .adam, seed: UInt64 = 0,
+                settings: [String: Double] = [:]) {
         self.method = method
         methodOptions = method.implementation.defaultOptions(for: proto)
         self.epochsPerTask = epochsPerTask ?? [.splitMNIST: 10, .permutedMNIST: 20, .splitCIFAR: 60][proto]!
@@ -79,6 +91,7 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
         self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
         self.resetOptimizerAtTaskBoundary = resetOptimizerAtTaskBoundary ?? (proto != .permutedMNIST)
         self.adamVariant = adamVariant
+        self.optimizer = optimizer
         self.seed = seed
         for (flag, value) in settings.sorted(by: { $0.key < $1.key }) { settingsErrors += (try? setIfDeclared(flag, value)) == nil ? [flag] : [] }
     }
@@ -154,7 +167,7 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
     // The method's options are stored under "method_options", decoded by the method's own type.
     enum CodingKeys: String, CodingKey {
         case method, methodOptions = "method_options", epochsPerTask, batchSize, evaluationBatchSize, learningRate
-        case beta1, beta2, epsilon, resetOptimizerAtTaskBoundary, adamVariant, seed
+        case beta1, beta2, epsilon, resetOptimizerAtTaskBoundary, adamVariant, optimizer, seed
     }
 
     public init(from decoder: Decoder) throws {
@@ -170,6 +183,8 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
         epsilon = try c.decode(Float.self, forKey: .epsilon)
         resetOptimizerAtTaskBoundary = try c.decode(Bool.self, forKey: .resetOptimizerAtTaskBoundary)
         adamVariant = try c.decodeIfPresent(AdamVariant.self, forKey: .adamVariant) ?? .standard
+        // Saved before the option existed: every run used Adam.
+        optimizer = try c.decodeIfPresent(Optimizer.self, forKey: .optimizer) ?? .adam
         seed = try c.decode(UInt64.self, forKey: .seed)
     }
 
@@ -186,6 +201,7 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
         try c.encode(epsilon, forKey: .epsilon)
         try c.encode(resetOptimizerAtTaskBoundary, forKey: .resetOptimizerAtTaskBoundary)
         try c.encode(adamVariant, forKey: .adamVariant)
+        try c.encode(optimizer, forKey: .optimizer)
         try c.encode(seed, forKey: .seed)
     }
 
@@ -194,6 +210,7 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
             && a.batchSize == b.batchSize && a.evaluationBatchSize == b.evaluationBatchSize
             && a.learningRate == b.learningRate && a.beta1 == b.beta1 && a.beta2 == b.beta2 && a.epsilon == b.epsilon
             && a.resetOptimizerAtTaskBoundary == b.resetOptimizerAtTaskBoundary && a.adamVariant == b.adamVariant
+            && a.optimizer == b.optimizer
             && a.seed == b.seed && a.settingsErrors == b.settingsErrors
     }
 }

@@ -56,27 +56,6 @@ public enum SweepParsing {
         }
         return seeds
     }
-
-    /// Values from "0.001,0.01,0.1,1": finite decimal numbers, order kept, no repeats, at most
-    /// `maximumSeeds` of them. Whether a value is in range for its hyper-parameter is the
-    /// caller's check (one home per hyper-parameter).
-    public static func values(_ text: String, flag: String) throws -> [Double] {
-        var values: [Double] = []
-        for rawToken in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let token = rawToken.trimmingCharacters(in: .whitespaces)
-            guard let value = Double(token), value.isFinite else {
-                throw SweepError("\(flag): '\(token)' is not a finite number; expected a comma list like 0.001,0.01,0.1,1")
-            }
-            guard !values.contains(value) else {
-                throw SweepError("\(flag): value \(token) is listed twice")
-            }
-            guard values.count < maximumSeeds else {
-                throw SweepError("\(flag): more than \(maximumSeeds) values")
-            }
-            values.append(value)
-        }
-        return values
-    }
 }
 
 /// One method in a sweep: the hyper-parameter it sweeps (nil: none, one run per seed) and the values.

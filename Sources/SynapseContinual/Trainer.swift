@@ -121,8 +121,11 @@ public final class ContinualTrainer {
         self.sequence = sequence
         self.options = options
         maxBatch = max(options.batchSize, options.evaluationBatchSize)
+        // The authors' heads: zero weights when each task owns its units (multi-head); one shared
+        // head (single-head) is an ordinary Keras Dense layer, Glorot-uniform.
         network = try Network(backend: backend, inputShape: inputShape, layers: layers, maxBatch: maxBatch,
-                              seed: CounterRandom(seed: options.seed, purpose: .initialization, task: 0, epoch: 0).derivedSeed)
+                              seed: CounterRandom(seed: options.seed, purpose: .initialization, task: 0, epoch: 0).derivedSeed,
+                              outputInitialization: Self.outputInitialization(sequence.headMode))
         network.dropoutSeed = CounterRandom(seed: options.seed, purpose: .dropout, task: 0, epoch: 0).derivedSeed
 
         func floats(_ count: Int) throws -> Tensor {
@@ -159,6 +162,11 @@ public final class ContinualTrainer {
     }
 
     // MARK: The run
+
+    /// How the output layer starts for `headMode`: `.zero` multi-head, `.glorotUniform` single-head.
+    public static func outputInitialization(_ headMode: HeadMode) -> OutputInitialization {
+        headMode == .singleHead ? .glorotUniform : .zero
+    }
 
     /// Runs every remaining task (all of them, or those after a restored state) and returns the result.
     @discardableResult
@@ -293,6 +301,11 @@ public final class ContinualTrainer {
         return (epochLosses, Double(totalImages) / max(totalSeconds, 1e-9))
     }
 
+    /// Called by a method that integrates ω (SI) at each task's end, BEFORE its consolidation resets
+    /// ω, with the task index and ω over the whole parameter buffer (the synapse-dynamics figure).
+    /// nil (the default): ω is not downloaded. When set, the download is one host wait per task, at its end.
+    public var taskOmegaObserver: ((_ task: Int, _ omega: [Float]) throws -> Void)?
+
     /// Tests only: called before each step is enqueued with (task, epoch, step within the epoch),
     /// all 0-based, e.g. to overwrite θ with NaN so that exactly that step's loss is NaN.
     var beforeStepHook: ((Int, Int, Int) throws -> Void)?
@@ -306,7 +319,7 @@ public final class ContinualTrainer {
         adamStep += 1
         try trainingStep.enqueue(images: split.pixels, labels: split.labels, indices: indices, rows: batch.rows,
                                  liveUnits: sequence.units(ofTask: batch.task), strength: method.penaltyStrength,
-                                 hyper: options.adam(atStep: adamStep), adamStep: adamStep,
+                                 optimizer: options.optimizer, hyper: options.adam(atStep: adamStep), adamStep: adamStep,
                                  dropoutStep: UInt32(truncatingIfNeeded: globalStep), lossSlot: lossSlot,
                                  extraLoss: { logits, dLogits, share in
                                      // The rows this process computes, as a minibatch of their own.

@@ -58,6 +58,7 @@ public final class TrainingStep {
     ///     the loss is the mean over these rows).
     ///   - liveUnits: the output units of the minibatch's task; the others are masked out.
     ///   - strength: the `c` of the fused update (`ContinualMethod.penaltyStrength`; 0 = no penalty).
+    ///   - optimizer: Adam (`fusedSIUpdate`) or plain SGD (`fusedSISGDUpdate`, lr from `hyper`).
     ///   - hyper: Adam's hyper-parameters for this update (`ContinualOptions.adam(atStep:)`).
     ///   - adamStep: Adam's step count t ≥ 1 of this update (bias correction).
     ///   - dropoutStep: keys this step's dropout masks (the trainer passes its global step).
@@ -72,7 +73,7 @@ public final class TrainingStep {
     /// - Throws: `ContinualError.invalidOption` when `rows` is outside 1...network.maxBatch or the
     ///   share does not fit it; backend errors.
     public func enqueue(images: Tensor, labels sourceLabels: Tensor, indices: Tensor, rows: Int,
-                        liveUnits: Range<Int>, strength: Float, hyper: AdamHyper, adamStep: Int,
+                        liveUnits: Range<Int>, strength: Float, optimizer: Optimizer = .adam, hyper: AdamHyper, adamStep: Int,
                         dropoutStep: UInt32, lossSlot: Tensor,
                         extraLoss: ((_ logits: Tensor, _ dLogits: Tensor, _ share: BatchShare) throws -> Void)? = nil,
                         share: BatchShare? = nil) throws {
@@ -102,7 +103,14 @@ public final class TrainingStep {
             try backend.fill(network.gradients, value: 0)   // no rows here: contributes nothing to the sum
         }
         if let reducer { try reducer.reduce(network.gradients, on: backend, share: share) }
-        try backend.fusedSIUpdate(state, taskGradient: network.gradients, strength: strength,
-                                  hyper: hyper, step: adamStep)
+        switch optimizer {
+        case .adam:
+            try backend.fusedSIUpdate(state, taskGradient: network.gradients, strength: strength,
+                                      hyper: hyper, step: adamStep)
+        case .sgd:
+            // Plain SGD uses only the learning rate of `hyper`; m and v stay untouched.
+            try backend.fusedSISGDUpdate(state, taskGradient: network.gradients, strength: strength,
+                                         learningRate: hyper.learningRate)
+        }
     }
 }

@@ -28,20 +28,24 @@ import Testing
         }
     }
 
+    // Value lists are parsed by the hyper-parameters' one parser (HyperValues.parseValues); range,
+    // finiteness and repeats are checked where the flag is read (ExperimentTests/SweepFlowTests).
     @Test("value lists keep order and parse decimals and exponents")
     func valuesParse() throws {
-        #expect(try SweepParsing.values("0.001,0.01,0.1,1", flag: "--c") == [0.001, 0.01, 0.1, 1])
-        #expect(try SweepParsing.values("1e-3, 10 ,0", flag: "--lambda") == [0.001, 10, 0])
+        #expect(try HyperValues.parseValues("0.001,0.01,0.1,1", kind: .real, flag: "c") == [0.001, 0.01, 0.1, 1])
+        #expect(try HyperValues.parseValues("1e-3, 10 ,0", kind: .real, flag: "lambda") == [0.001, 10, 0])
+        #expect(try HyperValues.parseValues("200,50", kind: .count, flag: "samples") == [200, 50])
     }
 
     @Test("a bad value token is a one-line error naming the flag and the token",
-          arguments: [("0.1,,1", "''"), ("0.1,x", "'x'"), ("nan", "'nan'"), ("inf", "'inf'"), ("1,1.0", "1.0"), ("", "''")])
+          arguments: [("0.1,,1", "''"), ("0.1,x", "'x'"), ("", "''"), ("1,2.5", "'2.5'")])
     func badValuesAreErrors(text: String, named: String) throws {
+        let kind: HyperValueKind = text == "1,2.5" ? .count : .real
         do {
-            _ = try SweepParsing.values(text, flag: "--c")
+            _ = try HyperValues.parseValues(text, kind: kind, flag: "c")
             Issue.record("'\(text)' was accepted")
-        } catch let error as SweepError {
-            #expect(error.message.hasPrefix("--c: ") && error.message.contains(named), "\(error)")
+        } catch let ContinualError.invalidOption(message) {
+            #expect(message.hasPrefix("--c ") && message.contains(named) && !message.contains("\n"), "\(message)")
         }
     }
 }

@@ -101,14 +101,17 @@ struct MPITests {
             let (la, lb) = (numbers(a["training_loss"]).flatMap { $0 }, numbers(b["training_loss"]).flatMap { $0 })
             #expect(la.count == lb.count && zip(la, lb).allSatisfy { abs($0 - $1) <= 1e-6 * abs($1) }, "\(name): losses \(la) vs \(lb)")
         }
-        // The same summary, apart from the time each run took.
+        // The same per-run rows (runs.csv; summary.csv holds the mean ± SEM over seeds), apart from the time each run took.
         func summary(_ folder: String) throws -> [[Substring]] {
-            let rows = try String(contentsOfFile: folder + "/summary.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+            let rows = try String(contentsOfFile: folder + "/runs.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
             guard let seconds = rows.first?.firstIndex(of: "seconds") else { return rows }
             return rows.map { row in row.enumerated().filter { $0.offset != seconds }.map(\.element) }
         }
         #expect(try summary(spread).count == 5, "a header and 4 runs")
         #expect(try summary(spread) == summary(alone))
+        // And the same mean ± SEM over the seeds.
+        #expect(try String(contentsOfFile: spread + "/summary.csv", encoding: .utf8)
+                == String(contentsOfFile: alone + "/summary.csv", encoding: .utf8))
     }
 
     @Test("a run that fails on its rank costs only that run: the summary lists it, and --resume completes the sweep")
@@ -128,14 +131,14 @@ struct MPITests {
         for name in Self.runNames where name != "si_seed1" {
             #expect(((try? report(out + "/\(name).json"))?["finished"] as? Bool) == true, "\(name) finished")
         }
-        #expect(try String(contentsOfFile: out + "/summary.csv", encoding: .utf8).split(separator: "\n").count == 4,
+        #expect(try String(contentsOfFile: out + "/runs.csv", encoding: .utf8).split(separator: "\n").count == 4,
                 "a header and the 3 runs that finished")
         try FileManager.default.removeItem(atPath: broken)
         let resumed = try run("split-mnist", ["--resume", out], ranks: 2)
         #expect(resumed.status == 0 && !resumed.output.contains("Failed runs"), "\(resumed.output)")
         #expect(!FileManager.default.fileExists(atPath: out + "/failed.txt"), "no stale list of failures")
         #expect(((try? report(out + "/si_seed1.json"))?["finished"] as? Bool) == true)
-        #expect(try String(contentsOfFile: out + "/summary.csv", encoding: .utf8).split(separator: "\n").count == 5)
+        #expect(try String(contentsOfFile: out + "/runs.csv", encoding: .utf8).split(separator: "\n").count == 5)
     }
 
     @Test("data-parallel on 2 ranks (CNN with dropout) gives one process's accuracy matrix and losses")
@@ -215,7 +218,7 @@ struct MPITests {
             #expect(resumed.output.contains("[\(name)] all 2 tasks already done"), "\(name) was not retrained")
             #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/\(name).json")) == before, "\(name).json unchanged")
         }
-        let summary = try String(contentsOfFile: out + "/summary.csv", encoding: .utf8).split(separator: "\n")
+        let summary = try String(contentsOfFile: out + "/runs.csv", encoding: .utf8).split(separator: "\n")
         #expect(summary.count == 5, "a header and the 4 runs: \(summary)")
     }
 }

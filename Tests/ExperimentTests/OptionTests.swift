@@ -187,23 +187,23 @@ struct OptionTests {
                               (.splitCIFAR10_100, .cifarSplit)] {
             let defaults = try RunConfig.resolve(tool: tool, experimentProtocol: proto, options: try ExperimentOptions.parse([]),
                                                  environment: [:])
-            #expect(defaults.adamVariant == .standard && defaults.epsilon == 1e-8
+            #expect(defaults.adamVariant == .keras && defaults.optimizer == .adam && defaults.epsilon == 1e-8
                     && defaults.hyperParameter("samples", of: .ewc) == 200 && defaults.hyperParameter("samples", of: .mas) == 200)
             // The opposite of the protocol's reset, the other variant, another ε and sample count.
             let reset = defaults.resetOptimizerPerTask ? "no" : "yes"
-            let options = try ExperimentOptions.parse(["--adam-variant", "keras", "--reset-optimizer", reset,
+            let options = try ExperimentOptions.parse(["--adam-variant", "standard", "--reset-optimizer", reset,
                                                        "--adam-epsilon", "\(epsilon)", "--samples", "\(samples)"])
             let config = try RunConfig.resolve(tool: tool, experimentProtocol: proto, options: options, environment: [:])
             #expect(config.resetOptimizerPerTask == !defaults.resetOptimizerPerTask)
             for method in [Method.si, .ewc, .mas] {
                 let trainer = config.continualOptions(for: method)
-                #expect(trainer.adamVariant == .keras && trainer.epsilon == Float(epsilon))
+                #expect(trainer.adamVariant == .standard && trainer.epsilon == Float(epsilon))
                 #expect(trainer.resetOptimizerAtTaskBoundary == config.resetOptimizerPerTask)
                 #expect(trainer.hyperParameter("samples") == (method == .si ? nil : Double(samples)))
             }
             let encoder = JSONEncoder()
             let json = try #require(try JSONSerialization.jsonObject(with: try encoder.encode(config)) as? [String: Any])
-            #expect(json["adam_variant"] as? String == "keras")
+            #expect(json["adam_variant"] as? String == "standard")
             #expect((json["adam_epsilon"] as? NSNumber)?.doubleValue == epsilon)
             #expect((json["reset_optimizer_per_task"] as? Bool) == config.resetOptimizerPerTask)
             let typed = try #require(json["hyper_parameters"] as? [String: Any])
@@ -214,17 +214,18 @@ struct OptionTests {
         }
     }
 
-    @Test func bothAdamVariantsAndBothEpsilonsOfSIdotMDCountAsTheProtocol() throws {
+    @Test func onlyTheAuthorsAdamVariantAndBothEpsilonsCountAsTheProtocol() throws {
         func config(_ arguments: [String]) throws -> RunConfig {
             try RunConfig.resolve(tool: .permutedMNIST, experimentProtocol: .permutedMNIST,
                                   options: try ExperimentOptions.parse(arguments), environment: [:])
         }
-        for arguments in [[], ["--adam-variant", "keras"], ["--adam-variant", "standard"], ["--adam-epsilon", "1e-7"],
+        for arguments in [[], ["--adam-variant", "keras"], ["--optimizer", "adam"], ["--adam-epsilon", "1e-7"],
                           ["--adam-epsilon", "1e-8", "--adam-variant", "keras"], ["--reset-optimizer", "no"],
                           ["--samples", "17"]] {
             #expect(try config(arguments).followsPaperProtocol, "\(arguments)")
         }
-        for arguments in [["--adam-epsilon", "1e-6"], ["--adam-epsilon", "3e-8"], ["--reset-optimizer", "yes"]] {
+        for arguments in [["--adam-epsilon", "1e-6"], ["--adam-epsilon", "3e-8"], ["--reset-optimizer", "yes"],
+                          ["--adam-variant", "standard"], ["--optimizer", "sgd"], ["--seeds", "0-2", "--c", "0.1,1"]] {
             #expect(try !config(arguments).followsPaperProtocol, "\(arguments)")
         }
     }

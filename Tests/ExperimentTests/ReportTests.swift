@@ -38,34 +38,48 @@ struct ReportTests {
         let paper = try Self.config(["--method", "si,finetune,scratch"])
         #expect(paper.followsPaperProtocol)
         let reports = [
-            MethodReport(result: Self.result(method: .si, c: 0.1, tasks: 6, seed: 1), config: paper),
-            MethodReport(result: Self.result(method: .finetune, c: 0.1, tasks: 6, seed: 2), config: paper),
-            MethodReport(result: Self.result(method: .scratch, c: 0.1, tasks: 6, seed: 3), config: paper),
+            MethodReport(result: Self.result(method: .si, c: 0.1, tasks: 6, seed: 1), config: paper, dataDeviations: []),
+            MethodReport(result: Self.result(method: .finetune, c: 0.1, tasks: 6, seed: 2), config: paper, dataDeviations: []),
+            MethodReport(result: Self.result(method: .scratch, c: 0.1, tasks: 6, seed: 3), config: paper, dataDeviations: []),
         ]
         #expect(reports.map { $0.published?.averageAccuracy } == ["0.720", "0.625", "0.711"])
         let table = Summary.table(reports, config: paper)
         #expect(table.contains("paper") && table.contains("0.720") && table.contains("0.625"))
         #expect(table.contains("task-inc") && table.contains("class-inc"))
 
-        // One changed default (or a cap on the data) and the comparison is withdrawn.
-        for arguments in [["--epochs", "59"], ["--train-limit", "100"], ["--tasks", "5"], ["--xi", "0.01"],
-                          ["--reset-optimizer", "no"], ["--adam-epsilon", "1e-6"]] {
+        // One changed default (or a cap on the data, the textbook Adam, SGD, a sweep) and the comparison
+        // is withdrawn; the table names the condition that failed.
+        for (arguments, named) in [(["--epochs", "59"], "--epochs 59"), (["--train-limit", "100"], "--train-limit 100"),
+                                   (["--tasks", "5"], "--tasks 5"), (["--xi", "0.01"], "--xi 0.01"),
+                                   (["--reset-optimizer", "no"], "--reset-optimizer no"), (["--adam-epsilon", "1e-6"], "--adam-epsilon"),
+                                   (["--adam-variant", "standard"], "--adam-variant standard"), (["--optimizer", "sgd"], "--optimizer sgd"),
+                                   (["--c", "0.1,0.01"], "--c is a list")] {
             let changed = try Self.config(arguments)
             #expect(!changed.followsPaperProtocol, "\(arguments)")
-            let report = MethodReport(result: Self.result(method: .si, c: 0.1, tasks: 6, seed: 4), config: changed)
+            let report = MethodReport(result: Self.result(method: .si, c: 0.1, tasks: 6, seed: 4), config: changed, dataDeviations: [])
             #expect(report.published == nil)
-            #expect(!Summary.table([report], config: changed).contains("0.720"))
+            let text = Summary.table([report], config: changed)
+            #expect(!text.contains("0.720") && text.contains(named), "\(arguments): \(text)")
         }
-        // The authors' Keras Adam is the protocol as they ran it: the number stays, and the table says which Adam ran.
+        // The protocol's settings on partly loaded data (counted after loading, not from --train-limit): no number.
+        let short = paper.dataDeviations(trainCounts: [20_000] + Array(repeating: 5_000, count: 5),
+                                         testCounts: [10_000] + Array(repeating: 1_000, count: 5))
+        #expect(short == ["45000 training images loaded (the full protocol: 75000)"])
+        #expect(paper.dataDeviations(trainCounts: [50_000] + Array(repeating: 5_000, count: 5),
+                                     testCounts: [10_000] + Array(repeating: 1_000, count: 5)).isEmpty)
+        let partial = MethodReport(result: Self.result(method: .si, c: 0.1, tasks: 6, seed: 8), config: paper, dataDeviations: short)
+        #expect(partial.published == nil && Summary.table([partial], config: paper).contains("45000 training images loaded"))
+        // Data never counted is not taken on trust either.
+        #expect(MethodReport(result: Self.result(method: .si, c: 0.1, tasks: 6, seed: 8), config: paper, dataDeviations: nil).published == nil)
+        // The default is the authors' Keras Adam (the protocol as they ran it), and the table says which Adam ran.
+        #expect(paper.adamVariant == .keras && table.contains("Adam keras"))
         let keras = try Self.config(["--adam-variant", "keras", "--adam-epsilon", "1e-7"])
-        let kerasReport = MethodReport(result: Self.result(method: .si, c: 0.1, tasks: 6, seed: 7), config: keras)
+        let kerasReport = MethodReport(result: Self.result(method: .si, c: 0.1, tasks: 6, seed: 7), config: keras, dataDeviations: [])
         #expect(kerasReport.published?.averageAccuracy == "0.720")
-        #expect(Summary.table([kerasReport], config: keras).contains("Adam keras"))
-        #expect(table.contains("Adam standard"))
         // An SI strength the paper did not publish has no number either; c = 0.01 has its own.
-        #expect(MethodReport(result: Self.result(method: .si, c: 0.3, tasks: 6, seed: 5), config: paper).published == nil)
+        #expect(MethodReport(result: Self.result(method: .si, c: 0.3, tasks: 6, seed: 5), config: paper, dataDeviations: []).published == nil)
         #expect(MethodReport(result: Self.result(method: .si, c: 0.01, tasks: 6, seed: 6),
-                             config: try Self.config(["--c", "0.01"])).published?.averageAccuracy == "0.735")
+                             config: try Self.config(["--c", "0.01"]), dataDeviations: []).published?.averageAccuracy == "0.735")
     }
 
     @Test func reportMetricsMatchTheirMatrix() throws {
@@ -73,7 +87,7 @@ struct ReportTests {
         for seed in [11, 12, 13] as [UInt64] {
             let tasks = 1 + Int(seed % 7)
             let result = Self.result(method: .mas, c: 0.1, tasks: tasks, seed: seed)
-            let report = MethodReport(result: result, config: config)
+            let report = MethodReport(result: result, config: config, dataDeviations: [])
             let r = result.taskIncrementalAccuracy
             #expect(report.accuracy == r)
             #expect(abs(report.averageAccuracy! - r[tasks - 1].reduce(0, +) / Double(tasks)) < 1e-12)

@@ -66,8 +66,9 @@ struct ResumeTests {
         arguments += ["--tasks", "2"]
         #expect(runTool(.splitMNIST, arguments, flow: { run in run.stopAfterTasks = 1; try Experiment.standardFlow(run) }) != 0)
         for (flag, value) in [("--epochs", "3"), ("--seed", "12"), ("--c", "0.5"), ("--method", "si"), ("--tasks", "5"),
-                              ("--device", "cpu"), ("--adam-variant", "keras"), ("--reset-optimizer", "no"),
-                              ("--samples", "7"), ("--adam-epsilon", "1e-7")] {
+                              ("--device", "cpu"), ("--adam-variant", "standard"), ("--reset-optimizer", "no"),
+                              ("--samples", "7"), ("--adam-epsilon", "1e-7"), ("--optimizer", "sgd"), ("--seeds", "11,12"),
+                              ("--select-on", "validation"), ("--lambda", "1,10")] {
             let captured = CapturedConsole()
             let status = runTool(.splitMNIST, ["--resume", out, flag, value], console: captured)
             #expect(status == 2, "\(flag) \(value): \(captured.errorLines)")
@@ -75,7 +76,7 @@ struct ResumeTests {
             #expect(captured.errorLines.first?.contains(flag) == true, "\(captured.errorLines)")
         }
         // The same values as saved are no conflict, and another tool cannot resume it.
-        #expect(runTool(.splitMNIST, ["--resume", out, "--seed", "11", "--adam-variant", "standard", "--reset-optimizer", "yes",
+        #expect(runTool(.splitMNIST, ["--resume", out, "--seed", "11", "--seeds", "11", "--adam-variant", "keras", "--reset-optimizer", "yes",
                                       "--samples", "200", "--adam-epsilon", "1e-8", "--quiet"]) == 0)
         #expect(runTool(.permutedMNIST, ["--resume", out]) == 2)
     }

@@ -34,7 +34,10 @@ struct SeedSweepTests {
             #expect(matrix(swept["accuracy"]) == matrix(single["accuracy"]), "seed \(seed)")
             #expect(((swept["config"] as? [String: Any])?["seed"] as? NSNumber)?.uint64Value == seed)
         }
-        let rows = try String(contentsOfFile: folder.path + "/sweep/summary.csv", encoding: .utf8).split(separator: "\n")
+        let rows = try String(contentsOfFile: folder.path + "/sweep/runs.csv", encoding: .utf8).split(separator: "\n")
         #expect(rows.count == 3, "a header and one row per seed: \(rows)")
+        // summary.csv: one row per method over its seeds (SweepFlowTests checks the numbers).
+        let summary = try String(contentsOfFile: folder.path + "/sweep/summary.csv", encoding: .utf8).split(separator: "\n")
+        #expect(summary.count == 2 && summary[1].hasPrefix("finetune,,,\(seeds[0]);\(seeds[1]),2,"), "\(summary)")
     }
 }

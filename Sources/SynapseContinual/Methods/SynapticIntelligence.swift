@@ -46,6 +46,9 @@ public final class SynapticIntelligence: ContinualMethod {
     public var penaltyStrength: Float { options.c }
 
     public func consolidate(afterTask t: Int, trainer: ContinualTrainer) throws {
+        if let observe = trainer.taskOmegaObserver {
+            try observe(t, try trainer.backend.download(trainer.state.smallOmega))
+        }
         try trainer.backend.siConsolidate(trainer.state, xi: options.xi)
     }
 
