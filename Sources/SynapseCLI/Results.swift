@@ -234,21 +234,13 @@ public enum Summary {
                     fraction(report.averageForgetting), duration(report.seconds)]
             rows.append(row)
         }
-        let widths = columns.indices.map { i in ([columns[i]] + rows.map { $0[i] }).map(\.count).max() ?? 0 }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { i, cell in
-                let pad = String(repeating: " ", count: widths[i] - cell.count)
-                return i == 0 ? cell + pad : pad + cell
-            }.joined(separator: "  ")
-        }
         var text = "\(config.experimentProtocol.title), \(config.tasks) tasks, \(config.epochs) epochs/task, "
             + "batch \(config.batchSize), " + (config.seeds.count > 1 ? "seeds \(config.seeds.map(String.init).joined(separator: ","))" : "seed \(config.seed)")
             + ", " + (config.optimizer == .sgd ? "SGD lr \(format(config.learningRate)), " : "Adam \(config.adamVariant.rawValue) ε \(format(config.epsilon)), ")
             + "Adam reset per task: \(config.resetOptimizerPerTask ? "yes" : "no")"
         if let limit = config.trainLimit { text += ", ≤\(limit) train images/task" }
         if let limit = config.testLimit { text += ", ≤\(limit) test images/task" }
-        text += "\n" + line(columns) + "\n" + line(widths.map { String(repeating: "-", count: $0) }) + "\n"
-        text += rows.map(line).joined(separator: "\n") + "\n"
+        text += "\n" + alignedTable(columns: columns, rows: rows)
         text += "Accuracies are test-set fractions after the last task. task-inc: argmax over the task's own "
             + "output units (the paper's measure); class-inc: argmax over the units of every task seen so far; "
             + "when learned: each task right after its own training (mean of R[j][j]).\n"
@@ -282,6 +274,13 @@ public enum Summary {
                     a.backwardTransfer?.description ?? "—", a.forgetting?.description ?? "—"]
         }
         let columns = ["method", "seeds", "avg acc", "BWT", "forgetting"]
+        text += alignedTable(columns: columns, rows: rows)
+        return text
+    }
+
+    /// A plain-text table: the header, a rule, then the rows; the first column left-aligned, the
+    /// others right-aligned, every column as wide as its widest cell.
+    static func alignedTable(columns: [String], rows: [[String]]) -> String {
         let widths = columns.indices.map { i in ([columns[i]] + rows.map { $0[i] }).map(\.count).max() ?? 0 }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { i, cell in
@@ -289,9 +288,8 @@ public enum Summary {
                 return i == 0 ? cell + pad : pad + cell
             }.joined(separator: "  ")
         }
-        text += line(columns) + "\n" + line(widths.map { String(repeating: "-", count: $0) }) + "\n"
-        text += rows.map(line).joined(separator: "\n") + "\n"
-        return text
+        return line(columns) + "\n" + line(widths.map { String(repeating: "-", count: $0) }) + "\n"
+            + rows.map(line).joined(separator: "\n") + "\n"
     }
 
     /// The validation table of a selection: each value's mean validation accuracy over tasks, ± SEM
