@@ -8,7 +8,7 @@ import SynapseEngine
 
 /// Tile parameters of the convolution kernels, per style (the kernels' -D defines; the GEMM's
 /// are tuned per device, see `TileTables`). CPU values were measured on PoCL 3.1, 2 Zen 4 cores
-/// (AVX-512). GPU values are the usual 64 × 64 tile, 16 deep, 8 × 8 per work-item.
+/// (AVX-512). GPU tiles come from the tuner (`TileTables.convGPU`, `convWeightGPU`).
 enum ConvolutionTiles {
     /// CPU convolution weight gradient: DMR filters × TC (c, r, s) columns per work-item, and the
     /// images per partial sum (a chunk of the batch is one unit of parallel work).
@@ -26,11 +26,24 @@ enum ConvolutionTiles {
         return defines
     }
 
-    /// GPU convolution: TM filters (32 when there are ≤ 32, to waste fewer work-items) × 64
-    /// positions, 16 deep, 8 × 8 (or 4 × 8) per work-item.
-    static func gpuConv(outChannels: Int) -> (defines: [String: String], local: [Int], tm: Int, tn: Int) {
-        let tm = outChannels <= 32 ? 32 : 64
-        return (["TM": "\(tm)", "TN": "64", "TK": "16", "WM": "\(tm / 8)", "WN": "8"], [8, 8, 1], tm, 64)
+    /// GPU convolution (forward and input gradient: `TileTables.convGPU`; weight gradient:
+    /// `TileTables.convWeightGPU`): a TM-filter × TN-position tile per work-group, TK deep, WM × WN
+    /// per work-item, as the tuner chose for this device. With ≤ 32 filters a TM above 32 would
+    /// leave most of each tile idle, so TM and WM are scaled down together to TM = 32: the
+    /// work-group keeps its shape (TM/WM rows of work-items). The tuner's checks include such
+    /// layers, so the scaled form of every candidate is checked against the reference too.
+    static func gpuConv(_ backend: OpenCLBackend, _ table: TileTable, outChannels: Int) throws
+        -> (defines: [String: String], local: [Int], tm: Int, tn: Int) {
+        var defines = try backend.tiles(table)
+        var tm = backend.tileSize(defines, "TM"), wm = backend.tileSize(defines, "WM")
+        let tn = backend.tileSize(defines, "TN"), wn = backend.tileSize(defines, "WN")
+        if outChannels <= 32 && tm > 32 && (wm * 32) % tm == 0 {
+            wm = wm * 32 / tm
+            tm = 32
+            defines["TM"] = "\(tm)"
+            defines["WM"] = "\(wm)"
+        }
+        return (defines, [max(1, tn / wn), max(1, tm / wm), 1], tm, tn)
     }
 }
 
@@ -102,7 +115,7 @@ extension OpenCLBackend {
     private func gpuConv(batch: Int, channels: Int, h: Int, w: Int, filters: Int, r: Int, pad: Int,
                          input: Tensor, weight: Tensor, bias: Tensor?, relu: Bool, output: Tensor) throws {
         let p = h + 2 * pad - r + 1, q = w + 2 * pad - r + 1
-        let tiles = ConvolutionTiles.gpuConv(outChannels: filters)
+        let tiles = try ConvolutionTiles.gpuConv(self, TileTables.convGPU, outChannels: filters)
         try launch(kernel(file: "conv.cl", name: "conv_fwd_gpu", defines: tiles.defines),
                    [.int(try checkedInt(channels, "C")), .int(try checkedInt(h, "H")), .int(try checkedInt(w, "W")),
                     .int(try checkedInt(filters, "K")), .int(try checkedInt(r, "R")), .int(try checkedInt(pad, "pad")),
@@ -246,7 +259,7 @@ extension OpenCLBackend {
             try launch(reduce, [.int(try checkedInt(s.outChannels, "K")), .int(try checkedInt(groups, "groups")),
                                 .tensor(partialBias), .tensor(dBias)], global: [ceilDiv(s.outChannels, 16)])
         case .gpu:
-            let tiles = ConvolutionTiles.gpuConv(outChannels: s.outChannels)
+            let tiles = try ConvolutionTiles.gpuConv(self, TileTables.convWeightGPU, outChannels: s.outChannels)
             let tileCount = ceilDiv(crs, tiles.tn) * ceilDiv(s.outChannels, tiles.tm)
             let wanted = max(1, min(s.batch, ceilDiv(ConvolutionTiles.gpuWeightGradientGroups, tileCount)))
             let chunk = max(1, ceilDiv(s.batch, wanted))

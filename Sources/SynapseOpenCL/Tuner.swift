@@ -87,9 +87,30 @@ public enum TileTables {
         ["MR": "16", "NR": "16"],
     ])
 
+    /// GPU convolution, forward and input gradient (conv_fwd_gpu): TM filters × TN positions per
+    /// work-group, TK deep, WM × WN per work-item (the GEMM's constraints). The first is the old
+    /// fixed tile; layers with ≤ 32 filters scale TM and WM down to TM = 32 (see
+    /// `ConvolutionTiles.gpuConv`), so every candidate's WM·32 must be a multiple of its TM.
+    public static let convGPU = TileTable(kernel: "conv_fwd_gpu", style: .gpu, candidates: [
+        ["TM": "64", "TN": "64", "TK": "16", "WM": "8", "WN": "8"],
+        ["TM": "64", "TN": "64", "TK": "16", "WM": "4", "WN": "4"],
+        ["TM": "64", "TN": "128", "TK": "8", "WM": "8", "WN": "8"],
+        ["TM": "128", "TN": "64", "TK": "8", "WM": "8", "WN": "8"],
+        ["TM": "64", "TN": "32", "TK": "16", "WM": "4", "WN": "4"],
+    ])
+    /// GPU convolution weight gradient (conv_dw_gpu): the same tile parameters over filters ×
+    /// (c, r, s) columns, summed over positions; its own table because its operands differ.
+    public static let convWeightGPU = TileTable(kernel: "conv_dw_gpu", style: .gpu, candidates: [
+        ["TM": "64", "TN": "64", "TK": "16", "WM": "8", "WN": "8"],
+        ["TM": "64", "TN": "64", "TK": "16", "WM": "4", "WN": "4"],
+        ["TM": "64", "TN": "128", "TK": "8", "WM": "8", "WN": "8"],
+        ["TM": "128", "TN": "64", "TK": "8", "WM": "8", "WN": "8"],
+        ["TM": "64", "TN": "32", "TK": "16", "WM": "4", "WN": "4"],
+    ])
+
     /// The tables of one kernel style.
     public static func all(for style: KernelStyle) -> [TileTable] {
-        [gemmCPU, gemmGPU, convForwardWide, convForwardNarrow].filter { $0.style == style }
+        [gemmCPU, gemmGPU, convForwardWide, convForwardNarrow, convGPU, convWeightGPU].filter { $0.style == style }
     }
 }
 
@@ -325,9 +346,25 @@ struct TuningProbe {
             return try convForward(backend, checks: [ConvShape(batch: 6, inChannels: 6, height: 11, width: 13, outChannels: 19, padding: 0),
                                                      ConvShape(batch: 2, inChannels: 7, height: 9, width: 5, outChannels: 13, padding: 1)],
                                    timed: ConvShape(batch: 32, inChannels: 64, height: 15, width: 15, outChannels: 64, padding: 0))
+        // GPU style: checked on ragged shapes with ≤ 32 filters (the scaled tile) and more, pad
+        // 0, 1 and 2; timed on the CNN's conv4 at batch 64 (a GPU needs enough work-groups).
+        case "conv_fwd_gpu":
+            return try convForward(backend, checks: gpuConvChecks,
+                                   timed: ConvShape(batch: 64, inChannels: 64, height: 15, width: 15, outChannels: 64, padding: 0))
+        case "conv_dw_gpu":
+            return try convWeightGradient(backend, checks: gpuConvChecks,
+                                          timed: ConvShape(batch: 64, inChannels: 64, height: 15, width: 15, outChannels: 64, padding: 0))
         default: throw BackendError("the tuner has no problem for kernel '\(kernel)'")
         }
     }
+
+    /// The GPU convolution tables' ragged check shapes: filters ≤ 32 and > 32 (TM scaled or not),
+    /// positions and (c, r, s) columns not multiples of any tile, pad 0, 1, 2.
+    private static let gpuConvChecks = [
+        ConvShape(batch: 3, inChannels: 5, height: 9, width: 11, outChannels: 13, padding: 1),
+        ConvShape(batch: 2, inChannels: 7, height: 10, width: 13, outChannels: 37, padding: 0),
+        ConvShape(batch: 2, inChannels: 3, height: 7, width: 6, outChannels: 70, padding: 2),
+    ]
 
     /// Uploads `values` into a fresh tensor of `backend`.
     private static func tensor(_ backend: any Backend, _ values: [Float]) throws -> Tensor {
@@ -365,6 +402,41 @@ struct TuningProbe {
             return worst
         }, run: {
             try backend.conv2dForward(timed, input: tx, weight: tw, bias: tb, relu: true, output: tout)
+        })
+    }
+
+    /// Convolution weight and bias gradient: checked on `checks`, timed on `timed`.
+    private static func convWeightGradient(_ backend: OpenCLBackend, checks: [ConvShape], timed: ConvShape) throws -> TuningProbe {
+        let reference = ReferenceBackend()
+        var random = SeededGenerator(seed: 0xC0D3)
+        func uniform(_ n: Int) -> [Float] { (0..<n).map { _ in 2 * random.nextFloat() - 1 } }
+        var cases: [(shape: ConvShape, x: [Float], dy: [Float], expected: [Float])] = []
+        for s in checks {
+            let x = uniform(s.inputCount), dy = uniform(s.outputCount)
+            let dw = try tensor(reference, [Float](repeating: 0, count: s.weightCount))
+            let db = try tensor(reference, [Float](repeating: 0, count: s.outChannels))
+            try reference.conv2dBackwardWeight(s, input: try tensor(reference, x), dOutput: try tensor(reference, dy),
+                                               dWeight: dw, dBias: db)
+            cases.append((s, x, dy, try reference.download(dw) + reference.download(db)))
+        }
+        let tx = try tensor(backend, uniform(timed.inputCount)), tdy = try tensor(backend, uniform(timed.outputCount))
+        let tdw = try tensor(backend, [Float](repeating: 0, count: timed.weightCount))
+        let tdb = try tensor(backend, [Float](repeating: 0, count: timed.outChannels))
+        return TuningProbe(problem: "conv weight gradient \(timed)", check: {
+            var worst = (error: 0.0, tolerance: 1.0)
+            for c in cases {
+                let dw = try tensor(backend, [Float](repeating: .nan, count: c.shape.weightCount))
+                let db = try tensor(backend, [Float](repeating: .nan, count: c.shape.outChannels))
+                try backend.conv2dBackwardWeight(c.shape, input: try tensor(backend, c.x), dOutput: try tensor(backend, c.dy),
+                                                 dWeight: dw, dBias: db)
+                let error = Tolerance.maxError(try backend.download(dw) + backend.download(db), c.expected)
+                // Each gradient sums over the batch and the output positions.
+                let tolerance = Tolerance.forReduction(length: c.shape.batch * c.shape.outHeight * c.shape.outWidth)
+                if !(error / tolerance <= worst.error / worst.tolerance) { worst = (error, tolerance) }
+            }
+            return worst
+        }, run: {
+            try backend.conv2dBackwardWeight(timed, input: tx, dOutput: tdy, dWeight: tdw, dBias: tdb)
         })
     }
 

@@ -114,6 +114,34 @@ struct TunerTests {
         #expect(throws: BackendError.self) { try backend.tune(allBroken) }
     }
 
+    @Test("GPU-style convolution tables: candidates are checked against the reference in GPU style, a wrong one is never chosen",
+          .enabled(if: Fixture.runDeviceTests))
+    func gpuConvolutionTables() throws {
+        let device = try Fixture.cpuDevice()
+        let backend = try OpenCLBackend(device: device, style: .gpu, cache: .directory(Self.folder), tuning: .firstUse)
+        // WN = 6 does not divide TN = 64: 10 work-items × 6 columns cover 60 of each tile's 64
+        // positions (forward) or (c, r, s) columns (weight gradient); the rest is never written.
+        let broken: [String: String] = ["TM": "64", "TN": "64", "TK": "16", "WM": "8", "WN": "6"]
+        for production in [TileTables.convGPU, TileTables.convWeightGPU] {
+            #expect(TileTables.all(for: .gpu).contains { $0.kernel == production.kernel })
+            let table = TileTable(kernel: production.kernel, style: .gpu, candidates: [broken, production.candidates[0]])
+            let report = try backend.tune(table)
+            #expect(report.chosen == production.candidates[0], "\(production.kernel)")
+            let rejected = try #require(report.candidates.first { $0.defines == broken })
+            #expect(rejected.rejection?.contains("wrong results") == true, "\(production.kernel): \(rejected.rejection ?? "accepted")")
+            #expect(try backend.tiles(table) == production.candidates[0])
+        }
+        // The production tables' candidates all meet the scaling rule for layers of ≤ 32 filters
+        // and the work-group limits every device has (≤ 256 work-items).
+        for table in [TileTables.convGPU, TileTables.convWeightGPU] {
+            for c in table.candidates {
+                let tm = Int(c["TM"]!)!, wm = Int(c["WM"]!)!, tn = Int(c["TN"]!)!, wn = Int(c["WN"]!)!
+                #expect(tm % wm == 0 && tn % wn == 0 && (wm * 32) % tm == 0 && (tm / wm) * (tn / wn) <= 256,
+                        "\(table.kernel) \(TileTable.text(c))")
+            }
+        }
+    }
+
     @Test("SYNAPSE_TUNE accepts first-use, cached, off and rejects anything else")
     func policyFromEnvironment() throws {
         #expect(try TuningPolicy.fromEnvironment([:]) == .firstUse)
