@@ -27,7 +27,9 @@ struct BenchOptions {
     var style: KernelStyle?
     var jsonPath: String?
     var listDevices = false
-    /// Minibatch of the training step and of the conv layer shapes (256 in the paper).
+    /// The network of the step, profile and denormal parts: the split-CIFAR CNN or the split-MNIST MLP.
+    var architecture = BenchArchitecture.cnn
+    /// Minibatch of the training step and of the conv layer shapes (256 in the paper; 64 for the MLP).
     var batch = 256
     /// Output units of the multi-head layer (10: split CIFAR-10 alone; 60: CIFAR-10/100).
     var units = 10
@@ -55,12 +57,14 @@ struct BenchOptions {
 
     static let usage = """
     usage: synapse-bench [--device gpu|cpu|reference|<index>|<name>] [--style cpu|gpu] [--json FILE]
-                         [--batch 256] [--units 10] [--warmup 2] [--repeats 5] [--steps 4] [--c 0.1]
+                         [--arch cnn|mlp] [--batch 256] [--units 10] [--warmup 2] [--repeats 5] [--steps 4] [--c 0.1]
                          [--only TEXT] [--parts ops,step,profile,denormal] [--peak-gflops X [--peak-source TEXT]] [--quick]
                          [--tune] [--clblast [LIBRARY]] [--list-devices]
       --device       the device (see --list-devices); default: a GPU if there is one, else the CPU
       --json FILE    write every figure to FILE (device, train_images_per_second[_c0],
                      infer_images_per_second, peak_rss_bytes, ops [...], profile [...])
+      --arch         the network of the step, profile and denormal parts: cnn (split CIFAR,
+                     the default) or mlp (split MNIST's 784-256-256 MLP, batch 64 unless --batch)
       --batch        minibatch of the training step and of the conv layer shapes
       --units        output units (10 for split CIFAR-10; 60 for split CIFAR-10/100)
       --warmup, --repeats   untimed runs, then timed runs (the median is reported)
@@ -106,6 +110,12 @@ struct BenchOptions {
                 options.style = style
             case "--json": options.jsonPath = try value(argument)
             case "--list-devices": options.listDevices = true
+            case "--arch":
+                let text = try value(argument)
+                guard let architecture = BenchArchitecture(rawValue: text.lowercased()) else {
+                    throw BenchUsageError("--arch expects cnn or mlp, found '\(text)'")
+                }
+                options.architecture = architecture
             case "--batch": options.batch = try positiveInt(argument); batchGiven = true
             case "--units":
                 options.units = try positiveInt(argument)
@@ -153,6 +163,7 @@ struct BenchOptions {
         if options.peakSource != nil && options.peakGflops == nil {
             throw BenchUsageError("--peak-source names where --peak-gflops comes from; --peak-gflops is missing")
         }
+        if options.architecture == .mlp && !batchGiven { options.batch = 64 }
         if options.quick {
             if !repeatsGiven { options.repeats = 1 }
             if !warmupGiven { options.warmup = 1 }

@@ -1,8 +1,23 @@
-// The whole training step of the split-CIFAR CNN: the trainer's own `TrainingStep` (gatherRows →
+// The whole training step of the split-CIFAR CNN (or, with --arch mlp, the split-MNIST MLP): the trainer's own `TrainingStep` (gatherRows →
 // gatherLabels → forward → softmaxCrossEntropy → accumulateSum → backward → fusedSIUpdate), so the
 // benchmark times exactly the step `ContinualTrainer` runs. Images live on the device as uint8, as in training.
 import SynapseContinual
 import SynapseEngine
+
+/// The network whose training step is timed.
+enum BenchArchitecture: String, CaseIterable {
+    /// The split-CIFAR CNN (`Architecture.splitCIFAR`), input [3, 32, 32].
+    case cnn
+    /// The split-MNIST MLP 784-256-256 (`Architecture.splitMNIST`), input [784].
+    case mlp
+
+    func network(outputUnits: Int) -> (inputShape: [Int], layers: [LayerSpec]) {
+        switch self {
+        case .cnn: return Architecture.splitCIFAR(outputUnits: outputUnits)
+        case .mlp: return Architecture.splitMNIST(outputUnits: outputUnits)
+        }
+    }
+}
 
 /// A network, its SI/Adam state and a pool of device-resident images, ready to run steps.
 final class TrainingStepBench {
@@ -13,7 +28,7 @@ final class TrainingStepBench {
     /// Task 0's live units (multi-head): the first ten.
     let liveUnits = 0..<10
     private let step: TrainingStep
-    private let images: Tensor       // uint8 [poolBatches·batch, 3072]
+    private let images: Tensor       // uint8 [poolBatches·batch, network.inputSize]
     private let poolLabels: Tensor   // int32 [poolBatches·batch]
     private let indices: Tensor      // int32 [poolBatches·batch], a permutation of the pool
     private let labels: Tensor       // int32 [batch], inference only (the training step has its own)
@@ -29,11 +44,12 @@ final class TrainingStepBench {
     /// certain: the other units' loss gradients (probability / batch) are near the bottom of the
     /// normal range, and every gradient behind the output layer is a denormal float or zero, as
     /// in a task trained to a loss near 1e-5. Forward values stay normal.
-    init(backend: any Backend, batch: Int, units: Int, seed: UInt64, converged: Bool = false) throws {
+    init(backend: any Backend, architecture: BenchArchitecture = .cnn, batch: Int, units: Int, seed: UInt64,
+         converged: Bool = false) throws {
         self.backend = backend
         self.batch = batch
         self.units = units
-        let (inputShape, layers) = Architecture.splitCIFAR(outputUnits: units)
+        let (inputShape, layers) = architecture.network(outputUnits: units)
         network = try Network(backend: backend, inputShape: inputShape, layers: layers, maxBatch: batch, seed: seed)
         let count = network.parameterCount
         func floats(_ n: Int) throws -> Tensor { Tensor(storage: try backend.allocate(.float32, count: n), shape: [n]) }
@@ -55,7 +71,7 @@ final class TrainingStepBench {
         if converged {
             guard let bias = network.parameterRegions.first(where: { $0.name == "output.bias" }),
                   let weight = network.parameterRegions.first(where: { $0.name == "output.weight" }) else {
-                throw BackendError("the split-CIFAR network has no output.weight or output.bias region")
+                throw BackendError("the benchmark network has no output.weight or output.bias region")
             }
             var values = [Float](repeating: 0, count: bias.count)
             values[0] = Self.convergedMargin
@@ -124,9 +140,9 @@ struct StepFigures {
 
 /// Times training steps with SI on (c = `strength`) and with c = 0, alternating run by run so both
 /// see the same machine, then inference. Wall time from idle queue to idle queue over `steps` steps.
-func runStepBenchmark(on backend: any Backend, batch: Int, units: Int, strength: Float, warmup: Int, repeats: Int,
+func runStepBenchmark(on backend: any Backend, architecture: BenchArchitecture, batch: Int, units: Int, strength: Float, warmup: Int, repeats: Int,
                       steps: Int) throws -> StepFigures {
-    let bench = try TrainingStepBench(backend: backend, batch: batch, units: units, seed: 42)
+    let bench = try TrainingStepBench(backend: backend, architecture: architecture, batch: batch, units: units, seed: 42)
     let stopwatch = Stopwatch(backend: backend)
     var figures = StepFigures()
     for _ in 0..<max(warmup, 1) {
@@ -166,9 +182,9 @@ struct StepProfile: Encodable {
     var rows: [ProfileRow]
 }
 
-func runStepProfile(on backend: any Backend, batch: Int, units: Int, strength: Float, warmup: Int,
+func runStepProfile(on backend: any Backend, architecture: BenchArchitecture, batch: Int, units: Int, strength: Float, warmup: Int,
                     steps: Int) throws -> StepProfile {
-    let bench = try TrainingStepBench(backend: backend, batch: batch, units: units, seed: 42)
+    let bench = try TrainingStepBench(backend: backend, architecture: architecture, batch: batch, units: units, seed: 42)
     let stopwatch = Stopwatch(backend: backend)
     for _ in 0..<max(warmup, 1) { _ = try stopwatch.run { try bench.trainStep(strength: strength) } }
     let run = try stopwatch.run { for _ in 0..<steps { try bench.trainStep(strength: strength) } }
@@ -205,10 +221,10 @@ struct DenormalFigures: Encodable {
     var gradientCount = 0
 }
 
-func runDenormalBenchmark(on backend: any Backend, flushed: Bool, batch: Int, units: Int, strength: Float,
+func runDenormalBenchmark(on backend: any Backend, architecture: BenchArchitecture, flushed: Bool, batch: Int, units: Int, strength: Float,
                           warmup: Int, repeats: Int, steps: Int) throws -> DenormalFigures {
-    let normal = try TrainingStepBench(backend: backend, batch: batch, units: units, seed: 42)
-    let converged = try TrainingStepBench(backend: backend, batch: batch, units: units, seed: 42, converged: true)
+    let normal = try TrainingStepBench(backend: backend, architecture: architecture, batch: batch, units: units, seed: 42)
+    let converged = try TrainingStepBench(backend: backend, architecture: architecture, batch: batch, units: units, seed: 42, converged: true)
     let stopwatch = Stopwatch(backend: backend)
     var figures = DenormalFigures(flushed: flushed)
     for _ in 0..<max(warmup, 1) {

@@ -3,7 +3,8 @@
 //      weight-grad at the training batch, the fused SI update and a copy; each checked against
 //      the reference first, then timed with device events (median of repeats); GFLOP/s or GB/s
 //      and the fraction of the measured peak (the best square GEMM, or --peak-gflops; the copy).
-//   2. step: the whole training step of the split-CIFAR CNN (the trainer's own TrainingStep) with
+//   2. step: the whole training step of the split-CIFAR CNN, or of the split-MNIST MLP with --arch mlp
+//      (the trainer's own TrainingStep) with
 //      SI on and with c = 0 (same run, alternating), inference images/s, peak memory; wall time
 //      over several enqueued steps.
 //   3. profile: where the milliseconds of one training step go, kernel by kernel.
@@ -126,9 +127,9 @@ if options.parts.contains(.ops) {
 // MARK: 2. Whole training step and inference
 
 if options.parts.contains(.step) {
-    progress("training step: batch \(options.batch), \(options.units) units, \(options.repeats) runs of \(options.steps) steps each, SI on and c = 0 alternating")
+    progress("training step (\(options.architecture.rawValue)): batch \(options.batch), \(options.units) units, \(options.repeats) runs of \(options.steps) steps each, SI on and c = 0 alternating")
     do {
-        let figures = try runStepBenchmark(on: plain, batch: options.batch, units: options.units, strength: options.strength,
+        let figures = try runStepBenchmark(on: plain, architecture: options.architecture, batch: options.batch, units: options.units, strength: options.strength,
                                            warmup: options.warmup, repeats: options.repeats, steps: options.steps)
         let batch = Double(options.batch)
         if let si = median(figures.trainSI), let c0 = median(figures.trainC0), let infer = median(figures.infer) {
@@ -158,7 +159,7 @@ if options.parts.contains(.profile) {
         progress("profile: per-kernel device time of \(min(options.steps, 3)) training step(s)")
         do {
             let profiled = try openBackend(profiling: true)
-            report.profile = try runStepProfile(on: profiled, batch: options.batch, units: options.units,
+            report.profile = try runStepProfile(on: profiled, architecture: options.architecture, batch: options.batch, units: options.units,
                                                 strength: options.strength, warmup: options.warmup,
                                                 steps: min(options.steps, 3))
         } catch {
@@ -195,14 +196,14 @@ if options.parts.contains(.denormal) {
     progress("denormal: converged-state steps (gradients below 1.18e-38) against ordinary ones, alternating")
     do {
         report.denormal.append(try runDenormalBenchmark(
-            on: plain, flushed: opencl?.flushesDenormals ?? false, batch: options.batch, units: options.units,
+            on: plain, architecture: options.architecture, flushed: opencl?.flushesDenormals ?? false, batch: options.batch, units: options.units,
             strength: options.strength, warmup: options.warmup, repeats: options.repeats, steps: options.steps))
         // For contrast, the same on kernels that keep IEEE denormals: one step per run, since a
         // CPU may take many times longer on them.
         if let opencl, opencl.flushesDenormals {
             let kept = try OpenCLBackend(device: opencl.device, style: opencl.style, flushDenormals: false)
             report.denormal.append(try runDenormalBenchmark(
-                on: kept, flushed: false, batch: options.batch, units: options.units, strength: options.strength,
+                on: kept, architecture: options.architecture, flushed: false, batch: options.batch, units: options.units, strength: options.strength,
                 warmup: 1, repeats: min(options.repeats, 3), steps: 1))
         }
     } catch {
