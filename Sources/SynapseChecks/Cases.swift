@@ -96,6 +96,55 @@ public enum OpChecks {
         }, compare: OpCheck.maxError(reductionLength: k + 1))
     }
 
+    // MARK: Dense layers (fused GEMMs)
+
+    public static func denseForward(batch: Int, inputs: Int, units: Int, relu: Bool) -> OpCheck {
+        OpCheck(op: "denseForward" + (relu ? "+relu" : ""), shape: "N\(batch) in\(inputs) out\(units)",
+                flops: 2.0 * Double(batch * inputs * units), prepare: { backend, seed in
+            var b = CaseBuilder(backend, seed: seed)
+            let input = try b.tensor(b.floats(batch * inputs))
+            let weight = try b.tensor(b.floats(inputs * units))
+            let bias = try b.tensor(b.floats(units))
+            // Overwritten: NaNs in the old output must not survive.
+            let output = try b.output(batch * units, initial: [Float](repeating: .nan, count: batch * units))
+            return b.prepared {
+                try backend.denseForward(input: input, weight: weight, bias: bias, batch: batch, inputs: inputs,
+                                         units: units, relu: relu, output: output)
+            }
+        }, compare: OpCheck.maxError(reductionLength: inputs + 1))
+    }
+
+    public static func denseBackwardWeight(batch: Int, inputs: Int, units: Int) -> OpCheck {
+        OpCheck(op: "denseBackwardWeight", shape: "N\(batch) in\(inputs) out\(units)",
+                flops: 2.0 * Double(batch * inputs * units), prepare: { backend, seed in
+            var b = CaseBuilder(backend, seed: seed)
+            let input = try b.tensor(b.floats(batch * inputs))
+            let dOutput = try b.tensor(b.floats(batch * units))
+            let dWeight = try b.output(inputs * units, initial: [Float](repeating: .nan, count: inputs * units))
+            let dBias = try b.output(units, initial: [Float](repeating: .nan, count: units))
+            return b.prepared {
+                try backend.denseBackwardWeight(input: input, dOutput: dOutput, batch: batch, inputs: inputs,
+                                                units: units, dWeight: dWeight, dBias: dBias)
+            }
+        }, compare: OpCheck.maxError(reductionLength: batch + 1))
+    }
+
+    /// `masked`: with the ReLU output below (zeros included) as the mask.
+    public static func denseBackwardInput(batch: Int, inputs: Int, units: Int, masked: Bool) -> OpCheck {
+        OpCheck(op: "denseBackwardInput" + (masked ? "+relu" : ""), shape: "N\(batch) in\(inputs) out\(units)",
+                flops: 2.0 * Double(batch * inputs * units), prepare: { backend, seed in
+            var b = CaseBuilder(backend, seed: seed)
+            let dOutput = try b.tensor(b.floats(batch * units))
+            let weight = try b.tensor(b.floats(inputs * units))
+            let reluOutput = masked ? try b.tensor(b.floats(batch * inputs).map { max(0, $0) }) : nil
+            let dInput = try b.output(batch * inputs, initial: [Float](repeating: .nan, count: batch * inputs))
+            return b.prepared {
+                try backend.denseBackwardInput(dOutput: dOutput, weight: weight, batch: batch, inputs: inputs,
+                                               units: units, reluOutput: reluOutput, dInput: dInput)
+            }
+        }, compare: OpCheck.maxError(reductionLength: units + 1))
+    }
+
     // MARK: Convolution
 
     public static func conv2dForward(_ s: ConvShape, relu: Bool) -> OpCheck {
@@ -443,6 +492,17 @@ public enum OpChecks {
         }
         checks.append(gemm(m: 33, n: 65, k: 17, transposeA: false, transposeB: false, alpha: 1, beta: 0))
         checks.append(gemm(m: 9, n: 31, k: 129, transposeA: true, transposeB: true, alpha: -0.75, beta: 0))
+        // Dense layers: unit counts that are and are not multiples of the CPU panel widths (16,
+        // 32, 48: B read in place or packed), ragged row blocks, and the split-MNIST layers.
+        for (i, (n, inputs, units)) in [(1, 1, 1), (7, 33, 10), (13, 100, 96), (5, 7, 37), (33, 257, 64),
+                                         (64, 784, 256), (64, 256, 10), (3, 19, 48)].enumerated() {
+            checks.append(denseForward(batch: n, inputs: inputs, units: units, relu: i % 2 == 0))
+            checks.append(denseBackwardWeight(batch: n, inputs: inputs, units: units))
+            checks.append(denseBackwardInput(batch: n, inputs: inputs, units: units, masked: i % 2 == 1))
+        }
+        checks.append(denseForward(batch: 9, inputs: 40, units: 32, relu: false))
+        checks.append(denseBackwardInput(batch: 9, inputs: 40, units: 32, masked: true))
+        checks.append(denseBackwardInput(batch: 64, inputs: 256, units: 256, masked: true))
         let convShapes = [
             ConvShape(batch: 1, inChannels: 1, height: 1, width: 1, outChannels: 1, padding: 1),
             ConvShape(batch: 2, inChannels: 3, height: 7, width: 7, outChannels: 5, padding: 1),

@@ -228,6 +228,24 @@ public protocol Backend: AnyObject {
     func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
               alpha: Float, a: Tensor, b: Tensor, beta: Float, c: Tensor) throws
 
+    // MARK: Dense layers (a GEMM with its elementwise neighbours fused; weight [inputs, units])
+
+    /// output[n, u] = Σ_k input[n, k] · weight[k, u] + bias[u] for n < batch, u < units; then
+    /// max(0, ·) when `relu`. The same value, bit for bit, as `gemm` (alpha 1, beta 0) followed by
+    /// `addBias(outer: batch, channels: units, inner: 1)`.
+    func denseForward(input: Tensor, weight: Tensor, bias: Tensor, batch: Int, inputs: Int, units: Int,
+                      relu: Bool, output: Tensor) throws
+    /// dWeight[k, u] = Σ_n input[n, k] · dOutput[n, u] and dBias[u] = Σ_n dOutput[n, u], both
+    /// overwritten: `gemm` (xᵀ · dY) and `biasBackward(outer: batch, channels: units, inner: 1)`.
+    func denseBackwardWeight(input: Tensor, dOutput: Tensor, batch: Int, inputs: Int, units: Int,
+                             dWeight: Tensor, dBias: Tensor) throws
+    /// dInput[n, k] = Σ_u dOutput[n, u] · weight[k, u] (overwritten); when `reluOutput` is given
+    /// (the output of the ReLU below, [batch, inputs]), dInput[n, k] = 0 wherever
+    /// reluOutput[n, k] > 0 is false: `gemm` (dY · Wᵀ) and `reluBackward` in one op. dInput must not
+    /// alias dOutput or weight.
+    func denseBackwardInput(dOutput: Tensor, weight: Tensor, batch: Int, inputs: Int, units: Int,
+                            reluOutput: Tensor?, dInput: Tensor) throws
+
     // MARK: Convolution (stride 1, NCHW, weight [K, C, R, R], cross-correlation as in Keras)
 
     /// output[n,k,p,q] = bias[k] + Σ_{c,r,s} input[n,c,p+r−pad,q+s−pad] · weight[k,c,r,s]

@@ -156,6 +156,13 @@ final class DenseLayer: Layer {
     let zeroInitialized: Bool
     let weight, bias, dWeight, dBias: Tensor
     let outputBuffer: Tensor   // [maxBatch, out]
+    /// Set by `Network` when this layer's input is the output of a dense layer with ReLU right
+    /// below it: the input gradient is then written with that ReLU's backward applied (its mask
+    /// is this layer's input), and the layer below has `receivesMaskedGradient` set.
+    var masksInputGradient = false
+    /// Set by `Network` when the layer above applies this layer's ReLU backward as it writes
+    /// dOutput, so `backward` skips its own `reluBackward`.
+    var receivesMaskedGradient = false
 
     static func parameterCount(inputs: Int, units: Int) -> Int { inputs * units + units }
 
@@ -184,28 +191,27 @@ final class DenseLayer: Layer {
     func forward(_ input: Tensor, _ context: PassContext) throws -> Tensor {
         let (n, inputs, units) = (context.batch, inputShape[0], outputShape[0])
         let output = outputBuffer.leadingRows(n)
-        // y[N, out] = x[N, in] · W[in, out], then + b (and ReLU).
-        try backend.gemm(transposeA: false, transposeB: false, m: n, n: units, k: inputs,
-                         alpha: 1, a: input, b: weight, beta: 0, c: output)
-        try backend.addBias(output, bias: bias, outer: n, channels: units, inner: 1, relu: relu)
+        // y[N, out] = x[N, in] · W[in, out] + b (and ReLU), one op.
+        try backend.denseForward(input: input, weight: weight, bias: bias, batch: n, inputs: inputs, units: units,
+                                 relu: relu, output: output)
         return output
     }
 
     func backward(input: Tensor, output: Tensor, dOutput: Tensor, dInputBuffer: Tensor?,
                   _ context: PassContext) throws -> Tensor? {
         let (n, inputs, units) = (context.batch, inputShape[0], outputShape[0])
-        if relu {
+        if relu && !receivesMaskedGradient {
             try backend.reluBackward(output: output, dOutput: dOutput, count: n * units, dInput: dOutput)
         }
-        // dW[in, out] = xᵀ · dY (x stored [N, in], i.e. K×M for transposeA).
-        try backend.gemm(transposeA: true, transposeB: false, m: inputs, n: units, k: n,
-                         alpha: 1, a: input, b: dOutput, beta: 0, c: dWeight)
-        try backend.biasBackward(dOutput, outer: n, channels: units, inner: 1, dBias: dBias)
+        // dW[in, out] = xᵀ · dY and dBias = Σ_n dY, one op.
+        try backend.denseBackwardWeight(input: input, dOutput: dOutput, batch: n, inputs: inputs, units: units,
+                                        dWeight: dWeight, dBias: dBias)
         guard let dInputBuffer else { return nil }
-        // dX[N, in] = dY · Wᵀ (W stored [in, out], i.e. N×K for transposeB).
+        // dX[N, in] = dY · Wᵀ, with the ReLU backward of the dense layer below on store when
+        // this layer's input is that ReLU's output.
         let dInput = dInputBuffer.view(at: 0, shape: [n, inputs])
-        try backend.gemm(transposeA: false, transposeB: true, m: n, n: inputs, k: units,
-                         alpha: 1, a: dOutput, b: weight, beta: 0, c: dInput)
+        try backend.denseBackwardInput(dOutput: dOutput, weight: weight, batch: n, inputs: inputs, units: units,
+                                       reluOutput: masksInputGradient ? input : nil, dInput: dInput)
         return dInput
     }
 }

@@ -178,6 +178,14 @@ public final class Network {
             if seenParameters { largestInputGradient = max(largestInputGradient, elementCount(layerInput)) }
             if size > 0 { seenParameters = true }
         }
+        // A dense layer right above a dense layer with ReLU applies that ReLU's backward as it
+        // writes its input gradient (its input is the ReLU's output): one pass fewer per pair.
+        for index in built.indices.dropFirst() where needs[index] {
+            if let upper = built[index] as? DenseLayer, let lower = built[index - 1] as? DenseLayer, lower.relu {
+                upper.masksInputGradient = true
+                lower.receivesMaskedGradient = true
+            }
+        }
         layers = built
         needsInputGradient = needs
         let scratchCount = maxBatch * max(1, largestInputGradient)

@@ -172,6 +172,42 @@ public enum OpContract {
         try view(op, "c", c, holds: try product(op, m, n))
     }
 
+    /// `denseForward`: sizes ≥ 0; input holds batch·inputs, weight inputs·units, bias units,
+    /// output batch·units floats.
+    public static func denseForward(input: Tensor, weight: Tensor, bias: Tensor, batch: Int, inputs: Int, units: Int,
+                                    output: Tensor) throws {
+        let op = "denseForward"
+        try sizes(op, ["batch": batch, "inputs": inputs, "units": units])
+        try view(op, "input", input, holds: try product(op, batch, inputs))
+        try view(op, "weight", weight, holds: try product(op, inputs, units))
+        try view(op, "bias", bias, holds: units)
+        try view(op, "output", output, holds: try product(op, batch, units))
+    }
+
+    /// `denseBackwardWeight`: sizes ≥ 0; input holds batch·inputs, dOutput batch·units, dWeight
+    /// inputs·units, dBias units floats.
+    public static func denseBackwardWeight(input: Tensor, dOutput: Tensor, batch: Int, inputs: Int, units: Int,
+                                           dWeight: Tensor, dBias: Tensor) throws {
+        let op = "denseBackwardWeight"
+        try sizes(op, ["batch": batch, "inputs": inputs, "units": units])
+        try view(op, "input", input, holds: try product(op, batch, inputs))
+        try view(op, "dOutput", dOutput, holds: try product(op, batch, units))
+        try view(op, "dWeight", dWeight, holds: try product(op, inputs, units))
+        try view(op, "dBias", dBias, holds: units)
+    }
+
+    /// `denseBackwardInput`: sizes ≥ 0; dOutput holds batch·units, weight inputs·units, dInput and
+    /// (when given) reluOutput batch·inputs floats.
+    public static func denseBackwardInput(dOutput: Tensor, weight: Tensor, batch: Int, inputs: Int, units: Int,
+                                          reluOutput: Tensor?, dInput: Tensor) throws {
+        let op = "denseBackwardInput"
+        try sizes(op, ["batch": batch, "inputs": inputs, "units": units])
+        try view(op, "dOutput", dOutput, holds: try product(op, batch, units))
+        try view(op, "weight", weight, holds: try product(op, inputs, units))
+        if let reluOutput { try view(op, "reluOutput", reluOutput, holds: try product(op, batch, inputs)) }
+        try view(op, "dInput", dInput, holds: try product(op, batch, inputs))
+    }
+
     // MARK: Convolution
 
     /// A usable convolution geometry: every size ≥ 0, the filter at least 1×1, padding ≥ 0, and

@@ -403,7 +403,8 @@ public final class OpenCLBackend: Backend {
                     .int(checkedInt(state.count, "parameter count")), .float(c), .float(hyper.learningRate),
                     .float(hyper.beta1), .float(hyper.beta2), .float(hyper.epsilon),
                     .float(correction1), .float(correction2)],
-                   global: [state.count])
+                   // CPU style: 16 parameters per work-item (si_update.cl); GPU: one.
+                   global: [style == .cpu ? (state.count + 15) / 16 : state.count])
     }
 
     public func fusedSISGDUpdate(_ state: ParameterState, taskGradient: Tensor, strength c: Float,

@@ -22,6 +22,37 @@ extension ReferenceBackend {
                         alpha: alpha, a: pa, b: pb, beta: beta, c: pc)
     }
 
+    // MARK: Dense layers: the GEMM and the loops of the ops each one fuses, in the same order
+
+    public func denseForward(input: Tensor, weight: Tensor, bias: Tensor, batch: Int, inputs: Int, units: Int,
+                             relu: Bool, output: Tensor) throws {
+        try OpContract.denseForward(input: input, weight: weight, bias: bias, batch: batch, inputs: inputs,
+                                    units: units, output: output)
+        try gemm(transposeA: false, transposeB: false, m: batch, n: units, k: inputs,
+                 alpha: 1, a: input, b: weight, beta: 0, c: output)
+        try addBias(output, bias: bias, outer: batch, channels: units, inner: 1, relu: relu)
+    }
+
+    public func denseBackwardWeight(input: Tensor, dOutput: Tensor, batch: Int, inputs: Int, units: Int,
+                                    dWeight: Tensor, dBias: Tensor) throws {
+        try OpContract.denseBackwardWeight(input: input, dOutput: dOutput, batch: batch, inputs: inputs, units: units,
+                                           dWeight: dWeight, dBias: dBias)
+        try gemm(transposeA: true, transposeB: false, m: inputs, n: units, k: batch,
+                 alpha: 1, a: input, b: dOutput, beta: 0, c: dWeight)
+        try biasBackward(dOutput, outer: batch, channels: units, inner: 1, dBias: dBias)
+    }
+
+    public func denseBackwardInput(dOutput: Tensor, weight: Tensor, batch: Int, inputs: Int, units: Int,
+                                   reluOutput: Tensor?, dInput: Tensor) throws {
+        try OpContract.denseBackwardInput(dOutput: dOutput, weight: weight, batch: batch, inputs: inputs, units: units,
+                                          reluOutput: reluOutput, dInput: dInput)
+        try gemm(transposeA: false, transposeB: true, m: batch, n: inputs, k: units,
+                 alpha: 1, a: dOutput, b: weight, beta: 0, c: dInput)
+        if let reluOutput {
+            try reluBackward(output: reluOutput, dOutput: dInput, count: batch * inputs, dInput: dInput)
+        }
+    }
+
     /// GEMM on validated host pointers; leading dimensions are the stored row lengths
     /// (A: K, or M when transposed; B: N, or K when transposed; C: N). Also the engine of the
     /// convolutions.
