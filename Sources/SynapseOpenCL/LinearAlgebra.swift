@@ -123,7 +123,7 @@ extension OpenCLBackend {
                               c: Tensor, bias: Tensor?, relu: Bool, mask: Tensor?, columnSums: Tensor?) throws {
         let (sam, sak) = transposeA ? (1, m) : (k, 1)
         let (sbk, sbn) = transposeB ? (1, k) : (n, 1)
-        let defines = try tiles(TileTables.gemmCPU)
+        let defines = try tiles(TileTables.gemmFusedCPU)
         let mr = tileSize(defines, "MR"), nr = tileSize(defines, "NR")
         let panels = ceilDiv(n, nr)
         let panelSource: Tensor, panelStep: Int, ldp: Int

@@ -64,6 +64,13 @@ public enum TileTables {
         ["MR": "6", "NR": "32"], ["MR": "4", "NR": "32"], ["MR": "8", "NR": "32"],
         ["MR": "8", "NR": "16"], ["MR": "4", "NR": "48"],
     ])
+    /// The dense layers' fused GEMMs (gemm_cpu_fused: denseForward, denseBackwardWeight,
+    /// denseBackwardInput): the same MR × NR block as gemm_cpu, but tuned on the split-MNIST
+    /// layer, where B is read in place when NR divides the unit count (256) and packed otherwise.
+    public static let gemmFusedCPU = TileTable(kernel: "gemm_cpu_fused", style: .cpu, candidates: [
+        ["MR": "6", "NR": "32"], ["MR": "4", "NR": "32"], ["MR": "8", "NR": "32"],
+        ["MR": "8", "NR": "16"], ["MR": "4", "NR": "48"], ["MR": "4", "NR": "64"],
+    ])
     /// GPU GEMM: a TM × TN tile of C per work-group, TK deep, WM × WN per work-item.
     public static let gemmGPU = TileTable(kernel: "gemm_gpu", style: .gpu, candidates: [
         ["TM": "64", "TN": "64", "TK": "16", "WM": "8", "WN": "8"],
@@ -110,7 +117,7 @@ public enum TileTables {
 
     /// The tables of one kernel style.
     public static func all(for style: KernelStyle) -> [TileTable] {
-        [gemmCPU, gemmGPU, convForwardWide, convForwardNarrow, convGPU, convWeightGPU].filter { $0.style == style }
+        [gemmCPU, gemmFusedCPU, gemmGPU, convForwardWide, convForwardNarrow, convGPU, convWeightGPU].filter { $0.style == style }
     }
 }
 
@@ -336,6 +343,7 @@ struct TuningProbe {
     static func make(for kernel: String, backend: OpenCLBackend) throws -> TuningProbe {
         switch kernel {
         case "gemm_cpu", "gemm_gpu": return try gemm(backend)
+        case "gemm_cpu_fused": return try dense(backend)
         // Ragged checks (odd channels, widths not a multiple of 16, batch ≥ 5 so the in-place
         // path runs too); timed on the CNN's conv2 (30 wide) or conv4 (13 wide) at a small batch.
         case "conv_fwd_cpu.wide":
@@ -437,6 +445,74 @@ struct TuningProbe {
             return worst
         }, run: {
             try backend.conv2dBackwardWeight(timed, input: tx, dOutput: tdy, dWeight: tdw, dBias: tdb)
+        })
+    }
+
+    /// The fused dense GEMMs: checked on ragged shapes (unit counts that are and are not
+    /// multiples of every NR, so both the packed and the in-place B paths run), timed on one
+    /// training step's worth of the split-MNIST network's first layer at batch 64: forward with
+    /// bias and ReLU (784 → 256), weight and bias gradient, and the masked input gradient of the
+    /// second layer (256 → 256).
+    private static func dense(_ backend: OpenCLBackend) throws -> TuningProbe {
+        let reference = ReferenceBackend()
+        var random = SeededGenerator(seed: 0xDE5E)
+        func uniform(_ n: Int) -> [Float] { (0..<n).map { _ in 2 * random.nextFloat() - 1 } }
+        // (batch, inputs, units) and, for each op, its inputs and expected outputs.
+        struct Case { let n: Int, inputs: Int, units: Int, x: [Float], w: [Float], b: [Float], dy: [Float], mask: [Float]
+                      let y: [Float], dw: [Float], db: [Float], dx: [Float] }
+        var cases: [Case] = []
+        for (n, inputs, units) in [(13, 37, 96), (7, 70, 45), (9, 33, 64)] {
+            let x = uniform(n * inputs), w = uniform(inputs * units), b = uniform(units), dy = uniform(n * units)
+            let mask = uniform(n * inputs).map { max(0, $0) }
+            let y = try tensor(reference, [Float](repeating: 0, count: n * units))
+            let dw = try tensor(reference, [Float](repeating: 0, count: inputs * units))
+            let db = try tensor(reference, [Float](repeating: 0, count: units))
+            let dx = try tensor(reference, [Float](repeating: 0, count: n * inputs))
+            try reference.denseForward(input: try tensor(reference, x), weight: try tensor(reference, w),
+                                       bias: try tensor(reference, b), batch: n, inputs: inputs, units: units,
+                                       relu: true, output: y)
+            try reference.denseBackwardWeight(input: try tensor(reference, x), dOutput: try tensor(reference, dy),
+                                              batch: n, inputs: inputs, units: units, dWeight: dw, dBias: db)
+            try reference.denseBackwardInput(dOutput: try tensor(reference, dy), weight: try tensor(reference, w),
+                                             batch: n, inputs: inputs, units: units,
+                                             reluOutput: try tensor(reference, mask), dInput: dx)
+            cases.append(Case(n: n, inputs: inputs, units: units, x: x, w: w, b: b, dy: dy, mask: mask,
+                              y: try reference.download(y), dw: try reference.download(dw),
+                              db: try reference.download(db), dx: try reference.download(dx)))
+        }
+        let (n, inputs, units) = (64, 784, 256)
+        let x = try tensor(backend, uniform(n * inputs)), w1 = try tensor(backend, uniform(inputs * units))
+        let b = try tensor(backend, uniform(units)), y = try tensor(backend, uniform(n * units))
+        let dy = try tensor(backend, uniform(n * units)), w2 = try tensor(backend, uniform(units * units))
+        let dw = try tensor(backend, uniform(inputs * units)), db = try tensor(backend, uniform(units))
+        let dx = try tensor(backend, uniform(n * units))
+        return TuningProbe(problem: "dense N\(n) \(inputs)→\(units) forward + weight gradient, \(units)→\(units) input gradient", check: {
+            var worst = (error: 0.0, tolerance: 1.0)
+            func note(_ error: Double, _ tolerance: Double) {
+                if !(error / tolerance <= worst.error / worst.tolerance) { worst = (error, tolerance) }
+            }
+            for c in cases {
+                let nan = { (count: Int) in try tensor(backend, [Float](repeating: .nan, count: count)) }
+                let y = try nan(c.n * c.units), dw = try nan(c.inputs * c.units), db = try nan(c.units)
+                let dx = try nan(c.n * c.inputs)
+                let x = try tensor(backend, c.x), w = try tensor(backend, c.w), dy = try tensor(backend, c.dy)
+                try backend.denseForward(input: x, weight: w, bias: try tensor(backend, c.b), batch: c.n, inputs: c.inputs,
+                                         units: c.units, relu: true, output: y)
+                try backend.denseBackwardWeight(input: x, dOutput: dy, batch: c.n, inputs: c.inputs, units: c.units,
+                                                dWeight: dw, dBias: db)
+                try backend.denseBackwardInput(dOutput: dy, weight: w, batch: c.n, inputs: c.inputs, units: c.units,
+                                               reluOutput: try tensor(backend, c.mask), dInput: dx)
+                note(Tolerance.maxError(try backend.download(y), c.y), Tolerance.forReduction(length: c.inputs + 1))
+                note(Tolerance.maxError(try backend.download(dw), c.dw), Tolerance.forReduction(length: c.n + 1))
+                note(Tolerance.maxError(try backend.download(db), c.db), Tolerance.forReduction(length: c.n + 1))
+                note(Tolerance.maxError(try backend.download(dx), c.dx), Tolerance.forReduction(length: c.units + 1))
+            }
+            return worst
+        }, run: {
+            try backend.denseForward(input: x, weight: w1, bias: b, batch: n, inputs: inputs, units: units, relu: true, output: y)
+            try backend.denseBackwardWeight(input: x, dOutput: dy, batch: n, inputs: inputs, units: units, dWeight: dw, dBias: db)
+            try backend.denseBackwardInput(dOutput: dy, weight: w2, batch: n, inputs: units, units: units, reluOutput: y,
+                                           dInput: dx)
         })
     }
 

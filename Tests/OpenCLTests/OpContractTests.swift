@@ -74,6 +74,30 @@ private let badCalls: [BadCall] = [
         try $0.backend.gemm(transposeA: false, transposeB: true, m: 5, n: 3, k: 7, alpha: 1,
                             a: try $0.floats(35), b: try $0.floats(21), beta: 0, c: try $0.floats(14))
     },
+    BadCall(op: "denseForward", argument: "bias") {
+        try $0.backend.denseForward(input: try $0.floats(35), weight: try $0.floats(21), bias: try $0.floats(2),
+                                    batch: 5, inputs: 7, units: 3, relu: true, output: try $0.floats(15))
+    },
+    BadCall(op: "denseForward", argument: "units") {
+        try $0.backend.denseForward(input: try $0.floats(35), weight: try $0.floats(21), bias: try $0.floats(3),
+                                    batch: 5, inputs: 7, units: -3, relu: false, output: try $0.floats(15))
+    },
+    BadCall(op: "denseBackwardWeight", argument: "dBias") {
+        try $0.backend.denseBackwardWeight(input: try $0.floats(35), dOutput: try $0.floats(15), batch: 5, inputs: 7,
+                                           units: 3, dWeight: try $0.floats(21), dBias: try $0.floats(2))
+    },
+    BadCall(op: "denseBackwardWeight", argument: "dWeight") {
+        try $0.backend.denseBackwardWeight(input: try $0.floats(35), dOutput: try $0.floats(15), batch: 5, inputs: 7,
+                                           units: 3, dWeight: try $0.ints(21), dBias: try $0.floats(3))
+    },
+    BadCall(op: "denseBackwardInput", argument: "reluOutput") {
+        try $0.backend.denseBackwardInput(dOutput: try $0.floats(15), weight: try $0.floats(21), batch: 5, inputs: 7,
+                                          units: 3, reluOutput: try $0.floats(34), dInput: try $0.floats(35))
+    },
+    BadCall(op: "denseBackwardInput", argument: "dInput") {
+        try $0.backend.denseBackwardInput(dOutput: try $0.floats(15), weight: try $0.floats(21), batch: 5, inputs: 7,
+                                          units: 3, reluOutput: nil, dInput: try $0.floats(34))
+    },
     BadCall(op: "gemm", argument: "k") {
         try $0.backend.gemm(transposeA: true, transposeB: false, m: 5, n: 3, k: -7, alpha: 1,
                             a: try $0.floats(35), b: try $0.floats(21), beta: 0, c: try $0.floats(15))
