@@ -2,7 +2,9 @@
 // Ties: the first maximum in row-major order within the window wins (strict > while scanning).
 // Backward: dInput is fully overwritten: each window's winner receives dOutput of the window,
 // every other input element (losers, and rows/columns dropped by the floor) receives 0. Each
-// input element belongs to at most one window, so there are no write races.
+// input element belongs to at most one window, so there are no write races. With relu != 0 the
+// ReLU backward of the layer below (whose output is the pool's input) is applied too: a winner
+// whose value is not > 0 receives 0 (maxPool2x2ReLUBackward), exactly relu_backward's result.
 //
 // CPU style: one work-item per POOL_ROWS consecutive rows of windows (a row of windows is a
 // pair of input rows 2p, 2p + 1; consecutive across planes), 8 windows at a time as float16 loads of both rows (.even / .odd split the window columns), the
@@ -99,21 +101,23 @@ __kernel void maxpool_forward(__global const float* input, int inputOffset, int 
 
 // Backward of one row of windows: overwrites both input-gradient rows (width floats each).
 inline void pool_row_backward(__global const float* top, __global const float* bottom, __global const float* dy,
-                              __global float* dTop, __global float* dBottom, int outW, int width) {
+                              __global float* dTop, __global float* dBottom, int outW, int width, int relu) {
     const float8 zero = (float8)0.0f;
     int q = 0;
     for (; q + 8 <= outW; q += 8) {
         float8 best;
         const int8 winner = winners8(vload16(0, top + 2 * q), vload16(0, bottom + 2 * q), &best);
-        const float8 g = vload8(0, dy + q);
+        float8 g = vload8(0, dy + q);
+        if (relu) g = select(zero, g, best > zero);
         vstore16(shuffle2(select(zero, g, winner == 0), select(zero, g, winner == 1), INTERLEAVE8), 0, dTop + 2 * q);
         vstore16(shuffle2(select(zero, g, winner == 2), select(zero, g, winner == 3), INTERLEAVE8), 0, dBottom + 2 * q);
     }
     if (q + 4 <= outW) {
         float4 best;
         const int4 winner = winners4(vload8(0, top + 2 * q), vload8(0, bottom + 2 * q), &best);
-        const float4 g = vload4(0, dy + q);
         const float4 zero4 = (float4)0.0f;
+        float4 g = vload4(0, dy + q);
+        if (relu) g = select(zero4, g, best > zero4);
         vstore8(shuffle2(select(zero4, g, winner == 0), select(zero4, g, winner == 1), INTERLEAVE4), 0, dTop + 2 * q);
         vstore8(shuffle2(select(zero4, g, winner == 2), select(zero4, g, winner == 3), INTERLEAVE4), 0, dBottom + 2 * q);
         q += 4;
@@ -121,7 +125,7 @@ inline void pool_row_backward(__global const float* top, __global const float* b
     for (; q < outW; q++) {
         float best;
         const int winner = winner1(top + 2 * q, bottom + 2 * q, &best);
-        const float g = dy[q];
+        const float g = relu && !(best > 0.0f) ? 0.0f : dy[q];
         dTop[2 * q] = winner == 0 ? g : 0.0f;
         dTop[2 * q + 1] = winner == 1 ? g : 0.0f;
         dBottom[2 * q] = winner == 2 ? g : 0.0f;
@@ -137,7 +141,7 @@ inline void pool_row_backward(__global const float* top, __global const float* b
 __kernel void maxpool_backward(__global const float* input, int inputOffset,
                                __global const float* dOutput, int dOutputOffset,
                                int planes, int height, int width,
-                               __global float* dInput, int dInputOffset) {
+                               __global float* dInput, int dInputOffset, int relu) {
     const int outH = height / 2, outW = width / 2;
     const int pairs = (height + 1) / 2;                    // row pairs per plane, the last maybe a lone row
     const int first = (int)get_global_id(0) * POOL_ROWS;   // pair = plane * pairs + p
@@ -152,7 +156,7 @@ __kernel void maxpool_backward(__global const float* input, int inputOffset,
         } else {
             __global const float* top = input + inputOffset + rowStart;
             pool_row_backward(top, top + width, dOutput + dOutputOffset + (plane * outH + p) * outW,
-                              dTop, dTop + width, outW, width);
+                              dTop, dTop + width, outW, width, relu);
         }
     }
 }
@@ -188,7 +192,7 @@ __kernel void maxpool_forward(__global const float* input, int inputOffset, int 
 __kernel void maxpool_backward(__global const float* input, int inputOffset,
                                __global const float* dOutput, int dOutputOffset,
                                int planes, int height, int width,
-                               __global float* dInput, int dInputOffset) {
+                               __global float* dInput, int dInputOffset, int relu) {
     const int outH = height / 2, outW = width / 2;
     const int gridH = (height + 1) / 2, gridW = (width + 1) / 2;
     const int o = (int)get_global_id(0);
@@ -200,7 +204,8 @@ __kernel void maxpool_backward(__global const float* input, int inputOffset,
     __global float* d = dInput + dInputOffset + cell;
     if (p < outH && q < outW) {
         const int winner = window_winner(input, inputOffset + cell, width);
-        const float g = dOutput[dOutputOffset + (plane * outH + p) * outW + q];
+        const int at = inputOffset + cell + (winner & 1) + (winner >> 1) * width;
+        const float g = relu && !(input[at] > 0.0f) ? 0.0f : dOutput[dOutputOffset + (plane * outH + p) * outW + q];
         d[0] = winner == 0 ? g : 0.0f;
         d[1] = winner == 1 ? g : 0.0f;
         d[width] = winner == 2 ? g : 0.0f;

@@ -232,16 +232,25 @@ public enum OpChecks {
         }, compare: OpCheck.maxError(reductionLength: 1))
     }
 
-    public static func maxPool2x2Backward(planes: Int, height: Int, width: Int, ties: Bool) -> OpCheck {
-        OpCheck(op: "maxPool2x2Backward" + (ties ? " ties" : ""), shape: "planes\(planes) \(height)x\(width)",
-                prepare: { backend, seed in
+    /// `relu`: `maxPool2x2ReLUBackward` on a ReLU output (zeros included, so whole windows of
+    /// zeros and ties at zero occur).
+    public static func maxPool2x2Backward(planes: Int, height: Int, width: Int, ties: Bool, relu: Bool = false) -> OpCheck {
+        OpCheck(op: (relu ? "maxPool2x2ReLUBackward" : "maxPool2x2Backward") + (ties ? " ties" : ""),
+                shape: "planes\(planes) \(height)x\(width)", prepare: { backend, seed in
             var b = CaseBuilder(backend, seed: seed)
-            let input = try b.tensor(poolInput(&b, planes * height * width, ties: ties))
+            var values = poolInput(&b, planes * height * width, ties: ties)
+            if relu { values = values.map { max(0, $0 - 0.3) } }
+            let input = try b.tensor(values)
             let dOutput = try b.tensor(b.floats(planes * (height / 2) * (width / 2)))
             let dInput = try b.output(planes * height * width)
             return b.prepared {
-                try backend.maxPool2x2Backward(input: input, dOutput: dOutput, planes: planes, height: height,
-                                               width: width, dInput: dInput)
+                if relu {
+                    try backend.maxPool2x2ReLUBackward(input: input, dOutput: dOutput, planes: planes, height: height,
+                                                       width: width, dInput: dInput)
+                } else {
+                    try backend.maxPool2x2Backward(input: input, dOutput: dOutput, planes: planes, height: height,
+                                                   width: width, dInput: dInput)
+                }
             }
         }, compare: OpCheck.maxError(reductionLength: 1))
     }
@@ -552,6 +561,8 @@ public enum OpChecks {
             checks.append(maxPool2x2Backward(planes: planes, height: h, width: w, ties: false))
             checks.append(maxPool2x2Forward(planes: planes, height: h, width: w, ties: true))
             checks.append(maxPool2x2Backward(planes: planes, height: h, width: w, ties: true))
+            checks.append(maxPool2x2Backward(planes: planes, height: h, width: w, ties: false, relu: true))
+            checks.append(maxPool2x2Backward(planes: planes, height: h, width: w, ties: true, relu: true))
         }
         for (n, p, stream, step) in [(1, Float(0.5), UInt32(0), UInt32(0)), (7, 0.75, 3, 9), (257, 0.5, 1, 123),
                                      (10_007, 0.75, 2, 40_000), (65_537, 0.5, 7, 1)] {

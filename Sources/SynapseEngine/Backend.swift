@@ -275,6 +275,12 @@ public protocol Backend: AnyObject {
     /// every other dInput element, including rows/columns dropped by the floor, is 0.
     func maxPool2x2Backward(input: Tensor, dOutput: Tensor, planes: Int, height: Int, width: Int,
                             dInput: Tensor) throws
+    /// `maxPool2x2Backward` followed by the ReLU backward of the layer below, whose output is
+    /// `input`: the winner of each window receives dOutput when input[winner] > 0 and 0
+    /// otherwise; every other element is 0. The same values, bit for bit, as `maxPool2x2Backward`
+    /// then `reluBackward(output: input, …)` on dInput, in one pass.
+    func maxPool2x2ReLUBackward(input: Tensor, dOutput: Tensor, planes: Int, height: Int, width: Int,
+                                dInput: Tensor) throws
 
     // MARK: Dropout (inverted: kept values are scaled by 1/keep, as Keras)
 

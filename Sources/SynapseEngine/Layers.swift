@@ -92,6 +92,9 @@ final class ConvLayer: Layer {
     let padding: Int           // elements of zero padding on each side (1 'same', 0 'valid')
     let weight, bias, dWeight, dBias: Tensor
     let outputBuffer: Tensor   // [maxBatch, K, P, Q]
+    /// Set by `Network` when a max-pool right above applies this layer's ReLU backward as it
+    /// writes dOutput (`maxPool2x2ReLUBackward`), so `backward` skips its own `reluBackward`.
+    var receivesMaskedGradient = false
 
     /// Weight then bias elements, per the parameter layout.
     static func parameterCount(inChannels: Int, filters: Int) -> Int { filters * inChannels * 9 + filters }
@@ -135,7 +138,7 @@ final class ConvLayer: Layer {
     func backward(input: Tensor, output: Tensor, dOutput: Tensor, dInputBuffer: Tensor?,
                   _ context: PassContext) throws -> Tensor? {
         let convShape = shape(batch: context.batch)
-        if relu {
+        if relu && !receivesMaskedGradient {
             // Through the fused ReLU: its output is positive exactly where the pre-activation was.
             try backend.reluBackward(output: output, dOutput: dOutput, count: convShape.outputCount, dInput: dOutput)
         }
@@ -222,6 +225,9 @@ final class MaxPoolLayer: Layer {
     let inputShape: [Int]      // [C, H, W]
     let outputShape: [Int]     // [C, H/2, W/2]
     let outputBuffer: Tensor
+    /// Set by `Network` when the layer below is a convolution with ReLU (whose output is this
+    /// layer's input): backward then applies that ReLU's backward too (`maxPool2x2ReLUBackward`).
+    var appliesReLUBackward = false
 
     init(backend: any Backend, inputShape: [Int], maxBatch: Int) throws {
         self.backend = backend
@@ -244,8 +250,13 @@ final class MaxPoolLayer: Layer {
                   _ context: PassContext) throws -> Tensor? {
         guard let dInputBuffer else { return nil }
         let dInput = dInputBuffer.view(at: 0, shape: [context.batch] + inputShape)
-        try backend.maxPool2x2Backward(input: input, dOutput: dOutput, planes: context.batch * inputShape[0],
-                                       height: inputShape[1], width: inputShape[2], dInput: dInput)
+        if appliesReLUBackward {
+            try backend.maxPool2x2ReLUBackward(input: input, dOutput: dOutput, planes: context.batch * inputShape[0],
+                                               height: inputShape[1], width: inputShape[2], dInput: dInput)
+        } else {
+            try backend.maxPool2x2Backward(input: input, dOutput: dOutput, planes: context.batch * inputShape[0],
+                                           height: inputShape[1], width: inputShape[2], dInput: dInput)
+        }
         return dInput
     }
 }

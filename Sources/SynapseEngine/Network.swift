@@ -185,6 +185,11 @@ public final class Network {
                 upper.masksInputGradient = true
                 lower.receivesMaskedGradient = true
             }
+            // Likewise a max-pool right above a convolution with ReLU (its input is the ReLU's output).
+            if let pool = built[index] as? MaxPoolLayer, let conv = built[index - 1] as? ConvLayer, conv.relu {
+                pool.appliesReLUBackward = true
+                conv.receivesMaskedGradient = true
+            }
         }
         layers = built
         needsInputGradient = needs

@@ -295,7 +295,19 @@ public enum OpContract {
     /// `maxPool2x2Backward`: sizes ≥ 0; input and dInput hold planes·H·W, dOutput the pooled size.
     public static func maxPool2x2Backward(input: Tensor, dOutput: Tensor, planes: Int, height: Int, width: Int,
                                           dInput: Tensor) throws {
-        let op = "maxPool2x2Backward"
+        try poolBackward("maxPool2x2Backward", input: input, dOutput: dOutput, planes: planes, height: height,
+                         width: width, dInput: dInput)
+    }
+
+    /// `maxPool2x2ReLUBackward`: as `maxPool2x2Backward`.
+    public static func maxPool2x2ReLUBackward(input: Tensor, dOutput: Tensor, planes: Int, height: Int, width: Int,
+                                              dInput: Tensor) throws {
+        try poolBackward("maxPool2x2ReLUBackward", input: input, dOutput: dOutput, planes: planes, height: height,
+                         width: width, dInput: dInput)
+    }
+
+    private static func poolBackward(_ op: String, input: Tensor, dOutput: Tensor, planes: Int, height: Int, width: Int,
+                                     dInput: Tensor) throws {
         try sizes(op, ["planes": planes, "height": height, "width": width])
         let full = try product(op, planes, height, width)
         try view(op, "input", input, holds: full)

@@ -325,9 +325,25 @@ public final class OpenCLBackend: Backend {
                                    dInput: Tensor) throws {
         try OpContract.maxPool2x2Backward(input: input, dOutput: dOutput, planes: planes, height: height, width: width,
                                           dInput: dInput)
+        try launchPoolBackward(input: input, dOutput: dOutput, planes: planes, height: height, width: width,
+                               dInput: dInput, relu: false)
+    }
+
+    public func maxPool2x2ReLUBackward(input: Tensor, dOutput: Tensor, planes: Int, height: Int, width: Int,
+                                       dInput: Tensor) throws {
+        try OpContract.maxPool2x2ReLUBackward(input: input, dOutput: dOutput, planes: planes, height: height,
+                                              width: width, dInput: dInput)
+        try launchPoolBackward(input: input, dOutput: dOutput, planes: planes, height: height, width: width,
+                               dInput: dInput, relu: true)
+    }
+
+    /// maxpool_backward, with the ReLU backward of the layer below when `relu`.
+    private func launchPoolBackward(input: Tensor, dOutput: Tensor, planes: Int, height: Int, width: Int,
+                                    dInput: Tensor, relu: Bool) throws {
         try launch(kernel(file: "maxpool.cl", name: "maxpool_backward", defines: poolDefines),
                    [.tensor(input), .tensor(dOutput), .int(checkedInt(planes, "planes")),
-                    .int(checkedInt(height, "height")), .int(checkedInt(width, "width")), .tensor(dInput)],
+                    .int(checkedInt(height, "height")), .int(checkedInt(width, "width")), .tensor(dInput),
+                    .int(relu ? 1 : 0)],
                    global: [style == .cpu ? (planes * ((height + 1) / 2) + poolRowsPerItem - 1) / poolRowsPerItem
                                           : planes * ((height + 1) / 2) * ((width + 1) / 2)])
     }

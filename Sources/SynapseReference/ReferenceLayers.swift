@@ -83,7 +83,21 @@ extension ReferenceBackend {
                                    dInput: Tensor) throws {
         try OpContract.maxPool2x2Backward(input: input, dOutput: dOutput, planes: planes, height: height, width: width,
                                           dInput: dInput)
-        let op = "maxPool2x2Backward"
+        try poolBackward("maxPool2x2Backward", input: input, dOutput: dOutput, planes: planes, height: height,
+                         width: width, dInput: dInput, relu: false)
+    }
+
+    public func maxPool2x2ReLUBackward(input: Tensor, dOutput: Tensor, planes: Int, height: Int, width: Int,
+                                       dInput: Tensor) throws {
+        try OpContract.maxPool2x2ReLUBackward(input: input, dOutput: dOutput, planes: planes, height: height,
+                                              width: width, dInput: dInput)
+        try poolBackward("maxPool2x2ReLUBackward", input: input, dOutput: dOutput, planes: planes, height: height,
+                         width: width, dInput: dInput, relu: true)
+    }
+
+    /// The winner of each window gets its dOutput (0 when `relu` and the winner is not > 0).
+    private func poolBackward(_ op: String, input: Tensor, dOutput: Tensor, planes: Int, height: Int, width: Int,
+                              dInput: Tensor, relu: Bool) throws {
         let (H, W, P, Q) = (height, width, height / 2, width / 2)
         let x = try floats(input, "input", op)
         let dy = try floats(dOutput, "dOutput", op)
@@ -94,7 +108,8 @@ extension ReferenceBackend {
             for p in 0..<P {
                 for q in 0..<Q {
                     let winner = Self.windowArgmax(inPlane, width: W, p: p, q: q)
-                    dx[plane * H * W + winner] = dy[(plane * P + p) * Q + q]
+                    let g = dy[(plane * P + p) * Q + q]
+                    dx[plane * H * W + winner] = relu && !(inPlane[winner] > 0) ? 0 : g
                 }
             }
         }

@@ -152,6 +152,10 @@ private let badCalls: [BadCall] = [
         try $0.backend.maxPool2x2Backward(input: try $0.floats(105), dOutput: try $0.floats(18), planes: 3, height: 7, width: 5,
                                           dInput: try $0.floats(104))
     },
+    BadCall(op: "maxPool2x2ReLUBackward", argument: "dOutput") {
+        try $0.backend.maxPool2x2ReLUBackward(input: try $0.floats(105), dOutput: try $0.floats(17), planes: 3, height: 7,
+                                              width: 5, dInput: try $0.floats(105))
+    },
     BadCall(op: "dropoutForward", argument: "keepProbability") {
         try $0.backend.dropoutForward(input: try $0.floats(13), count: 13, keepProbability: 0, seed: 1, stream: 0, step: 0,
                                       output: try $0.floats(13))
