@@ -146,6 +146,69 @@ __kernel void conv_fwd_cpu(int C, int Hp, int Wp, int K, int R, int P, int Q,
     }
 }
 
+// ---------- CPU style, "flat wide" tiles: the output positions j = p*Wp + q of the padded plane
+// taken as one flat range [0, P*Wp); a work-item computes MR filters x NR consecutive j (rows
+// need not line up with tiles, so every vector is full whatever Q is). Lanes with q >= Q (the
+// Wp - Q columns that wrap into the next row) and j >= P*Wp are computed but not stored: the
+// store goes lane by lane through a private copy, once per C*R*R vector fmas. Reads reach at most
+// NR + R floats past the last plane (the slack). grid (ceil(P*Wp/NR), ceil(K/MR), N).
+__kernel void conv_fwd_flat_cpu(int C, int Hp, int Wp, int K, int R, int P, int Q,
+                           __global const float* xp, int xpOffset, __global const float* w, int offW,
+                           __global const float* bias, int offB, int hasBias, int relu,
+                           __global float* out, int offO) {
+    int j0 = get_global_id(0) * NR;
+    int k0 = get_global_id(1) * MR;
+    int n = get_global_id(2);
+    if (j0 >= P * Wp || k0 >= K) return;
+    int RR = R * R, plane = Hp * Wp;
+    __global const float* x = xp + xpOffset + (size_t)n * C * plane + j0;
+    __global const float* wr[MR];
+    #pragma unroll
+    for (int m = 0; m < MR; m++) wr[m] = w + offW + (size_t)min(k0 + m, K - 1) * C * RR;
+    float16 acc[MR][NV];
+    #pragma unroll
+    for (int m = 0; m < MR; m++)
+        #pragma unroll
+        for (int v = 0; v < NV; v++) acc[m][v] = (float16)(0.0f);
+    for (int c = 0; c < C; c++) {
+        for (int r = 0; r < R; r++) {
+            __global const float* xr = x + c * plane + r * Wp;
+            int wo = c * RR + r * R;
+            for (int s = 0; s < R; s++) {
+                float16 b[NV];
+                #pragma unroll
+                for (int v = 0; v < NV; v++) b[v] = vload16(0, xr + s + 16 * v);
+                #pragma unroll
+                for (int m = 0; m < MR; m++) {
+                    float16 a = (float16)(wr[m][wo + s]);
+                    #pragma unroll
+                    for (int v = 0; v < NV; v++) acc[m][v] = fma(a, b[v], acc[m][v]);
+                }
+            }
+        }
+    }
+    int p0 = j0 / Wp, q0 = j0 - p0 * Wp;
+    #pragma unroll
+    for (int m = 0; m < MR; m++) {
+        int k = k0 + m;
+        if (k >= K) continue;
+        float16 bk = (float16)(hasBias ? bias[offB + k] : 0.0f);
+        float t[NR];
+        #pragma unroll
+        for (int v = 0; v < NV; v++) {
+            float16 y = acc[m][v] + bk;
+            if (relu) y = fmax(y, (float16)(0.0f));
+            vstore16(y, 0, t + 16 * v);
+        }
+        __global float* o = out + offO + ((size_t)n * K + k) * P * Q;
+        int p = p0, q = q0;
+        for (int l = 0; l < NR; l++) {
+            if (q < Q && p < P) o[p * Q + q] = t[l];
+            if (++q == Wp) { q = 0; p++; }
+        }
+    }
+}
+
 // Weight gradient, CPU style. dyw: dOutput in the wide layout [N][K][PWr] (zeros at q >= Q and
 // past P*Wp, PWr a multiple of 16). Each work-item: DMR filters x TC columns (c,r,s) over the
 // images [g*chunk, (g+1)*chunk); writes partial sums part[g][k][crs].

@@ -546,6 +546,13 @@ public enum OpChecks {
             ConvShape(batch: 7, inChannels: 3, height: 34, width: 33, outChannels: 5, padding: 0),
             ConvShape(batch: 5, inChannels: 3, height: 7, width: 16, outChannels: 7, padding: 1),
             ConvShape(batch: 9, inChannels: 5, height: 3, width: 34, outChannels: 6, padding: 0),
+            // Narrow rows (flat-wide tiles: a tile spans row ends and several rows, the last one
+            // runs past P·Wp): batch 1, odd channels and filters, pad 0/1/2, a batch that is not
+            // a multiple of the weight gradient's chunk, R = 5.
+            ConvShape(batch: 1, inChannels: 5, height: 13, width: 13, outChannels: 7, padding: 0),
+            ConvShape(batch: 6, inChannels: 3, height: 11, width: 9, outChannels: 13, padding: 2),
+            ConvShape(batch: 7, inChannels: 9, height: 15, width: 15, outChannels: 5, padding: 1),
+            ConvShape(batch: 3, inChannels: 7, height: 12, width: 14, outChannels: 17, kernelSize: 5, padding: 1),
         ]
         for (i, s) in networkConvShapes.enumerated() {
             checks.append(conv2dForward(s, relu: i % 2 == 1))

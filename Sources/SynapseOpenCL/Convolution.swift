@@ -56,8 +56,9 @@ extension OpenCLBackend {
     }
 
     /// Zero floats after the last plane of a padded copy, so that the CPU kernels' vector reads
-    /// past a tile's end (at most NR + 2R floats beyond the last plane) stay inside the buffer.
-    private func padSlack(_ kernelSize: Int) -> Int { 32 + 2 * kernelSize + 32 }
+    /// past a tile's end (at most NR + 2R floats beyond the last plane, NR ≤ 64 in every tile
+    /// table) stay inside the buffer.
+    private func padSlack(_ kernelSize: Int) -> Int { 64 + 2 * kernelSize }
 
     /// How many leading images of an unpadded input (`imageSize` floats each) the CPU kernels may
     /// read in place: those followed by at least `slack` floats of the same tensor, since the
@@ -101,13 +102,16 @@ extension OpenCLBackend {
         let p = hp - r + 1, q = wp - r + 1
         let defines = try ConvolutionTiles.cpuConv(self, outChannels: filters, outWidth: q)
         let mr = tileSize(defines, "MR"), nr = tileSize(defines, "NR")
-        try launch(kernel(file: "conv.cl", name: "conv_fwd_cpu", defines: defines),
+        // FLAT=1 tiles run conv_fwd_flat_cpu: NR consecutive positions of the flat range
+        // [0, P·wp) of the padded plane per work-item instead of NR of one output row.
+        let flat = defines["FLAT"] == "1"
+        try launch(kernel(file: "conv.cl", name: flat ? "conv_fwd_flat_cpu" : "conv_fwd_cpu", defines: defines),
                    [.int(try checkedInt(channels, "C")), .int(try checkedInt(hp, "Hp")), .int(try checkedInt(wp, "Wp")),
                     .int(try checkedInt(filters, "K")), .int(try checkedInt(r, "R")),
                     .int(try checkedInt(p, "P")), .int(try checkedInt(q, "Q")),
                     .tensor(xp), .tensor(weight), .tensor(bias ?? weight), .int(bias == nil ? 0 : 1),
                     .int(relu ? 1 : 0), .tensor(output)],
-                   global: [p * ceilDiv(q, nr), ceilDiv(filters, mr), batch])
+                   global: [flat ? ceilDiv(p * wp, nr) : p * ceilDiv(q, nr), ceilDiv(filters, mr), batch])
     }
 
     /// GPU style: out[n][filters][p][q] of an unpadded input [batch][channels][h][w] read with

@@ -1,0 +1,34 @@
+// Every candidate of the CPU forward-convolution tile tables (row and flat-wide tiles) against
+// the reference on the conv checks of SynapseChecks, forward and input gradient: the tuner
+// only checks candidates on its two probe shapes, and synapse-check only runs the chosen one.
+import SynapseChecks
+import SynapseEngine
+@testable import SynapseOpenCL
+import SynapseReference
+import Testing
+
+@Suite("CPU conv tile candidates match the reference")
+struct ConvTileTests {
+    @Test("every conv_fwd_cpu candidate passes the conv checks", .enabled(if: Fixture.runDeviceTests),
+          arguments: [TileTables.convForwardWide, TileTables.convForwardNarrow])
+    func everyCandidatePasses(table: TileTable) throws {
+        let backend = try OpenCLBackend(device: Fixture.cpuDevice(), style: .cpu)
+        let reference = ReferenceBackend()
+        let checks = OpChecks.standard.filter { $0.op.hasPrefix("conv2dForward") || $0.op == "conv2dBackwardInput" }
+        #expect(checks.count >= 20)
+        let seed: UInt64 = 0xF1A7
+        for check in checks {
+            let expected = try check.prepare(reference, seed)
+            try expected.run()
+            let wanted = try expected.download(from: reference)
+            for candidate in table.candidates {
+                backend.tilesUnderTrial[table.kernel] = candidate
+                defer { backend.tilesUnderTrial[table.kernel] = nil }
+                let op = try check.prepare(backend, seed)
+                try op.run()
+                let (error, tolerance) = check.compare(try op.download(from: backend), wanted)
+                #expect(error <= tolerance, "\(TileTable.text(candidate)): \(check.op) \(check.shape): error \(error) > \(tolerance)")
+            }
+        }
+    }
+}
