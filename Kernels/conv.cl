@@ -2,19 +2,26 @@
 // Two variants, chosen by the host per device type.
 //
 // CPU style (PoCL), implicit GEMM on a padded copy: the input is copied into Xp [N][C][Hp][Wp]
-// (Hp = H + 2 pad, Wp = W + 2 pad, zero border, zero slack after the last plane). A valid
-// convolution of Xp reads, for the NR outputs q0..q0+NR-1 of output row p and each (c, r, s),
-// the NR contiguous floats Xp[n][c][p + r][q0 + s ...]: one float16 vector load per 16 outputs,
-// the MR filter values broadcast, MR*NR/16 vector fmas, no barriers, no local memory, no
-// im2col buffer. Lanes past Q read the next row (or the slack) and are not stored.
+// (Hp = H + 2 pad, Wp = W + 2 pad, zero border, zero slack after the last plane; a pad-0 input
+// is read in place but for its last images). Output position (p, q) reads, for each (c, r, s),
+// Xp[n][c][(p + r)*Wp + q + s]: NR consecutive positions are NR contiguous floats, one float16
+// vector load per 16, the MR filter values broadcast, MR*NR/16 vector fmas, no barriers, no
+// local memory, no im2col buffer. Two tilings of the positions (the tuner picks per class of
+// output width, Tuner.swift):
+//   conv_fwd_cpu       NR positions of ONE output row (a 13-wide row fills 13 of 16 lanes);
+//   conv_fwd_flat_cpu  NR consecutive positions j = p*Wp + q of the flat range [0, P*Wp) ("flat
+//                      wide"): vectors always full, the Wp - Q wrapped lanes per row computed
+//                      and not stored (a lane-by-lane store at the end, once per C*R*R fmas).
+// Lanes that are not stored read the next row (or the slack).
 //   forward:          bias + ReLU fused into the store.
-//   input gradient:   the same kernel on dOutput padded by R-1-pad, with the weights flipped and
+//   input gradient:   the same kernels on dOutput padded by R-1-pad, with the weights flipped and
 //                     transposed to [C][K][R][R] (conv_flip_weights); no bias, no ReLU.
 //   weight gradient:  dW[k][c,r,s] = sum_n sum_j dYw[n][k][j] * Xp[n][c][j + r*Wp + s], with
 //                     dOutput copied to the "wide" layout dYw [N][K][PWr] (row length Wp, zeros
 //                     at q >= Q and past P*Wp; PWr a multiple of 16): each work-item holds
-//                     MR x TC float16 partial sums over positions, per chunk of images (dim 2),
-//                     reduced afterwards (conv_reduce) with the bias gradient (conv_db_partial).
+//                     DMR x TC float16 partial sums over positions, per chunk of images (dim 2);
+//                     the work-items of the first column tile also sum dOutput (the bias
+//                     gradient's partial sums); both are reduced afterwards (conv_reduce).
 //                     When Q is a multiple of 16, conv_dw_rows_cpu reads dOutput in place instead
 //                     (its rows are whole vectors: no copy, no lanes to mask).
 //
@@ -211,7 +218,8 @@ __kernel void conv_fwd_flat_cpu(int C, int Hp, int Wp, int K, int R, int P, int 
 
 // Weight gradient, CPU style. dyw: dOutput in the wide layout [N][K][PWr] (zeros at q >= Q and
 // past P*Wp, PWr a multiple of 16). Each work-item: DMR filters x TC columns (c,r,s) over the
-// images [g*chunk, (g+1)*chunk); writes partial sums part[g][k][crs].
+// images [g*chunk, (g+1)*chunk); writes partial sums part[g][k][crs] and, in the work-items with
+// t0 = 0, partb[g][k] (the sum of the dOutput planes: the bias gradient; the dyw zeros add none).
 #ifndef DMR
 #define DMR 4
 #endif
@@ -220,7 +228,7 @@ __kernel void conv_fwd_flat_cpu(int C, int Hp, int Wp, int K, int R, int P, int 
 #endif
 __kernel void conv_dw_cpu(int C, int Hp, int Wp, int K, int R, int PWr, int N, int chunk,
                           __global const float* xp, int xpOffset, __global const float* dyw, int dywOffset,
-                          __global float* part, int partOffset) {
+                          __global float* part, int partOffset, __global float* partb, int partbOffset) {
     int t0 = get_global_id(0) * TC;
     int k0 = get_global_id(1) * DMR;
     int g = get_global_id(2);
@@ -236,11 +244,15 @@ __kernel void conv_dw_cpu(int C, int Hp, int Wp, int K, int R, int PWr, int N, i
     int km[DMR];
     #pragma unroll
     for (int m = 0; m < DMR; m++) km[m] = min(k0 + m, K - 1);
-    float16 acc[DMR][TC];
+    float16 acc[DMR][TC], bacc[DMR];
     #pragma unroll
-    for (int m = 0; m < DMR; m++)
+    for (int m = 0; m < DMR; m++) {
+        bacc[m] = (float16)(0.0f);
         #pragma unroll
         for (int t = 0; t < TC; t++) acc[m][t] = (float16)(0.0f);
+    }
+    // The work-items of the first column tile also sum dOutput: the bias gradient.
+    bool withBias = t0 == 0;
     int nEnd = min(N, (g + 1) * chunk);
     for (int n = g * chunk; n < nEnd; n++) {
         __global const float* x = xp + xpOffset + (size_t)n * C * plane;
@@ -255,6 +267,10 @@ __kernel void conv_dw_cpu(int C, int Hp, int Wp, int K, int R, int PWr, int N, i
             for (int m = 0; m < DMR; m++)
                 #pragma unroll
                 for (int t = 0; t < TC; t++) acc[m][t] = fma(a[m], b[t], acc[m][t]);
+            if (withBias) {
+                #pragma unroll
+                for (int m = 0; m < DMR; m++) bacc[m] += a[m];
+            }
         }
     }
     #pragma unroll
@@ -267,15 +283,20 @@ __kernel void conv_dw_cpu(int C, int Hp, int Wp, int K, int R, int PWr, int N, i
             float8 h8 = v.lo + v.hi; float4 h4 = h8.lo + h8.hi; float2 h2 = h4.lo + h4.hi;
             part[partOffset + ((size_t)g * K + k0 + m) * CRR + t0 + t] = h2.x + h2.y;
         }
+        if (withBias) {
+            float16 v = bacc[m];
+            float8 h8 = v.lo + v.hi; float4 h4 = h8.lo + h8.hi; float2 h2 = h4.lo + h4.hi;
+            partb[partbOffset + (size_t)g * K + k0 + m] = h2.x + h2.y;
+        }
     }
 }
 
 // Weight gradient, CPU style, for Q a multiple of 16: dy = dOutput [N][K][P][Q] as it is; the
 // 16 positions q..q+15 of row p meet Xp[n][c][(p + r)*Wp + q + s ...]. Same tiles, grid and
-// partial sums as conv_dw_cpu; no read past a row of dy, nor past an image of Xp.
+// partial sums (weight and bias) as conv_dw_cpu; no read past a row of dy, nor past an image of Xp.
 __kernel void conv_dw_rows_cpu(int C, int Hp, int Wp, int K, int R, int Q, int N, int chunk,
                                __global const float* xp, int xpOffset, __global const float* dy, int dyOffset,
-                               __global float* part, int partOffset) {
+                               __global float* part, int partOffset, __global float* partb, int partbOffset) {
     int t0 = get_global_id(0) * TC;
     int k0 = get_global_id(1) * DMR;
     int g = get_global_id(2);
@@ -291,11 +312,15 @@ __kernel void conv_dw_rows_cpu(int C, int Hp, int Wp, int K, int R, int Q, int N
     int km[DMR];
     #pragma unroll
     for (int m = 0; m < DMR; m++) km[m] = min(k0 + m, K - 1);
-    float16 acc[DMR][TC];
+    float16 acc[DMR][TC], bacc[DMR];
     #pragma unroll
-    for (int m = 0; m < DMR; m++)
+    for (int m = 0; m < DMR; m++) {
+        bacc[m] = (float16)(0.0f);
         #pragma unroll
         for (int t = 0; t < TC; t++) acc[m][t] = (float16)(0.0f);
+    }
+    // The work-items of the first column tile also sum dOutput: the bias gradient.
+    bool withBias = t0 == 0;
     int nEnd = min(N, (g + 1) * chunk);
     for (int n = g * chunk; n < nEnd; n++) {
         __global const float* x = xp + xpOffset + (size_t)n * C * plane;
@@ -311,6 +336,10 @@ __kernel void conv_dw_rows_cpu(int C, int Hp, int Wp, int K, int R, int Q, int N
                 for (int m = 0; m < DMR; m++)
                     #pragma unroll
                     for (int t = 0; t < TC; t++) acc[m][t] = fma(a[m], b[t], acc[m][t]);
+                if (withBias) {
+                    #pragma unroll
+                    for (int m = 0; m < DMR; m++) bacc[m] += a[m];
+                }
             }
         }
     }
@@ -324,23 +353,12 @@ __kernel void conv_dw_rows_cpu(int C, int Hp, int Wp, int K, int R, int Q, int N
             float8 h8 = v.lo + v.hi; float4 h4 = h8.lo + h8.hi; float2 h2 = h4.lo + h4.hi;
             part[partOffset + ((size_t)g * K + k0 + m) * CRR + t0 + t] = h2.x + h2.y;
         }
+        if (withBias) {
+            float16 v = bacc[m];
+            float8 h8 = v.lo + v.hi; float4 h4 = h8.lo + h8.hi; float2 h2 = h4.lo + h4.hi;
+            partb[partbOffset + (size_t)g * K + k0 + m] = h2.x + h2.y;
+        }
     }
-}
-
-// Partial bias gradient: partb[g][k] = sum over images of chunk g of the dOutput plane, wide
-// (PWr floats) or, for Q a multiple of 16, as it is (PWr = P*Q).
-__kernel void conv_db_partial(int K, int PWr, int N, int chunk, __global const float* dyw, int dywOffset,
-                              __global float* partb, int partbOffset) {
-    int k = get_global_id(0), g = get_global_id(1);
-    if (k >= K) return;
-    float16 acc = (float16)(0.0f);
-    int nEnd = min(N, (g + 1) * chunk);
-    for (int n = g * chunk; n < nEnd; n++) {
-        __global const float* dy = dyw + dywOffset + ((size_t)n * K + k) * PWr;
-        for (int j = 0; j < PWr; j += 16) acc += vload16(0, dy + j);
-    }
-    float8 h8 = acc.lo + acc.hi; float4 h4 = h8.lo + h8.hi; float2 h2 = h4.lo + h4.hi;
-    partb[partbOffset + (size_t)g * K + k] = h2.x + h2.y;
 }
 
 // dst[dstOffset + i] = sum_g part[partOffset + g*count + i] for i < count: the partial sums of

@@ -222,9 +222,8 @@ extension OpenCLBackend {
                                  slot: "conv.wideGradient")
                 let defines = ConvolutionTiles.cpuWeightGradient
                 let dmr = tileSize(defines, "DMR"), tc = tileSize(defines, "TC")
-                let shape: [KernelArg] = [.int(try checkedInt(wideLength, "wide plane")),
-                                          .int(try checkedInt(s.batch, "N")), .int(try checkedInt(chunk, "chunk"))]
-                // Images [first, first + count) (first a multiple of chunk) into their partial sums.
+                // Images [first, first + count) (first a multiple of chunk) into their partial sums
+                // of the weight and (the first column tile's work-items) the bias gradient.
                 func weightGradient(first: Int, count: Int, x: Tensor) throws {
                     let firstGroup = first / chunk, groupCount = ceilDiv(count, chunk)
                     try launch(kernel(file: "conv.cl", name: inPlace ? "conv_dw_rows_cpu" : "conv_dw_cpu", defines: defines),
@@ -236,7 +235,9 @@ extension OpenCLBackend {
                                 .tensor(dyw.view(at: first * s.outChannels * wideLength,
                                                  shape: [count * s.outChannels * wideLength])),
                                 .tensor(partial.view(at: firstGroup * s.outChannels * crs,
-                                                     shape: [groupCount * s.outChannels * crs]))],
+                                                     shape: [groupCount * s.outChannels * crs])),
+                                .tensor(partialBias.view(at: firstGroup * s.outChannels,
+                                                         shape: [groupCount * s.outChannels]))],
                                global: [ceilDiv(crs, tc), ceilDiv(s.outChannels, dmr), groupCount])
                 }
                 // A valid convolution reads the input in place for whole chunks of leading images
@@ -253,9 +254,6 @@ extension OpenCLBackend {
                                         left: s.padding, slack: padSlack(r), slot: "conv.paddedInput")
                     try weightGradient(first: head, count: tail, x: xp)
                 }
-                try launch(kernel(file: "conv.cl", name: "conv_db_partial"),
-                           [.int(try checkedInt(s.outChannels, "K"))] + shape + [.tensor(dyw), .tensor(partialBias)],
-                           global: [s.outChannels, groups])
             }
             // groups = 0 (empty batch) sums nothing: zeros, as the contract's empty sum.
             try launch(reduce, [.int(try checkedInt(s.weightCount, "weights")), .int(try checkedInt(groups, "groups")),
