@@ -96,11 +96,13 @@ extension OpenCLBackend {
     }
 
     /// CPU style: a valid convolution of an already padded input `xp` ([batch][channels][hp][wp]
-    /// plus slack) producing [batch][filters][hp−R+1][wp−R+1], bias + ReLU fused when `bias` is given.
+    /// plus slack) producing [batch][filters][hp−R+1][wp−R+1], bias + ReLU fused when `bias` is
+    /// given, with the tiles `defines` (`ConvolutionTiles.cpuConv`, resolved by the caller before
+    /// it fills any workspace: a first-use tuning runs convolutions that reuse the workspaces).
     private func cpuValidConv(batch: Int, channels: Int, hp: Int, wp: Int, filters: Int, r: Int,
-                              xp: Tensor, weight: Tensor, bias: Tensor?, relu: Bool, output: Tensor) throws {
+                              xp: Tensor, weight: Tensor, bias: Tensor?, relu: Bool, output: Tensor,
+                              defines: [String: String]) throws {
         let p = hp - r + 1, q = wp - r + 1
-        let defines = try ConvolutionTiles.cpuConv(self, outChannels: filters, outWidth: q)
         let mr = tileSize(defines, "MR"), nr = tileSize(defines, "NR")
         // FLAT=1 tiles run conv_fwd_flat_cpu: NR consecutive positions of the flat range
         // [0, P·wp) of the padded plane per work-item instead of NR of one output row.
@@ -138,6 +140,7 @@ extension OpenCLBackend {
         if s.batch == 0 || s.outChannels == 0 { return }
         switch style {
         case .cpu:
+            let defines = try ConvolutionTiles.cpuConv(self, outChannels: s.outChannels, outWidth: s.outWidth)
             let hp = s.height + 2 * s.padding, wp = s.width + 2 * s.padding
             // A valid convolution reads the input in place for the leading images (their reads
             // past a plane's end land in the next image); only the trailing ones are copied.
@@ -145,7 +148,8 @@ extension OpenCLBackend {
                                                       slack: padSlack(s.kernelSize)) : 0
             if head > 0 {
                 try cpuValidConv(batch: head, channels: s.inChannels, hp: hp, wp: wp, filters: s.outChannels,
-                                 r: s.kernelSize, xp: input, weight: weight, bias: bias, relu: relu, output: output)
+                                 r: s.kernelSize, xp: input, weight: weight, bias: bias, relu: relu, output: output,
+                                 defines: defines)
             }
             if head < s.batch {
                 let inImage = s.inputCount / s.batch, outImage = s.outputCount / s.batch, tail = s.batch - head
@@ -155,7 +159,7 @@ extension OpenCLBackend {
                                     slack: padSlack(s.kernelSize), slot: "conv.paddedInput")
                 try cpuValidConv(batch: tail, channels: s.inChannels, hp: hp, wp: wp, filters: s.outChannels,
                                  r: s.kernelSize, xp: xp, weight: weight, bias: bias, relu: relu,
-                                 output: output.view(at: head * outImage, shape: [tail * outImage]))
+                                 output: output.view(at: head * outImage, shape: [tail * outImage]), defines: defines)
             }
         case .gpu:
             try gpuConv(batch: s.batch, channels: s.inChannels, h: s.height, w: s.width, filters: s.outChannels,
@@ -175,6 +179,7 @@ extension OpenCLBackend {
             try fill(dInput.view(at: 0, shape: [s.inputCount]), value: 0)
             return
         }
+        let defines = style == .cpu ? try ConvolutionTiles.cpuConv(self, outChannels: s.inChannels, outWidth: s.width) : [:]
         let flipped = try flippedWeights(s, weight)
         let border = s.kernelSize - 1 - s.padding
         switch style {
@@ -184,7 +189,8 @@ extension OpenCLBackend {
                                  rows: hp, rowLength: wp, planeStride: hp * wp, top: border, left: border,
                                  slack: padSlack(s.kernelSize), slot: "conv.paddedGradient")
             try cpuValidConv(batch: s.batch, channels: s.outChannels, hp: hp, wp: wp, filters: s.inChannels,
-                             r: s.kernelSize, xp: dyp, weight: flipped, bias: nil, relu: false, output: dInput)
+                             r: s.kernelSize, xp: dyp, weight: flipped, bias: nil, relu: false, output: dInput,
+                             defines: defines)
         case .gpu:
             try gpuConv(batch: s.batch, channels: s.outChannels, h: s.outHeight, w: s.outWidth,
                         filters: s.inChannels, r: s.kernelSize, pad: border, input: dOutput, weight: flipped,

@@ -31,4 +31,18 @@ struct ConvTileTests {
             }
         }
     }
+
+    /// A first-use tuning runs convolutions of its own, which reuse the workspaces (the padded
+    /// copies); a convolution that triggers it must resolve its tiles before filling them.
+    @Test("a convolution whose first use tunes the tiles computes the right result",
+          .enabled(if: Fixture.runDeviceTests),
+          arguments: ["conv2dForward N3 C3 32x32 K32 R3 pad1", "conv2dBackwardInput N2 C32 15x15 K64 R3 pad1"])
+    func firstUseTuningInsideAConvolution(name: String) throws {
+        let check = try #require(OpChecks.standard.first { "\($0.op) \($0.shape)".hasPrefix(name) })
+        let backend = try OpenCLBackend(device: Fixture.cpuDevice(), style: .cpu,
+                                        cache: .directory(try Fixture.temporaryFolder("conv-first-use")), tuning: .firstUse)
+        let result = check.run(on: backend, reference: ReferenceBackend(), seed: 0x71E5)
+        #expect(backend.tuningStatistics.tuned == 1)
+        #expect(result.passed, "\(result)")
+    }
 }
