@@ -81,20 +81,21 @@ public enum TileTables {
     ])
 
     /// CPU forward convolution (also run by the input gradient) on output rows of more than 16:
-    /// MR filters × NR positions per work-item (NR a multiple of 16, at most 64: the padded
-    /// copies' slack). FLAT=1 candidates run conv_fwd_flat_cpu (NR consecutive positions of
-    /// the flat padded plane), the others conv_fwd_cpu (NR positions of one output row).
+    /// MR filters × NR positions of one output row per work-item (conv_fwd_cpu; NR a multiple of
+    /// 16, at most 64: the padded copies' slack). 8 × 32 measured best on PoCL 3.1 on two Zen 4
+    /// cores. No flat-wide candidates: a 30- or 32-wide row wastes no more lanes than a flat
+    /// tile, and on the CNN's conv1 (3 channels: 27 fmas per stored position) the flat tile's
+    /// lane-by-lane store made the forward 2.5× slower when the tuner picked it on conv2.
     public static let convForwardWide = TileTable(kernel: "conv_fwd_cpu.wide", style: .cpu, candidates: [
         ["MR": "8", "NR": "32"], ["MR": "4", "NR": "32"], ["MR": "6", "NR": "32"], ["MR": "12", "NR": "16"],
-        ["MR": "8", "NR": "32", "FLAT": "1"], ["MR": "8", "NR": "48", "FLAT": "1"], ["MR": "4", "NR": "64", "FLAT": "1"],
+        ["MR": "8", "NR": "16"],
     ])
     /// The same on rows of at most 16 (the 13- and 15-wide layers), where a row tile is one
-    /// 16-lane vector (Q/16 of its lanes used, each broadcast weight feeding one fma) and flat
-    /// tiles are the point.
+    /// 16-lane vector (Q/16 of its lanes used, each broadcast weight feeding one fma). FLAT=1
+    /// candidates run conv_fwd_flat_cpu: NR consecutive positions of the flat padded plane.
     public static let convForwardNarrow = TileTable(kernel: "conv_fwd_cpu.narrow", style: .cpu, candidates: [
         ["MR": "8", "NR": "32", "FLAT": "1"], ["MR": "8", "NR": "48", "FLAT": "1"], ["MR": "4", "NR": "64", "FLAT": "1"],
-        ["MR": "6", "NR": "48", "FLAT": "1"], ["MR": "12", "NR": "32", "FLAT": "1"],
-        ["MR": "8", "NR": "16"], ["MR": "12", "NR": "16"],
+        ["MR": "12", "NR": "32", "FLAT": "1"], ["MR": "8", "NR": "16"], ["MR": "4", "NR": "16"],
     ])
 
     /// GPU convolution, forward and input gradient (conv_fwd_gpu): TM filters × TN positions per
