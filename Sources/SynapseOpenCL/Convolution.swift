@@ -95,14 +95,25 @@ extension OpenCLBackend {
         return flipped
     }
 
+    /// The row length of a padded copy of rows `width` wide with `border` zeros on each side
+    /// whose left and right borders are shared: width + border, each row's left zeros serving
+    /// as the previous row's right ones (a read (p + r)·rowLength + q + s past a row's end lands
+    /// in the next row's left border, or after the last row in the next plane's top border or
+    /// the slack). Saves border floats a row, and lanes of the flat tiles. Only for borders of
+    /// 1 to R − 1 (the valid convolution's rows, width + 2·border − R + 1, must fit in a row);
+    /// others (a crop, border < 0, included) keep width + 2·border.
+    private func sharedBorderRow(width: Int, border: Int, kernelSize: Int) -> Int {
+        border > 0 && border <= kernelSize - 1 ? width + border : width + 2 * border
+    }
+
     /// CPU style: a valid convolution of an already padded input `xp` ([batch][channels][hp][wp]
-    /// plus slack) producing [batch][filters][hp−R+1][wp−R+1], bias + ReLU fused when `bias` is
-    /// given, with the tiles `defines` (`ConvolutionTiles.cpuConv`, resolved by the caller before
-    /// it fills any workspace: a first-use tuning runs convolutions that reuse the workspaces).
-    private func cpuValidConv(batch: Int, channels: Int, hp: Int, wp: Int, filters: Int, r: Int,
+    /// plus slack, wp the row length) producing [batch][filters][p][q] (q ≤ wp; p + R − 1 ≤ hp),
+    /// bias + ReLU fused when `bias` is given, with the tiles `defines`
+    /// (`ConvolutionTiles.cpuConv`, resolved by the caller before it fills any workspace: a
+    /// first-use tuning runs convolutions that reuse the workspaces).
+    private func cpuValidConv(batch: Int, channels: Int, hp: Int, wp: Int, p: Int, q: Int, filters: Int, r: Int,
                               xp: Tensor, weight: Tensor, bias: Tensor?, relu: Bool, output: Tensor,
                               defines: [String: String]) throws {
-        let p = hp - r + 1, q = wp - r + 1
         let mr = tileSize(defines, "MR"), nr = tileSize(defines, "NR")
         // FLAT=1 tiles run conv_fwd_flat_cpu: NR consecutive positions of the flat range
         // [0, P·wp) of the padded plane per work-item instead of NR of one output row.
@@ -141,13 +152,14 @@ extension OpenCLBackend {
         switch style {
         case .cpu:
             let defines = try ConvolutionTiles.cpuConv(self, outChannels: s.outChannels, outWidth: s.outWidth)
-            let hp = s.height + 2 * s.padding, wp = s.width + 2 * s.padding
+            let hp = s.height + 2 * s.padding, wp = sharedBorderRow(width: s.width, border: s.padding, kernelSize: s.kernelSize)
             // A valid convolution reads the input in place for the leading images (their reads
             // past a plane's end land in the next image); only the trailing ones are copied.
             let head = s.padding == 0 ? inPlaceImages(batch: s.batch, imageSize: s.inputCount / s.batch,
                                                       slack: padSlack(s.kernelSize)) : 0
             if head > 0 {
-                try cpuValidConv(batch: head, channels: s.inChannels, hp: hp, wp: wp, filters: s.outChannels,
+                try cpuValidConv(batch: head, channels: s.inChannels, hp: hp, wp: wp, p: s.outHeight, q: s.outWidth,
+                                 filters: s.outChannels,
                                  r: s.kernelSize, xp: input, weight: weight, bias: bias, relu: relu, output: output,
                                  defines: defines)
             }
@@ -157,7 +169,8 @@ extension OpenCLBackend {
                                     planes: tail * s.inChannels, height: s.height, width: s.width,
                                     rows: hp, rowLength: wp, planeStride: hp * wp, top: s.padding, left: s.padding,
                                     slack: padSlack(s.kernelSize), slot: "conv.paddedInput")
-                try cpuValidConv(batch: tail, channels: s.inChannels, hp: hp, wp: wp, filters: s.outChannels,
+                try cpuValidConv(batch: tail, channels: s.inChannels, hp: hp, wp: wp, p: s.outHeight, q: s.outWidth,
+                                 filters: s.outChannels,
                                  r: s.kernelSize, xp: xp, weight: weight, bias: bias, relu: relu,
                                  output: output.view(at: head * outImage, shape: [tail * outImage]), defines: defines)
             }
@@ -184,11 +197,12 @@ extension OpenCLBackend {
         let border = s.kernelSize - 1 - s.padding
         switch style {
         case .cpu:
-            let hp = s.outHeight + 2 * border, wp = s.outWidth + 2 * border
+            let hp = s.outHeight + 2 * border, wp = sharedBorderRow(width: s.outWidth, border: border, kernelSize: s.kernelSize)
             let dyp = try padded(dOutput, planes: s.batch * s.outChannels, height: s.outHeight, width: s.outWidth,
                                  rows: hp, rowLength: wp, planeStride: hp * wp, top: border, left: border,
                                  slack: padSlack(s.kernelSize), slot: "conv.paddedGradient")
-            try cpuValidConv(batch: s.batch, channels: s.outChannels, hp: hp, wp: wp, filters: s.inChannels,
+            try cpuValidConv(batch: s.batch, channels: s.outChannels, hp: hp, wp: wp, p: s.height, q: s.width,
+                             filters: s.inChannels,
                              r: s.kernelSize, xp: dyp, weight: flipped, bias: nil, relu: false, output: dInput,
                              defines: defines)
         case .gpu:
