@@ -2,21 +2,24 @@
 // Two variants, chosen by the host per device type.
 //
 // CPU style (PoCL), implicit GEMM on a padded copy: the input is copied into Xp [N][C][Hp][Wp]
-// (Hp = H + 2 pad, Wp = W + 2 pad, zero border, zero slack after the last plane; a pad-0 input
-// is read in place but for its last images). Output position (p, q) reads, for each (c, r, s),
-// Xp[n][c][(p + r)*Wp + q + s]: NR consecutive positions are NR contiguous floats, one float16
-// vector load per 16, the MR filter values broadcast, MR*NR/16 vector fmas, no barriers, no
-// local memory, no im2col buffer. Two tilings of the positions (the tuner picks per class of
-// output width, Tuner.swift):
-//   conv_fwd_cpu       NR positions of ONE output row (a 13-wide row fills 13 of 16 lanes);
-//   conv_fwd_flat_cpu  NR consecutive positions j = p*Wp + q of the flat range [0, P*Wp) ("flat
-//                      wide"): vectors always full, the Wp - Q wrapped lanes per row computed
-//                      and not stored (a lane-by-lane store at the end, once per C*R*R fmas).
+// (Hp = H + 2 pad, zero border, zero slack after the last plane; a pad-0 input is read in place
+// but for its last images). Wp, the row length, is W + pad for the forward and the input
+// gradient (1 <= pad <= R-1): the left and right borders are shared, a read past a row's end
+// landing in the next row's left zeros; else W + 2 pad. Output position (p, q) reads, for each
+// (c, r, s), Xp[n][c][(p + r)*Wp + q + s]: NR consecutive positions are NR contiguous floats,
+// one float16 vector load per 16, the MR filter values broadcast, MR*NR/16 vector fmas, no
+// barriers, no local memory, no im2col buffer. Two tilings of the positions (the tuner picks per class of
+// output width, Tuner.swift), by the define FLAT of conv_fwd_cpu:
+//   FLAT = 0   NR positions of ONE output row (a 13-wide row fills 13 of 16 lanes);
+//   FLAT = 1   NR consecutive positions j = p*Wp + q of the flat range [0, P*Wp) ("flat wide"):
+//              vectors always full, the Wp - Q wrapped lanes per row computed and not stored
+//              (a lane-by-lane store at the end, once per C*R*R fmas).
 // Lanes that are not stored read the next row (or the slack).
 //   forward:          bias + ReLU fused into the store.
 //   input gradient:   the same kernels on dOutput padded by R-1-pad, with the weights flipped and
 //                     transposed to [C][K][R][R] (conv_flip_weights); no bias, no ReLU.
-//   weight gradient:  dW[k][c,r,s] = sum_n sum_j dYw[n][k][j] * Xp[n][c][j + r*Wp + s], with
+//   weight gradient:  (Xp with Wp = W + 2 pad, the row length of the wide dOutput)
+//                     dW[k][c,r,s] = sum_n sum_j dYw[n][k][j] * Xp[n][c][j + r*Wp + s], with
 //                     dOutput copied to the "wide" layout dYw [N][K][PWr] (row length Wp, zeros
 //                     at q >= Q and past P*Wp; PWr a multiple of 16): each work-item holds
 //                     DMR x TC float16 partial sums over positions, per chunk of images (dim 2);
@@ -90,20 +93,34 @@ __kernel void conv_flip_weights(int K, int C, int R, __global const float* w, in
     wt[wtOffset + i] = w[offW + ((size_t)k * C + c) * RR + (R - 1 - r) * R + (R - 1 - s)];
 }
 
-// ---------- CPU style: register tile of MR output channels x NR positions of one output row,
-// no local memory. grid (P * ceil(Q/NR), ceil(K/MR), N).
-// out[n][k][p][q] = bias[k] + sum, then max(0, .) when relu. Lanes past Q read the next row
-// (or the zero slack) and are not stored.
+// ---------- CPU style: register tile of MR output channels x NR positions, no local memory.
+// out[n][k][p][q] = bias[k] + sum, then max(0, .) when relu.
+// FLAT = 0 (row tiles): NR positions q0.. of one output row p; grid (P * ceil(Q/NR), ceil(K/MR), N).
+// FLAT = 1 (flat-wide tiles): NR consecutive positions j0.. of the flat range [0, P*Wp), j = p*Wp + q,
+// whatever rows they span; grid (ceil(P*Wp/NR), ceil(K/MR), N); the lanes with q >= Q or
+// j >= P*Wp are not stored (a lane-by-lane store through a private copy, once per C*R*R fmas).
+// Either way the lanes not stored read the next row (or the zero slack: at most NR + 2R floats
+// past the last plane).
+#ifndef FLAT
+#define FLAT 0
+#endif
 __kernel void conv_fwd_cpu(int C, int Hp, int Wp, int K, int R, int P, int Q,
                            __global const float* xp, int xpOffset, __global const float* w, int offW,
                            __global const float* bias, int offB, int hasBias, int relu,
                            __global float* out, int offO) {
+#if FLAT
+    int j0 = get_global_id(0) * NR;
+    int p = j0 / Wp, q0 = j0 - p * Wp;
+    if (j0 >= P * Wp) return;
+#else
     int qTiles = (Q + NR - 1) / NR;
     int p = get_global_id(0) / qTiles;
     int q0 = (get_global_id(0) - p * qTiles) * NR;
+    if (p >= P) return;
+#endif
     int k0 = get_global_id(1) * MR;
     int n = get_global_id(2);
-    if (p >= P || k0 >= K) return;
+    if (k0 >= K) return;
     int RR = R * R, plane = Hp * Wp;
     __global const float* x = xp + xpOffset + (size_t)n * C * plane + p * Wp + q0;
     __global const float* wr[MR];
@@ -136,6 +153,21 @@ __kernel void conv_fwd_cpu(int C, int Hp, int Wp, int K, int R, int P, int Q,
         int k = k0 + m;
         if (k >= K) continue;
         float16 bk = (float16)(hasBias ? bias[offB + k] : 0.0f);
+#if FLAT
+        float t[NR];
+        #pragma unroll
+        for (int v = 0; v < NV; v++) {
+            float16 y = acc[m][v] + bk;
+            if (relu) y = fmax(y, (float16)(0.0f));
+            vstore16(y, 0, t + 16 * v);
+        }
+        __global float* o = out + offO + ((size_t)n * K + k) * P * Q;
+        int pl = p, ql = q0;
+        for (int l = 0; l < NR; l++) {
+            if (ql < Q && pl < P) o[pl * Q + ql] = t[l];
+            if (++ql == Wp) { ql = 0; pl++; }
+        }
+#else
         __global float* o = out + offO + (((size_t)n * K + k) * P + p) * Q + q0;
         #pragma unroll
         for (int v = 0; v < NV; v++) {
@@ -150,69 +182,7 @@ __kernel void conv_fwd_cpu(int C, int Hp, int Wp, int K, int R, int P, int Q,
                 for (int l = 0; l < left; l++) o[16 * v + l] = t[l];
             }
         }
-    }
-}
-
-// ---------- CPU style, "flat wide" tiles: the output positions j = p*Wp + q of the padded plane
-// taken as one flat range [0, P*Wp); a work-item computes MR filters x NR consecutive j (rows
-// need not line up with tiles, so every vector is full whatever Q is). Lanes with q >= Q (the
-// Wp - Q columns that wrap into the next row) and j >= P*Wp are computed but not stored: the
-// store goes lane by lane through a private copy, once per C*R*R vector fmas. Reads reach at most
-// NR + R floats past the last plane (the slack). grid (ceil(P*Wp/NR), ceil(K/MR), N).
-__kernel void conv_fwd_flat_cpu(int C, int Hp, int Wp, int K, int R, int P, int Q,
-                           __global const float* xp, int xpOffset, __global const float* w, int offW,
-                           __global const float* bias, int offB, int hasBias, int relu,
-                           __global float* out, int offO) {
-    int j0 = get_global_id(0) * NR;
-    int k0 = get_global_id(1) * MR;
-    int n = get_global_id(2);
-    if (j0 >= P * Wp || k0 >= K) return;
-    int RR = R * R, plane = Hp * Wp;
-    __global const float* x = xp + xpOffset + (size_t)n * C * plane + j0;
-    __global const float* wr[MR];
-    #pragma unroll
-    for (int m = 0; m < MR; m++) wr[m] = w + offW + (size_t)min(k0 + m, K - 1) * C * RR;
-    float16 acc[MR][NV];
-    #pragma unroll
-    for (int m = 0; m < MR; m++)
-        #pragma unroll
-        for (int v = 0; v < NV; v++) acc[m][v] = (float16)(0.0f);
-    for (int c = 0; c < C; c++) {
-        for (int r = 0; r < R; r++) {
-            __global const float* xr = x + c * plane + r * Wp;
-            int wo = c * RR + r * R;
-            for (int s = 0; s < R; s++) {
-                float16 b[NV];
-                #pragma unroll
-                for (int v = 0; v < NV; v++) b[v] = vload16(0, xr + s + 16 * v);
-                #pragma unroll
-                for (int m = 0; m < MR; m++) {
-                    float16 a = (float16)(wr[m][wo + s]);
-                    #pragma unroll
-                    for (int v = 0; v < NV; v++) acc[m][v] = fma(a, b[v], acc[m][v]);
-                }
-            }
-        }
-    }
-    int p0 = j0 / Wp, q0 = j0 - p0 * Wp;
-    #pragma unroll
-    for (int m = 0; m < MR; m++) {
-        int k = k0 + m;
-        if (k >= K) continue;
-        float16 bk = (float16)(hasBias ? bias[offB + k] : 0.0f);
-        float t[NR];
-        #pragma unroll
-        for (int v = 0; v < NV; v++) {
-            float16 y = acc[m][v] + bk;
-            if (relu) y = fmax(y, (float16)(0.0f));
-            vstore16(y, 0, t + 16 * v);
-        }
-        __global float* o = out + offO + ((size_t)n * K + k) * P * Q;
-        int p = p0, q = q0;
-        for (int l = 0; l < NR; l++) {
-            if (q < Q && p < P) o[p * Q + q] = t[l];
-            if (++q == Wp) { q = 0; p++; }
-        }
+#endif
     }
 }
 

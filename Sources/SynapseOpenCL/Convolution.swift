@@ -115,10 +115,10 @@ extension OpenCLBackend {
                               xp: Tensor, weight: Tensor, bias: Tensor?, relu: Bool, output: Tensor,
                               defines: [String: String]) throws {
         let mr = tileSize(defines, "MR"), nr = tileSize(defines, "NR")
-        // FLAT=1 tiles run conv_fwd_flat_cpu: NR consecutive positions of the flat range
-        // [0, P·wp) of the padded plane per work-item instead of NR of one output row.
+        // FLAT=1 tiles: NR consecutive positions of the flat range [0, P·wp) of the padded
+        // plane per work-item instead of NR of one output row.
         let flat = defines["FLAT"] == "1"
-        try launch(kernel(file: "conv.cl", name: flat ? "conv_fwd_flat_cpu" : "conv_fwd_cpu", defines: defines),
+        try launch(kernel(file: "conv.cl", name: "conv_fwd_cpu", defines: defines),
                    [.int(try checkedInt(channels, "C")), .int(try checkedInt(hp, "Hp")), .int(try checkedInt(wp, "Wp")),
                     .int(try checkedInt(filters, "K")), .int(try checkedInt(r, "R")),
                     .int(try checkedInt(p, "P")), .int(try checkedInt(q, "Q")),

@@ -92,7 +92,7 @@ public enum TileTables {
     ])
     /// The same on rows of at most 16 (the 13- and 15-wide layers), where a row tile is one
     /// 16-lane vector (Q/16 of its lanes used, each broadcast weight feeding one fma). FLAT=1
-    /// candidates run conv_fwd_flat_cpu: NR consecutive positions of the flat padded plane.
+    /// candidates: NR consecutive positions of the flat padded plane per work-item.
     public static let convForwardNarrow = TileTable(kernel: "conv_fwd_cpu.narrow", style: .cpu, candidates: [
         ["MR": "8", "NR": "32", "FLAT": "1"], ["MR": "8", "NR": "48", "FLAT": "1"], ["MR": "4", "NR": "64", "FLAT": "1"],
         ["MR": "12", "NR": "32", "FLAT": "1"], ["MR": "8", "NR": "16"], ["MR": "4", "NR": "16"],
