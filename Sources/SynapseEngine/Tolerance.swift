@@ -19,6 +19,12 @@ public enum Tolerance {
         8.0 * Double(max(1, reductionLength)) * floatEpsilon + 1e-5
     }
 
+    /// Tolerance for a convolution over `channels` input channels with `kernelSize`² filters
+    /// (plus the bias when `bias`).
+    public static func forConvolution(channels: Int, kernelSize: Int, bias: Bool = false) -> Double {
+        forReduction(length: channels * kernelSize * kernelSize + (bias ? 1 : 0))
+    }
+
     /// max_i |actual_i − expected_i| / (1 + |expected_i|); infinite if the counts differ or a
     /// value is NaN where the other is not.
     public static func maxError(_ actual: [Float], _ expected: [Float]) -> Double {

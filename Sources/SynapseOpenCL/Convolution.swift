@@ -151,6 +151,7 @@ extension OpenCLBackend {
         if s.batch == 0 || s.outChannels == 0 { return }
         switch style {
         case .cpu:
+            if try winogradForward(s, input: input, weight: weight, bias: bias, relu: relu, output: output) { return }
             let defines = try ConvolutionTiles.cpuConv(self, outChannels: s.outChannels, outWidth: s.outWidth)
             let hp = s.height + 2 * s.padding, wp = sharedBorderRow(width: s.width, border: s.padding, kernelSize: s.kernelSize)
             // A valid convolution reads the input in place for the leading images (their reads
@@ -192,6 +193,7 @@ extension OpenCLBackend {
             try fill(dInput.view(at: 0, shape: [s.inputCount]), value: 0)
             return
         }
+        if try winogradBackwardInput(s, dOutput: dOutput, weight: weight, dInput: dInput) { return }
         let defines = style == .cpu ? try ConvolutionTiles.cpuConv(self, outChannels: s.inChannels, outWidth: s.width) : [:]
         let flipped = try flippedWeights(s, weight)
         let border = s.kernelSize - 1 - s.padding

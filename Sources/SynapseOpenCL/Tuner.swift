@@ -119,9 +119,25 @@ public enum TileTables {
         ["TM": "64", "TN": "32", "TK": "16", "WM": "4", "WN": "4"],
     ])
 
-    /// The tables of one kernel style.
+    /// CPU 3×3 convolutions, per op and output-width class (as the direct kernel's: rows of
+    /// more than 16, or at most 16): the direct kernel (conv_fwd_cpu with its own table's tiles,
+    /// the default) or Winograd F(2×2, 3×3) (wino_fwd_cpu, Winograd.swift) with MR filters per
+    /// work-item. Only shapes Winograd serves consult these (3×3, 8 to 64 channels).
+    public static let conv3x3ForwardWide = TileTable(kernel: "conv3x3_fwd_cpu.wide", style: .cpu, candidates: winograd)
+    public static let conv3x3ForwardNarrow = TileTable(kernel: "conv3x3_fwd_cpu.narrow", style: .cpu, candidates: winograd)
+    public static let conv3x3BackwardInputWide = TileTable(kernel: "conv3x3_dx_cpu.wide", style: .cpu, candidates: winograd)
+    public static let conv3x3BackwardInputNarrow = TileTable(kernel: "conv3x3_dx_cpu.narrow", style: .cpu,
+                                                             candidates: winograd)
+    private static let winograd: [[String: String]] = [
+        ["ALGO": "direct"], ["ALGO": "winograd", "MR": "16"], ["ALGO": "winograd", "MR": "8"],
+    ]
+
+    /// The tables of one kernel style (the direct kernel's before the algorithm choices, which
+    /// time the direct kernel with its tuned tiles).
     public static func all(for style: KernelStyle) -> [TileTable] {
-        [gemmCPU, gemmFusedCPU, gemmGPU, convForwardWide, convForwardNarrow, convGPU, convWeightGPU].filter { $0.style == style }
+        [gemmCPU, gemmFusedCPU, gemmGPU, convForwardWide, convForwardNarrow, convGPU, convWeightGPU,
+         conv3x3ForwardWide, conv3x3ForwardNarrow, conv3x3BackwardInputWide,
+         conv3x3BackwardInputNarrow].filter { $0.style == style }
     }
 }
 
@@ -366,7 +382,9 @@ struct TuningProbe {
         case "conv_dw_gpu":
             return try convWeightGradient(backend, checks: gpuConvChecks,
                                           timed: ConvShape(batch: 64, inChannels: 64, height: 15, width: 15, outChannels: 64, padding: 0))
-        default: throw BackendError("the tuner has no problem for kernel '\(kernel)'")
+        default:
+            if let probe = try conv3x3Algorithm(kernel, backend: backend) { return probe }
+            throw BackendError("the tuner has no problem for kernel '\(kernel)'")
         }
     }
 

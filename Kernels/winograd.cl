@@ -1,0 +1,220 @@
+// Winograd F(2x2, 3x3) convolution (Lavin & Gray 2016, "Fast Algorithms for Convolutional Neural
+// Networks"), stride 1, 3x3 filters, CPU style only (float16 vectors, no local memory, no
+// barriers). An alternative to conv.cl's direct kernel that the tuner measures per layer class
+// (see Sources/SynapseOpenCL/Winograd.swift and docs/kernels.md).
+//
+// Each 2x2 output tile Y of one output channel k is  Y = A^T [ sum_c U[k][c] .* V[c] ] A  with
+//   U[k][c] = G g[k][c] G^T   (4x4, the filter transformed once per call: wino_filter)
+//   V[c]    = B^T d[c] B      (4x4, d the 4x4 input patch under the tile, rows 2ty.., cols 2tx..)
+// so the 16 elements xi of the 4x4 domain are 16 independent products M[xi] = U[xi] V[xi] of
+// (filters x channels) by (channels x tiles): 16 multiplies per tile and channel pair instead of
+// the direct 36.
+//
+// Fused, cache-blocked layout (wino_fwd_cpu): one work-item takes 16 tiles of one image (a float16
+// vector, one tile per lane: 16 tiles of a tile row, or TG tile rows of TW <= 16/TG tiles), and
+//   1. transforms their input for all CH channels into a private scratch V[16][CH] of float16
+//      (CH * 1 KiB: an L1/L2-sized block; the patch columns come from two pairs of vector loads of
+//      a padded row and a shuffle2 deinterleave, one per patch column),
+//   2. for each block of MR filters and each xi, accumulates MR float16 sums over the channels
+//      (one vector load of V, MR broadcast fmas of U), kept in a scratch M[16][MR],
+//   3. output-transforms M into the 2x2 tiles, adds the bias, applies ReLU, interleaves the two
+//      columns of each tile back into rows, and stores.
+// The input comes padded (wino_pad): planes of Hq = 2*TH + 2 rows of Wq = 2*TW + 2 floats, zeros
+// around and 64 zero floats after the last plane, so that every load of a tile that exists reads
+// its true patch and a lane past the last tile only reads finite numbers it never stores.
+
+#ifndef MR
+#define MR 16
+#endif
+#ifndef CH
+#define CH 32
+#endif
+#ifndef TG
+#define TG 1
+#endif
+
+// dst[pl][y][x] = src[pl][y - pad][x - pad] (zero outside), planes of Hq x Wq; the extra last
+// work-item writes the 64 slack zeros. One work-item per destination row.
+__kernel void wino_pad(int planes, int H, int W, int pad, int Hq, int Wq,
+                       __global const float* src, int srcOffset, __global float* dst, int dstOffset) {
+    int row = get_global_id(0);
+    if (row > planes * Hq) return;
+    if (row == planes * Hq) {
+        for (int i = 0; i < 64; i++) dst[dstOffset + (size_t)row * Wq + i] = 0.0f;
+        return;
+    }
+    int pl = row / Hq, y = row - pl * Hq, h = y - pad;
+    __global float* d = dst + dstOffset + (size_t)row * Wq;
+    if (h < 0 || h >= H) {
+        for (int i = 0; i < Wq; i++) d[i] = 0.0f;
+        return;
+    }
+    __global const float* s = src + srcOffset + ((size_t)pl * H + h) * W;
+    for (int i = 0; i < Wq; i++) {
+        int w = i - pad;
+        d[i] = (w >= 0 && w < W) ? s[w] : 0.0f;
+    }
+}
+
+// U[(xi * E + c) * Kp + k] = (G g G^T)[xi] for filter k < F of channel c (zeros for F <= k < Kp),
+// g = w[k][c] (flip = 0: a forward convolution with w [F][E][3][3]) or the input gradient's
+// flipped, transposed weight w[c][k][2 - r][2 - s] (flip = 1: w is the forward [E][F][3][3]).
+__kernel void wino_filter(int F, int E, int Kp, int flip, __global const float* w, int offW,
+                          __global float* U, int offU) {
+    int i = get_global_id(0);
+    if (i >= Kp * E) return;
+    int c = i / Kp, k = i - c * Kp;
+    float g[3][3];
+    for (int r = 0; r < 3; r++)
+        for (int s = 0; s < 3; s++)
+            g[r][s] = k >= F ? 0.0f
+                    : flip ? w[offW + ((size_t)c * F + k) * 9 + (2 - r) * 3 + (2 - s)]
+                           : w[offW + ((size_t)k * E + c) * 9 + r * 3 + s];
+    float t[4][3];
+    for (int s = 0; s < 3; s++) {
+        t[0][s] = g[0][s];
+        t[1][s] = 0.5f * (g[0][s] + g[1][s] + g[2][s]);
+        t[2][s] = 0.5f * (g[0][s] - g[1][s] + g[2][s]);
+        t[3][s] = g[2][s];
+    }
+    for (int a = 0; a < 4; a++) {
+        float u0 = t[a][0], u1 = 0.5f * (t[a][0] + t[a][1] + t[a][2]);
+        float u2 = 0.5f * (t[a][0] - t[a][1] + t[a][2]), u3 = t[a][2];
+        __global float* o = U + offU + ((size_t)(a * 4) * E + c) * Kp + k;
+        o[0] = u0;
+        o[(size_t)E * Kp] = u1;
+        o[(size_t)2 * E * Kp] = u2;
+        o[(size_t)3 * E * Kp] = u3;
+    }
+}
+
+// The first n floats of z to o (n <= 16).
+inline void store_part(float16 z, __global float* o, int n) {
+    if (n >= 16) {
+        vstore16(z, 0, o);
+    } else if (n > 0) {
+        float b[16];
+        vstore16(z, 0, b);
+        for (int i = 0; i < n; i++) o[i] = b[i];
+    }
+}
+
+// grid (tile blocks per image, N). TG == 1: block = (tile row ty, 16 tile columns from tx0);
+// TG > 1 (TW <= 16 / TG): block = TG tile rows from ty0, lane l = tile (l / TW, l % TW).
+// xq: padded input [N][CH][Hq][Wq] (+ slack); U from wino_filter; out [N][K][P][Q].
+__kernel void wino_fwd_cpu(int K, int Kp, int P, int Q, int TH, int TW, int Hq, int Wq,
+                           __global const float* xq, int xqOffset, __global const float* U, int offU,
+                           __global const float* bias, int offB, int hasBias, int relu,
+                           __global float* out, int offO) {
+    int colBlocks = TG == 1 ? (TW + 15) / 16 : 1;
+    int block = get_global_id(0), n = get_global_id(1);
+    int ty0 = (block / colBlocks) * TG, tx0 = (block - (block / colBlocks) * colBlocks) * 16;
+    if (ty0 >= TH) return;
+    const int lanesPerRow = TG == 1 ? 16 : TW;
+    // Lane l: tile column t (within the block) and tile-row group g.
+    uint16 lane = (uint16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    uint16 grp = TG == 1 ? (uint16)(0) : min(lane / (uint)lanesPerRow, (uint16)(TG - 1));
+    uint16 t = lane - grp * (uint)lanesPerRow;
+    uint16 even = 2 * t, odd = 2 * t + 1;
+    int plane = Hq * Wq;
+    __global const float* x = xq + xqOffset + (size_t)n * CH * plane + 2 * tx0;
+
+    float16 V[16 * CH];
+    for (int c = 0; c < CH; c++) {
+        float16 d[4][4];
+        #pragma unroll
+        for (int i = 0; i < 4; i++) {
+            #pragma unroll
+            for (int g = 0; g < TG; g++) {
+                int ty = min(ty0 + g, TH - 1);
+                __global const float* row = x + c * plane + (2 * ty + i) * Wq;
+                float16 a = vload16(0, row), b = vload16(0, row + 16);
+                float16 a2 = vload16(0, row + 2), b2 = vload16(0, row + 18);
+                float16 e0 = shuffle2(a, b, even), e1 = shuffle2(a, b, odd);
+                float16 e2 = shuffle2(a2, b2, even), e3 = shuffle2(a2, b2, odd);
+                if (g == 0) {
+                    d[i][0] = e0; d[i][1] = e1; d[i][2] = e2; d[i][3] = e3;
+                } else {
+                    int16 in = grp == (uint)g;
+                    d[i][0] = select(d[i][0], e0, in); d[i][1] = select(d[i][1], e1, in);
+                    d[i][2] = select(d[i][2], e2, in); d[i][3] = select(d[i][3], e3, in);
+                }
+            }
+        }
+        // B^T d B: rows, then columns.
+        float16 w[4][4];
+        #pragma unroll
+        for (int j = 0; j < 4; j++) {
+            w[0][j] = d[0][j] - d[2][j];
+            w[1][j] = d[1][j] + d[2][j];
+            w[2][j] = d[2][j] - d[1][j];
+            w[3][j] = d[1][j] - d[3][j];
+        }
+        #pragma unroll
+        for (int i = 0; i < 4; i++) {
+            V[(4 * i + 0) * CH + c] = w[i][0] - w[i][2];
+            V[(4 * i + 1) * CH + c] = w[i][1] + w[i][2];
+            V[(4 * i + 2) * CH + c] = w[i][2] - w[i][1];
+            V[(4 * i + 3) * CH + c] = w[i][1] - w[i][3];
+        }
+    }
+
+    int P2 = P - 2 * ty0;  // output rows from this block's first
+    for (int k0 = 0; k0 < K; k0 += MR) {
+        float16 M[16][MR];
+        for (int xi = 0; xi < 16; xi++) {
+            float16 acc[MR];
+            #pragma unroll
+            for (int m = 0; m < MR; m++) acc[m] = (float16)(0.0f);
+            __global const float* u = U + offU + (size_t)xi * CH * Kp + k0;
+            const float16* v = V + xi * CH;
+            for (int c = 0; c < CH; c++) {
+                float16 vc = v[c];
+                #pragma unroll
+                for (int m = 0; m < MR; m++) acc[m] = fma((float16)(u[c * Kp + m]), vc, acc[m]);
+            }
+            #pragma unroll
+            for (int m = 0; m < MR; m++) M[xi][m] = acc[m];
+        }
+        for (int m = 0; m < MR; m++) {
+            int k = k0 + m;
+            if (k >= K) break;
+            // A^T M A.
+            float16 t0[4], t1[4];
+            #pragma unroll
+            for (int j = 0; j < 4; j++) {
+                t0[j] = M[j][m] + M[4 + j][m] + M[8 + j][m];
+                t1[j] = M[4 + j][m] - M[8 + j][m] - M[12 + j][m];
+            }
+            float16 bk = (float16)(hasBias ? bias[offB + k] : 0.0f);
+            float16 y00 = t0[0] + t0[1] + t0[2] + bk, y01 = t0[1] - t0[2] - t0[3] + bk;
+            float16 y10 = t1[0] + t1[1] + t1[2] + bk, y11 = t1[1] - t1[2] - t1[3] + bk;
+            if (relu) {
+                y00 = fmax(y00, (float16)(0.0f)); y01 = fmax(y01, (float16)(0.0f));
+                y10 = fmax(y10, (float16)(0.0f)); y11 = fmax(y11, (float16)(0.0f));
+            }
+            __global float* o = out + offO + (((size_t)n * K + k) * P + 2 * ty0) * Q;
+            if (TG == 1) {
+                // Lanes 0..15 are the tiles at columns 2 (tx0 + l): interleave the two columns.
+                const uint16 lo = (uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+                const uint16 hi = lo + (uint)8;
+                int q0 = 2 * tx0, left = Q - q0;
+                store_part(shuffle2(y00, y01, lo), o + q0, left);
+                store_part(shuffle2(y00, y01, hi), o + q0 + 16, left - 16);
+                if (P2 > 1) {
+                    store_part(shuffle2(y10, y11, lo), o + Q + q0, left);
+                    store_part(shuffle2(y10, y11, hi), o + Q + q0 + 16, left - 16);
+                }
+            } else {
+                #pragma unroll
+                for (int g = 0; g < TG; g++) {
+                    if (2 * g >= P2) break;
+                    // Output column q of row group g: lane g * TW + q / 2 of y.0 (q even) or y.1.
+                    uint16 idx = (lane & (uint)1) * (uint)16 + (uint)(g * TW) + lane / (uint)2;
+                    store_part(shuffle2(y00, y01, idx), o + 2 * g * Q, Q);
+                    if (2 * g + 1 < P2) store_part(shuffle2(y10, y11, idx), o + (2 * g + 1) * Q, Q);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+// Winograd F(2×2, 3×3) convolution for the CPU style (Kernels/winograd.cl explains the kernel;
+// docs/kernels.md the algorithm), as an alternative to the direct kernel that the tuner chooses
+// per layer class: `TileTables.conv3x3Forward*` / `conv3x3BackwardInput*` list "ALGO=direct" (the
+// default) and Winograd candidates; each is checked against the reference backend on ragged
+// shapes, then timed in interleaved rounds, and the faster is kept. Convolution.swift calls
+// `winogradForward` / `winogradBackwardInput` first on the CPU style; they return false (and do
+// nothing) when the shape is not one Winograd serves or the tuner chose the direct kernel.
+import SynapseEngine
+import SynapseReference
+
+extension OpenCLBackend {
+    /// Channels (of the convolution being run) Winograd serves: at least 8 (fewer: the transforms
+    /// cost more than the products save) and at most 64 (the kernel keeps 16 × channels float16
+    /// vectors of transformed input in private memory, 64 KiB at 64).
+    static let winogradChannels = 8...64
+
+    /// The class table of a forward convolution with output width `q`.
+    static func winogradForwardTable(outWidth q: Int) -> TileTable {
+        q <= 16 ? TileTables.conv3x3ForwardNarrow : TileTables.conv3x3ForwardWide
+    }
+
+    /// The class table of an input gradient with dInput width `w`.
+    static func winogradBackwardInputTable(width w: Int) -> TileTable {
+        w <= 16 ? TileTables.conv3x3BackwardInputNarrow : TileTables.conv3x3BackwardInputWide
+    }
+
+    /// The forward convolution with Winograd when `s` qualifies and the tuner chose it for its
+    /// class; false (nothing done) otherwise.
+    func winogradForward(_ s: ConvShape, input: Tensor, weight: Tensor, bias: Tensor, relu: Bool,
+                         output: Tensor) throws -> Bool {
+        guard style == .cpu, s.kernelSize == 3, Self.winogradChannels.contains(s.inChannels),
+              s.outHeight > 0, s.outWidth > 0 else { return false }
+        let defines = try tiles(Self.winogradForwardTable(outWidth: s.outWidth))
+        guard defines["ALGO"] == "winograd" else { return false }
+        try winogradConv(batch: s.batch, channels: s.inChannels, height: s.height, width: s.width,
+                         filters: s.outChannels, pad: s.padding, input: input, weight: weight, flip: false,
+                         bias: bias, relu: relu, output: output, defines: defines)
+        return true
+    }
+
+    /// The input gradient with Winograd (a valid convolution of dOutput padded by 2 − pad with
+    /// the flipped, transposed weights, flipped inside the filter transform) when `s` qualifies
+    /// and the tuner chose it; false (nothing done) otherwise.
+    func winogradBackwardInput(_ s: ConvShape, dOutput: Tensor, weight: Tensor, dInput: Tensor) throws -> Bool {
+        guard style == .cpu, s.kernelSize == 3, s.padding <= 2, Self.winogradChannels.contains(s.outChannels),
+              s.outHeight > 0, s.outWidth > 0, s.height > 0, s.width > 0 else { return false }
+        let defines = try tiles(Self.winogradBackwardInputTable(width: s.width))
+        guard defines["ALGO"] == "winograd" else { return false }
+        try winogradConv(batch: s.batch, channels: s.outChannels, height: s.outHeight, width: s.outWidth,
+                         filters: s.inChannels, pad: 2 - s.padding, input: dOutput, weight: weight, flip: true,
+                         bias: nil, relu: false, output: dInput, defines: defines)
+        return true
+    }
+
+    /// out [batch][filters][P][Q] = the 3×3 convolution of input [batch][channels][height][width]
+    /// zero-padded by `pad` (P = height + 2 pad − 2), weights [filters][channels][3][3] or, when
+    /// `flip`, the forward weights [channels][filters][3][3] of an input gradient.
+    private func winogradConv(batch: Int, channels: Int, height: Int, width: Int, filters: Int, pad: Int,
+                              input: Tensor, weight: Tensor, flip: Bool, bias: Tensor?, relu: Bool,
+                              output: Tensor, defines: [String: String]) throws {
+        let p = height + 2 * pad - 2, q = width + 2 * pad - 2
+        let th = ceilDiv(p, 2), tw = ceilDiv(q, 2)
+        let hq = 2 * th + 2, wq = 2 * tw + 2
+        // Tile rows per vector: one when a row has more than 8 tiles, else as many as fit (≤ 4).
+        let tg = tw > 8 ? 1 : min(16 / tw, 4)
+        let mr = tileSize(defines, "MR")
+        let kp = ceilDiv(filters, mr) * mr
+        let filterCount = 16 * channels * kp
+        let paddedCount = batch * channels * hq * wq + 64
+        _ = try checkedInt(max(filterCount, paddedCount), "Winograd workspace size")
+        let u = try workspace("winograd.filter", count: filterCount)
+        try launch(kernel(file: "winograd.cl", name: "wino_filter"),
+                   [.int(try checkedInt(filters, "F")), .int(try checkedInt(channels, "E")), .int(try checkedInt(kp, "Kp")),
+                    .int(flip ? 1 : 0), .tensor(weight), .tensor(u)],
+                   global: [kp * channels])
+        let xq = try workspace("winograd.paddedInput", count: paddedCount)
+        try launch(kernel(file: "winograd.cl", name: "wino_pad"),
+                   [.int(try checkedInt(batch * channels, "planes")), .int(try checkedInt(height, "H")),
+                    .int(try checkedInt(width, "W")), .int(try checkedInt(pad, "pad")), .int(try checkedInt(hq, "Hq")),
+                    .int(try checkedInt(wq, "Wq")), .tensor(input), .tensor(xq)],
+                   global: [batch * channels * hq + 1])
+        let blocks = tg == 1 ? th * ceilDiv(tw, 16) : ceilDiv(th, tg)
+        // One work-item per work-group: PoCL would otherwise give each of a group's work-items
+        // its own copy of the private scratch (tens of KiB each) on one thread's stack.
+        let kernelDefines = ["MR": "\(mr)", "CH": "\(channels)", "TG": "\(tg)"]
+        try launch(kernel(file: "winograd.cl", name: "wino_fwd_cpu", defines: kernelDefines),
+                   [.int(try checkedInt(filters, "K")), .int(try checkedInt(kp, "Kp")), .int(try checkedInt(p, "P")),
+                    .int(try checkedInt(q, "Q")), .int(try checkedInt(th, "TH")), .int(try checkedInt(tw, "TW")),
+                    .int(try checkedInt(hq, "Hq")), .int(try checkedInt(wq, "Wq")), .tensor(xq), .tensor(u),
+                    .tensor(bias ?? u), .int(bias == nil ? 0 : 1), .int(relu ? 1 : 0), .tensor(output)],
+                   global: [blocks, batch], local: [1, 1])
+    }
+}
+
+extension TuningProbe {
+    /// The direct-or-Winograd tables: checked (every candidate, against the reference backend)
+    /// on ragged shapes of the class — odd sizes so the last tile is partial, channel and filter
+    /// counts that are multiples of no block — and timed on the split-CIFAR CNN's layer of the
+    /// class at a small batch.
+    static func conv3x3Algorithm(_ kernel: String, backend: OpenCLBackend) throws -> TuningProbe? {
+        switch kernel {
+        case TileTables.conv3x3ForwardWide.kernel:
+            return try conv3x3(backend, backward: false,
+                               checks: [ConvShape(batch: 3, inChannels: 9, height: 37, width: 35, outChannels: 11, padding: 1),
+                                        ConvShape(batch: 2, inChannels: 8, height: 20, width: 19, outChannels: 21, padding: 0)],
+                               timed: ConvShape(batch: 16, inChannels: 32, height: 32, width: 32, outChannels: 32, padding: 0))
+        case TileTables.conv3x3ForwardNarrow.kernel:
+            return try conv3x3(backend, backward: false,
+                               checks: [ConvShape(batch: 3, inChannels: 13, height: 15, width: 15, outChannels: 19, padding: 0),
+                                        ConvShape(batch: 2, inChannels: 10, height: 9, width: 7, outChannels: 17, padding: 1)],
+                               timed: ConvShape(batch: 32, inChannels: 64, height: 15, width: 15, outChannels: 64, padding: 0))
+        case TileTables.conv3x3BackwardInputWide.kernel:
+            return try conv3x3(backend, backward: true,
+                               checks: [ConvShape(batch: 3, inChannels: 11, height: 33, width: 35, outChannels: 9, padding: 0),
+                                        ConvShape(batch: 2, inChannels: 19, height: 21, width: 17, outChannels: 10, padding: 1)],
+                               timed: ConvShape(batch: 16, inChannels: 32, height: 32, width: 32, outChannels: 32, padding: 0))
+        case TileTables.conv3x3BackwardInputNarrow.kernel:
+            return try conv3x3(backend, backward: true,
+                               checks: [ConvShape(batch: 3, inChannels: 13, height: 15, width: 15, outChannels: 19, padding: 0),
+                                        ConvShape(batch: 2, inChannels: 7, height: 9, width: 11, outChannels: 12, padding: 1)],
+                               timed: ConvShape(batch: 32, inChannels: 64, height: 15, width: 15, outChannels: 64, padding: 0))
+        default: return nil
+        }
+    }
+
+    /// The forward convolution (bias + ReLU) or the input gradient: checked on `checks`, timed on
+    /// `timed`; the tolerance is the convolution's (`Tolerance.forConvolution`).
+    private static func conv3x3(_ backend: OpenCLBackend, backward: Bool, checks: [ConvShape],
+                                timed: ConvShape) throws -> TuningProbe {
+        let reference = ReferenceBackend()
+        var random = SeededGenerator(seed: 0x3A3)
+        func uniform(_ n: Int) -> [Float] { (0..<n).map { _ in 2 * random.nextFloat() - 1 } }
+        func tensor(_ b: any Backend, _ values: [Float]) throws -> Tensor {
+            let t = Tensor(storage: try b.allocate(.float32, count: max(1, values.count)), shape: [values.count])
+            try b.upload(values, to: t)
+            return t
+        }
+        // Runs the op on `b`: x is the input (forward) or dOutput (backward); returns the result.
+        func run(_ b: any Backend, _ s: ConvShape, x: Tensor, w: Tensor, bias: Tensor, into out: Tensor) throws {
+            if backward {
+                try b.conv2dBackwardInput(s, dOutput: x, weight: w, dInput: out)
+            } else {
+                try b.conv2dForward(s, input: x, weight: w, bias: bias, relu: true, output: out)
+            }
+        }
+        func counts(_ s: ConvShape) -> (x: Int, out: Int) {
+            backward ? (s.outputCount, s.inputCount) : (s.inputCount, s.outputCount)
+        }
+        var cases: [(shape: ConvShape, x: [Float], w: [Float], b: [Float], expected: [Float])] = []
+        for s in checks {
+            let x = uniform(counts(s).x), w = uniform(s.weightCount), b = uniform(s.outChannels)
+            let out = try tensor(reference, [Float](repeating: 0, count: counts(s).out))
+            try run(reference, s, x: try tensor(reference, x), w: try tensor(reference, w),
+                    bias: try tensor(reference, b), into: out)
+            cases.append((s, x, w, b, try reference.download(out)))
+        }
+        let tx = try tensor(backend, uniform(counts(timed).x)), tw = try tensor(backend, uniform(timed.weightCount))
+        let tb = try tensor(backend, uniform(timed.outChannels))
+        let tout = try tensor(backend, [Float](repeating: 0, count: counts(timed).out))
+        return TuningProbe(problem: (backward ? "conv input gradient " : "conv forward ") + "\(timed)", check: {
+            var worst = (error: 0.0, tolerance: 1.0)
+            for c in cases {
+                let out = try tensor(backend, [Float](repeating: .nan, count: counts(c.shape).out))
+                try run(backend, c.shape, x: try tensor(backend, c.x), w: try tensor(backend, c.w),
+                        bias: try tensor(backend, c.b), into: out)
+                let error = Tolerance.maxError(try backend.download(out), c.expected)
+                let tolerance = backward
+                    ? Tolerance.forConvolution(channels: c.shape.outChannels, kernelSize: 3)
+                    : Tolerance.forConvolution(channels: c.shape.inChannels, kernelSize: 3, bias: true)
+                if !(error / tolerance <= worst.error / worst.tolerance) { worst = (error, tolerance) }
+            }
+            return worst
+        }, run: {
+            try run(backend, timed, x: tx, w: tw, bias: tb, into: tout)
+        })
+    }
+}
