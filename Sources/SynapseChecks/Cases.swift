@@ -158,7 +158,8 @@ public enum OpChecks {
             return b.prepared {
                 try backend.conv2dForward(s, input: input, weight: weight, bias: bias, relu: relu, output: output)
             }
-        }, compare: OpCheck.maxError(reductionLength: s.inChannels * s.kernelSize * s.kernelSize + 1))
+        }, compare: OpCheck.maxError(tolerance: Tolerance.forConvolution(channels: s.inChannels,
+                                                                           kernelSize: s.kernelSize, bias: true)))
     }
 
     public static func conv2dBackwardInput(_ s: ConvShape) -> OpCheck {
@@ -168,7 +169,8 @@ public enum OpChecks {
             let weight = try b.tensor(b.floats(s.weightCount))
             let dInput = try b.output(s.inputCount)
             return b.prepared { try backend.conv2dBackwardInput(s, dOutput: dOutput, weight: weight, dInput: dInput) }
-        }, compare: OpCheck.maxError(reductionLength: s.outChannels * s.kernelSize * s.kernelSize))
+        }, compare: OpCheck.maxError(tolerance: Tolerance.forConvolution(channels: s.outChannels,
+                                                                           kernelSize: s.kernelSize)))
     }
 
     public static func conv2dBackwardWeight(_ s: ConvShape) -> OpCheck {
@@ -553,6 +555,16 @@ public enum OpChecks {
             ConvShape(batch: 6, inChannels: 3, height: 11, width: 9, outChannels: 13, padding: 2),
             ConvShape(batch: 7, inChannels: 9, height: 15, width: 15, outChannels: 5, padding: 1),
             ConvShape(batch: 3, inChannels: 7, height: 12, width: 14, outChannels: 17, kernelSize: 5, padding: 1),
+            // Shapes the CPU style may run with Winograd F(2×2, 3×3) (8 to 64 channels): odd
+            // output sizes (a partial last tile row and column), rows of more than 16 tiles (two
+            // vectors), of 9 to 16 tiles (one), of 4 to 8 (two to four tile rows per vector),
+            // channel and filter counts that are multiples of no block, pad 0, 1 and 2.
+            ConvShape(batch: 3, inChannels: 9, height: 37, width: 35, outChannels: 11, padding: 1),
+            ConvShape(batch: 2, inChannels: 8, height: 20, width: 19, outChannels: 21, padding: 0),
+            ConvShape(batch: 2, inChannels: 13, height: 15, width: 15, outChannels: 19, padding: 0),
+            ConvShape(batch: 2, inChannels: 10, height: 9, width: 7, outChannels: 17, padding: 1),
+            ConvShape(batch: 2, inChannels: 11, height: 7, width: 9, outChannels: 10, padding: 2),
+            ConvShape(batch: 1, inChannels: 64, height: 6, width: 5, outChannels: 63, padding: 1),
         ]
         for (i, s) in networkConvShapes.enumerated() {
             checks.append(conv2dForward(s, relu: i % 2 == 1))

@@ -32,11 +32,16 @@ public struct OpCheck {
     /// The usual comparison: the worst `Tolerance.maxError` over the outputs, against
     /// `Tolerance.forReduction(length: reductionLength)`.
     public static func maxError(reductionLength: Int) -> ([[Float]], [[Float]]) -> (error: Double, tolerance: Double) {
+        maxError(tolerance: Tolerance.forReduction(length: reductionLength))
+    }
+
+    /// The worst `Tolerance.maxError` over the outputs, against `tolerance`.
+    public static func maxError(tolerance: Double) -> ([[Float]], [[Float]]) -> (error: Double, tolerance: Double) {
         { device, reference in
             guard device.count == reference.count else { return (.infinity, 0) }
             var worst = 0.0
             for (d, r) in zip(device, reference) { worst = max(worst, Tolerance.maxError(d, r)) }
-            return (worst, Tolerance.forReduction(length: reductionLength))
+            return (worst, tolerance)
         }
     }
 }
