@@ -10,13 +10,15 @@
 // (filters x channels) by (channels x tiles): 16 multiplies per tile and channel pair instead of
 // the direct 36.
 //
-// Fused, cache-blocked layout (wino_fwd_cpu): one work-item takes 16 tiles of one image (a float16
-// vector, one tile per lane: 16 tiles of a tile row, or TG tile rows of TW <= 16/TG tiles), and
-//   1. transforms their input for all CH channels into a private scratch V[16][CH] of float16
-//      (CH * 1 KiB: an L1/L2-sized block; the patch columns come from two pairs of vector loads of
-//      a padded row and a shuffle2 deinterleave, one per patch column),
-//   2. for each block of MR filters and each xi, accumulates MR float16 sums over the channels
-//      (one vector load of V, MR broadcast fmas of U), kept in a scratch M[16][MR],
+// Fused, cache-blocked layout (wino_fwd_cpu): one work-item takes NV blocks of 16 tiles of one
+// image (a float16 vector each, one tile per lane: 16 tiles of a tile row, or TG tile rows of
+// TW <= 16/TG tiles), and
+//   1. transforms their input for all CH channels into a private scratch V[16][CH][NV] of
+//      float16 (NV * CH KiB: an L1/L2-sized block; the patch columns come from two pairs of
+//      vector loads of a padded row and a shuffle2 deinterleave, one per patch column),
+//   2. for each block of MR filters and each xi, accumulates MR x NV float16 sums over the
+//      channels (NV vector loads of V, MR broadcasts of U, MR * NV fmas), kept in a scratch
+//      M[16][MR][NV],
 //   3. output-transforms M into the 2x2 tiles, adds the bias, applies ReLU, interleaves the two
 //      columns of each tile back into rows, and stores.
 // The input comes padded (wino_pad): planes of Hq = 2*TH + 2 rows of Wq = 2*TW + 2 floats, zeros
@@ -32,27 +34,35 @@
 #ifndef TG
 #define TG 1
 #endif
+#ifndef NV
+#define NV 1
+#endif
 
-// dst[pl][y][x] = src[pl][y - pad][x - pad] (zero outside), planes of Hq x Wq; the extra last
-// work-item writes the 64 slack zeros. One work-item per destination row.
+// dst[pl][y][x] = src[pl][y - pad][x - pad] (zero outside), planes of Hq x Wq (Hq >= H + pad,
+// Wq >= W + pad); the extra last work-item writes the 64 slack zeros. One work-item per plane
+// (PoCL runs many tiny work-items slowly), rows copied as float16 vectors.
 __kernel void wino_pad(int planes, int H, int W, int pad, int Hq, int Wq,
                        __global const float* src, int srcOffset, __global float* dst, int dstOffset) {
-    int row = get_global_id(0);
-    if (row > planes * Hq) return;
-    if (row == planes * Hq) {
-        for (int i = 0; i < 64; i++) dst[dstOffset + (size_t)row * Wq + i] = 0.0f;
+    int pl = get_global_id(0);
+    if (pl > planes) return;
+    if (pl == planes) {
+        for (int i = 0; i < 64; i++) dst[dstOffset + (size_t)pl * Hq * Wq + i] = 0.0f;
         return;
     }
-    int pl = row / Hq, y = row - pl * Hq, h = y - pad;
-    __global float* d = dst + dstOffset + (size_t)row * Wq;
-    if (h < 0 || h >= H) {
-        for (int i = 0; i < Wq; i++) d[i] = 0.0f;
-        return;
-    }
-    __global const float* s = src + srcOffset + ((size_t)pl * H + h) * W;
-    for (int i = 0; i < Wq; i++) {
-        int w = i - pad;
-        d[i] = (w >= 0 && w < W) ? s[w] : 0.0f;
+    __global float* plane = dst + dstOffset + (size_t)pl * Hq * Wq;
+    for (int y = 0; y < Hq; y++) {
+        __global float* d = plane + y * Wq;
+        int h = y - pad;
+        if (h < 0 || h >= H) {
+            for (int i = 0; i < Wq; i++) d[i] = 0.0f;
+            continue;
+        }
+        __global const float* s = src + srcOffset + ((size_t)pl * H + h) * W;
+        for (int i = 0; i < pad; i++) d[i] = 0.0f;
+        int i = 0;
+        for (; i + 16 <= W; i += 16) vstore16(vload16(0, s + i), 0, d + pad + i);
+        for (; i < W; i++) d[pad + i] = s[i];
+        for (int j = pad + W; j < Wq; j++) d[j] = 0.0f;
     }
 }
 
@@ -99,17 +109,28 @@ inline void store_part(float16 z, __global float* o, int n) {
     }
 }
 
-// grid (tile blocks per image, N). TG == 1: block = (tile row ty, 16 tile columns from tx0);
-// TG > 1 (TW <= 16 / TG): block = TG tile rows from ty0, lane l = tile (l / TW, l % TW).
-// xq: padded input [N][CH][Hq][Wq] (+ slack); U from wino_filter; out [N][K][P][Q].
-__kernel void wino_fwd_cpu(int K, int Kp, int P, int Q, int TH, int TW, int Hq, int Wq,
+// grid (ceil(blocks / NV), N): a work-item takes NV consecutive tile blocks (one float16 vector
+// each; a block past the last is computed on a clamped index and not stored). TG == 1: block =
+// (tile row ty, 16 tile columns from tx0); TG > 1 (TW <= 16 / TG): block = TG tile rows from ty0,
+// lane l = tile (l / TW, l % TW). xq: padded input [N][CH][Hq][Wq] (+ slack); U from wino_filter;
+// out [N][K][P][Q].
+__kernel void wino_fwd_cpu(int K, int Kp, int P, int Q, int TH, int TW, int Hq, int Wq, int blocks,
                            __global const float* xq, int xqOffset, __global const float* U, int offU,
                            __global const float* bias, int offB, int hasBias, int relu,
                            __global float* out, int offO) {
     int colBlocks = TG == 1 ? (TW + 15) / 16 : 1;
-    int block = get_global_id(0), n = get_global_id(1);
-    int ty0 = (block / colBlocks) * TG, tx0 = (block - (block / colBlocks) * colBlocks) * 16;
-    if (ty0 >= TH) return;
+    int n = get_global_id(1);
+    int b0 = get_global_id(0) * NV;
+    if (b0 >= blocks) return;
+    int ty0[NV], tx0[NV];
+    bool live[NV];
+    #pragma unroll
+    for (int v = 0; v < NV; v++) {
+        int block = min(b0 + v, blocks - 1);
+        live[v] = b0 + v < blocks;
+        ty0[v] = (block / colBlocks) * TG;
+        tx0[v] = (block - (block / colBlocks) * colBlocks) * 16;
+    }
     const int lanesPerRow = TG == 1 ? 16 : TW;
     // Lane l: tile column t (within the block) and tile-row group g.
     uint16 lane = (uint16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -117,102 +138,118 @@ __kernel void wino_fwd_cpu(int K, int Kp, int P, int Q, int TH, int TW, int Hq, 
     uint16 t = lane - grp * (uint)lanesPerRow;
     uint16 even = 2 * t, odd = 2 * t + 1;
     int plane = Hq * Wq;
-    __global const float* x = xq + xqOffset + (size_t)n * CH * plane + 2 * tx0;
+    __global const float* x = xq + xqOffset + (size_t)n * CH * plane;
 
-    float16 V[16 * CH];
-    for (int c = 0; c < CH; c++) {
-        float16 d[4][4];
-        #pragma unroll
-        for (int i = 0; i < 4; i++) {
+    float16 V[16 * CH * NV];
+    for (int v = 0; v < NV; v++) {
+        for (int c = 0; c < CH; c++) {
+            float16 d[4][4];
             #pragma unroll
-            for (int g = 0; g < TG; g++) {
-                int ty = min(ty0 + g, TH - 1);
-                __global const float* row = x + c * plane + (2 * ty + i) * Wq;
-                float16 a = vload16(0, row), b = vload16(0, row + 16);
-                float16 a2 = vload16(0, row + 2), b2 = vload16(0, row + 18);
-                float16 e0 = shuffle2(a, b, even), e1 = shuffle2(a, b, odd);
-                float16 e2 = shuffle2(a2, b2, even), e3 = shuffle2(a2, b2, odd);
-                if (g == 0) {
-                    d[i][0] = e0; d[i][1] = e1; d[i][2] = e2; d[i][3] = e3;
-                } else {
-                    int16 in = grp == (uint)g;
-                    d[i][0] = select(d[i][0], e0, in); d[i][1] = select(d[i][1], e1, in);
-                    d[i][2] = select(d[i][2], e2, in); d[i][3] = select(d[i][3], e3, in);
+            for (int i = 0; i < 4; i++) {
+                #pragma unroll
+                for (int g = 0; g < TG; g++) {
+                    int ty = min(ty0[v] + g, TH - 1);
+                    __global const float* row = x + c * plane + (2 * ty + i) * Wq + 2 * tx0[v];
+                    float16 a = vload16(0, row), b = vload16(0, row + 16);
+                    float16 a2 = vload16(0, row + 2), b2 = vload16(0, row + 18);
+                    float16 e0 = shuffle2(a, b, even), e1 = shuffle2(a, b, odd);
+                    float16 e2 = shuffle2(a2, b2, even), e3 = shuffle2(a2, b2, odd);
+                    if (g == 0) {
+                        d[i][0] = e0; d[i][1] = e1; d[i][2] = e2; d[i][3] = e3;
+                    } else {
+                        int16 in = grp == (uint)g;
+                        d[i][0] = select(d[i][0], e0, in); d[i][1] = select(d[i][1], e1, in);
+                        d[i][2] = select(d[i][2], e2, in); d[i][3] = select(d[i][3], e3, in);
+                    }
                 }
             }
-        }
-        // B^T d B: rows, then columns.
-        float16 w[4][4];
-        #pragma unroll
-        for (int j = 0; j < 4; j++) {
-            w[0][j] = d[0][j] - d[2][j];
-            w[1][j] = d[1][j] + d[2][j];
-            w[2][j] = d[2][j] - d[1][j];
-            w[3][j] = d[1][j] - d[3][j];
-        }
-        #pragma unroll
-        for (int i = 0; i < 4; i++) {
-            V[(4 * i + 0) * CH + c] = w[i][0] - w[i][2];
-            V[(4 * i + 1) * CH + c] = w[i][1] + w[i][2];
-            V[(4 * i + 2) * CH + c] = w[i][2] - w[i][1];
-            V[(4 * i + 3) * CH + c] = w[i][1] - w[i][3];
+            // B^T d B: rows, then columns.
+            float16 w[4][4];
+            #pragma unroll
+            for (int j = 0; j < 4; j++) {
+                w[0][j] = d[0][j] - d[2][j];
+                w[1][j] = d[1][j] + d[2][j];
+                w[2][j] = d[2][j] - d[1][j];
+                w[3][j] = d[1][j] - d[3][j];
+            }
+            #pragma unroll
+            for (int i = 0; i < 4; i++) {
+                V[((4 * i + 0) * CH + c) * NV + v] = w[i][0] - w[i][2];
+                V[((4 * i + 1) * CH + c) * NV + v] = w[i][1] + w[i][2];
+                V[((4 * i + 2) * CH + c) * NV + v] = w[i][2] - w[i][1];
+                V[((4 * i + 3) * CH + c) * NV + v] = w[i][1] - w[i][3];
+            }
         }
     }
 
-    int P2 = P - 2 * ty0;  // output rows from this block's first
     for (int k0 = 0; k0 < K; k0 += MR) {
-        float16 M[16][MR];
+        float16 M[16][MR][NV];
         for (int xi = 0; xi < 16; xi++) {
-            float16 acc[MR];
+            float16 acc[MR][NV];
             #pragma unroll
-            for (int m = 0; m < MR; m++) acc[m] = (float16)(0.0f);
-            __global const float* u = U + offU + (size_t)xi * CH * Kp + k0;
-            const float16* v = V + xi * CH;
-            for (int c = 0; c < CH; c++) {
-                float16 vc = v[c];
+            for (int m = 0; m < MR; m++)
                 #pragma unroll
-                for (int m = 0; m < MR; m++) acc[m] = fma((float16)(u[c * Kp + m]), vc, acc[m]);
+                for (int v = 0; v < NV; v++) acc[m][v] = (float16)(0.0f);
+            __global const float* u = U + offU + (size_t)xi * CH * Kp + k0;
+            const float16* vx = V + xi * CH * NV;
+            for (int c = 0; c < CH; c++) {
+                float16 vc[NV];
+                #pragma unroll
+                for (int v = 0; v < NV; v++) vc[v] = vx[c * NV + v];
+                #pragma unroll
+                for (int m = 0; m < MR; m++) {
+                    float16 a = (float16)(u[c * Kp + m]);
+                    #pragma unroll
+                    for (int v = 0; v < NV; v++) acc[m][v] = fma(a, vc[v], acc[m][v]);
+                }
             }
             #pragma unroll
-            for (int m = 0; m < MR; m++) M[xi][m] = acc[m];
+            for (int m = 0; m < MR; m++)
+                #pragma unroll
+                for (int v = 0; v < NV; v++) M[xi][m][v] = acc[m][v];
         }
         for (int m = 0; m < MR; m++) {
             int k = k0 + m;
             if (k >= K) break;
-            // A^T M A.
-            float16 t0[4], t1[4];
-            #pragma unroll
-            for (int j = 0; j < 4; j++) {
-                t0[j] = M[j][m] + M[4 + j][m] + M[8 + j][m];
-                t1[j] = M[4 + j][m] - M[8 + j][m] - M[12 + j][m];
-            }
             float16 bk = (float16)(hasBias ? bias[offB + k] : 0.0f);
-            float16 y00 = t0[0] + t0[1] + t0[2] + bk, y01 = t0[1] - t0[2] - t0[3] + bk;
-            float16 y10 = t1[0] + t1[1] + t1[2] + bk, y11 = t1[1] - t1[2] - t1[3] + bk;
-            if (relu) {
-                y00 = fmax(y00, (float16)(0.0f)); y01 = fmax(y01, (float16)(0.0f));
-                y10 = fmax(y10, (float16)(0.0f)); y11 = fmax(y11, (float16)(0.0f));
-            }
-            __global float* o = out + offO + (((size_t)n * K + k) * P + 2 * ty0) * Q;
-            if (TG == 1) {
-                // Lanes 0..15 are the tiles at columns 2 (tx0 + l): interleave the two columns.
-                const uint16 lo = (uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-                const uint16 hi = lo + (uint)8;
-                int q0 = 2 * tx0, left = Q - q0;
-                store_part(shuffle2(y00, y01, lo), o + q0, left);
-                store_part(shuffle2(y00, y01, hi), o + q0 + 16, left - 16);
-                if (P2 > 1) {
-                    store_part(shuffle2(y10, y11, lo), o + Q + q0, left);
-                    store_part(shuffle2(y10, y11, hi), o + Q + q0 + 16, left - 16);
-                }
-            } else {
+            #pragma unroll
+            for (int v = 0; v < NV; v++) {
+                if (!live[v]) continue;
+                // A^T M A.
+                float16 t0[4], t1[4];
                 #pragma unroll
-                for (int g = 0; g < TG; g++) {
-                    if (2 * g >= P2) break;
-                    // Output column q of row group g: lane g * TW + q / 2 of y.0 (q even) or y.1.
-                    uint16 idx = (lane & (uint)1) * (uint)16 + (uint)(g * TW) + lane / (uint)2;
-                    store_part(shuffle2(y00, y01, idx), o + 2 * g * Q, Q);
-                    if (2 * g + 1 < P2) store_part(shuffle2(y10, y11, idx), o + (2 * g + 1) * Q, Q);
+                for (int j = 0; j < 4; j++) {
+                    t0[j] = M[j][m][v] + M[4 + j][m][v] + M[8 + j][m][v];
+                    t1[j] = M[4 + j][m][v] - M[8 + j][m][v] - M[12 + j][m][v];
+                }
+                float16 y00 = t0[0] + t0[1] + t0[2] + bk, y01 = t0[1] - t0[2] - t0[3] + bk;
+                float16 y10 = t1[0] + t1[1] + t1[2] + bk, y11 = t1[1] - t1[2] - t1[3] + bk;
+                if (relu) {
+                    y00 = fmax(y00, (float16)(0.0f)); y01 = fmax(y01, (float16)(0.0f));
+                    y10 = fmax(y10, (float16)(0.0f)); y11 = fmax(y11, (float16)(0.0f));
+                }
+                int P2 = P - 2 * ty0[v];  // output rows from the block's first
+                __global float* o = out + offO + (((size_t)n * K + k) * P + 2 * ty0[v]) * Q;
+                if (TG == 1) {
+                    // Lanes 0..15 are the tiles at columns 2 (tx0 + l): interleave the two columns.
+                    const uint16 lo = (uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+                    const uint16 hi = lo + (uint)8;
+                    int q0 = 2 * tx0[v], left = Q - q0;
+                    store_part(shuffle2(y00, y01, lo), o + q0, left);
+                    store_part(shuffle2(y00, y01, hi), o + q0 + 16, left - 16);
+                    if (P2 > 1) {
+                        store_part(shuffle2(y10, y11, lo), o + Q + q0, left);
+                        store_part(shuffle2(y10, y11, hi), o + Q + q0 + 16, left - 16);
+                    }
+                } else {
+                    #pragma unroll
+                    for (int g = 0; g < TG; g++) {
+                        if (2 * g >= P2) break;
+                        // Output column q of row group g: lane g * TW + q / 2 of y.0 (q even) or y.1.
+                        uint16 idx = (lane & (uint)1) * (uint)16 + (uint)(g * TW) + lane / (uint)2;
+                        store_part(shuffle2(y00, y01, idx), o + 2 * g * Q, Q);
+                        if (2 * g + 1 < P2) store_part(shuffle2(y10, y11, idx), o + (2 * g + 1) * Q, Q);
+                    }
                 }
             }
         }

@@ -121,15 +121,16 @@ public enum TileTables {
 
     /// CPU 3×3 convolutions, per op and output-width class (as the direct kernel's: rows of
     /// more than 16, or at most 16): the direct kernel (conv_fwd_cpu with its own table's tiles,
-    /// the default) or Winograd F(2×2, 3×3) (wino_fwd_cpu, Winograd.swift) with MR filters per
-    /// work-item. Only shapes Winograd serves consult these (3×3, 8 to 64 channels).
+    /// the default) or Winograd F(2×2, 3×3) (wino_fwd_cpu, Winograd.swift) with MR filters × NV
+    /// vectors of 16 tiles per work-item. Only shapes Winograd serves consult these (3×3, 8 to 64 channels).
     public static let conv3x3ForwardWide = TileTable(kernel: "conv3x3_fwd_cpu.wide", style: .cpu, candidates: winograd)
     public static let conv3x3ForwardNarrow = TileTable(kernel: "conv3x3_fwd_cpu.narrow", style: .cpu, candidates: winograd)
     public static let conv3x3BackwardInputWide = TileTable(kernel: "conv3x3_dx_cpu.wide", style: .cpu, candidates: winograd)
     public static let conv3x3BackwardInputNarrow = TileTable(kernel: "conv3x3_dx_cpu.narrow", style: .cpu,
                                                              candidates: winograd)
     private static let winograd: [[String: String]] = [
-        ["ALGO": "direct"], ["ALGO": "winograd", "MR": "16"], ["ALGO": "winograd", "MR": "8"],
+        ["ALGO": "direct"], ["ALGO": "winograd", "MR": "16", "NV": "1"], ["ALGO": "winograd", "MR": "8", "NV": "1"],
+        ["ALGO": "winograd", "MR": "8", "NV": "2"],
     ]
 
     /// The tables of one kernel style (the direct kernel's before the algorithm choices, which

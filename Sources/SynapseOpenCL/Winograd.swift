@@ -66,29 +66,48 @@ extension OpenCLBackend {
         let mr = tileSize(defines, "MR")
         let kp = ceilDiv(filters, mr) * mr
         let filterCount = 16 * channels * kp
-        let paddedCount = batch * channels * hq * wq + 64
-        _ = try checkedInt(max(filterCount, paddedCount), "Winograd workspace size")
+        _ = try checkedInt(filterCount, "Winograd filter size")
         let u = try workspace("winograd.filter", count: filterCount)
         try launch(kernel(file: "winograd.cl", name: "wino_filter"),
                    [.int(try checkedInt(filters, "F")), .int(try checkedInt(channels, "E")), .int(try checkedInt(kp, "Kp")),
                     .int(flip ? 1 : 0), .tensor(weight), .tensor(u)],
                    global: [kp * channels])
-        let xq = try workspace("winograd.paddedInput", count: paddedCount)
-        try launch(kernel(file: "winograd.cl", name: "wino_pad"),
-                   [.int(try checkedInt(batch * channels, "planes")), .int(try checkedInt(height, "H")),
-                    .int(try checkedInt(width, "W")), .int(try checkedInt(pad, "pad")), .int(try checkedInt(hq, "Hq")),
-                    .int(try checkedInt(wq, "Wq")), .tensor(input), .tensor(xq)],
-                   global: [batch * channels * hq + 1])
         let blocks = tg == 1 ? th * ceilDiv(tw, 16) : ceilDiv(th, tg)
-        // One work-item per work-group: PoCL would otherwise give each of a group's work-items
-        // its own copy of the private scratch (tens of KiB each) on one thread's stack.
-        let kernelDefines = ["MR": "\(mr)", "CH": "\(channels)", "TG": "\(tg)"]
-        try launch(kernel(file: "winograd.cl", name: "wino_fwd_cpu", defines: kernelDefines),
-                   [.int(try checkedInt(filters, "K")), .int(try checkedInt(kp, "Kp")), .int(try checkedInt(p, "P")),
-                    .int(try checkedInt(q, "Q")), .int(try checkedInt(th, "TH")), .int(try checkedInt(tw, "TW")),
-                    .int(try checkedInt(hq, "Hq")), .int(try checkedInt(wq, "Wq")), .tensor(xq), .tensor(u),
-                    .tensor(bias ?? u), .int(bias == nil ? 0 : 1), .int(relu ? 1 : 0), .tensor(output)],
-                   global: [blocks, batch], local: [1, 1])
+        let nv = max(1, tileSize(defines, "NV"))
+        let kernelDefines = ["MR": "\(mr)", "NV": "\(nv)", "CH": "\(channels)", "TG": "\(tg)"]
+        let main = try kernel(file: "winograd.cl", name: "wino_fwd_cpu", defines: kernelDefines)
+        let inImage = channels * height * width, outImage = filters * p * q
+        // Images [first, first + count) of xq (the padded layout) into their outputs.
+        func run(first: Int, count: Int, xq: Tensor) throws {
+            // One work-item per work-group: PoCL would otherwise give each of a group's
+            // work-items its own copy of the private scratch (tens of KiB each) on one stack.
+            try launch(main,
+                       [.int(try checkedInt(filters, "K")), .int(try checkedInt(kp, "Kp")), .int(try checkedInt(p, "P")),
+                        .int(try checkedInt(q, "Q")), .int(try checkedInt(th, "TH")), .int(try checkedInt(tw, "TW")),
+                        .int(try checkedInt(hq, "Hq")), .int(try checkedInt(wq, "Wq")), .int(try checkedInt(blocks, "blocks")),
+                        .tensor(xq), .tensor(u), .tensor(bias ?? u), .int(bias == nil ? 0 : 1), .int(relu ? 1 : 0),
+                        .tensor(output.view(at: first * outImage, shape: [count * outImage]))],
+                       global: [ceilDiv(blocks, nv), count], local: [1, 1])
+        }
+        // When the padded layout is the input's own (pad 0, even H and W), the leading images are
+        // read in place: the kernel's reads past an image's last plane (< 64 floats) land in the
+        // next image. The others are copied with 64 zeros of slack after them.
+        let head = pad == 0 && hq == height && wq == width && inImage > 0
+            ? max(0, batch - ceilDiv(64, inImage)) : 0
+        if head > 0 { try run(first: 0, count: head, xq: input.view(at: 0, shape: [head * inImage])) }
+        if head < batch {
+            let tail = batch - head
+            let paddedCount = tail * channels * hq * wq + 64
+            _ = try checkedInt(paddedCount, "Winograd padded input size")
+            let xq = try workspace("winograd.paddedInput", count: paddedCount)
+            try launch(kernel(file: "winograd.cl", name: "wino_pad"),
+                       [.int(try checkedInt(tail * channels, "planes")), .int(try checkedInt(height, "H")),
+                        .int(try checkedInt(width, "W")), .int(try checkedInt(pad, "pad")), .int(try checkedInt(hq, "Hq")),
+                        .int(try checkedInt(wq, "Wq")), .tensor(input.view(at: head * inImage, shape: [tail * inImage])),
+                        .tensor(xq)],
+                       global: [tail * channels + 1])
+            try run(first: head, count: tail, xq: xq)
+        }
     }
 }
 
