@@ -11,11 +11,11 @@
 // the direct 36.
 //
 // Fused, cache-blocked layout (wino_fwd_cpu): one work-item takes NV blocks of 16 tiles of one
-// image (a float16 vector each, one tile per lane: 16 tiles of a tile row, or TG tile rows of
-// TW <= 16/TG tiles), and
+// image (a float16 vector each, one tile per lane: 16 tiles of a tile row, or TG = 2 or 4 tile
+// rows of TW <= 16/TG tiles, 16/TG lanes each), and
 //   1. transforms their input for all CH channels into a private scratch V[16][CH][NV] of
 //      float16 (NV * CH KiB: an L1/L2-sized block; the patch columns come from two pairs of
-//      vector loads of a padded row and a shuffle2 deinterleave, one per patch column),
+//      vector loads of a padded row and .even/.odd swizzles, one per patch column),
 //   2. for each block of MR filters and each xi, accumulates MR x NV float16 sums over the
 //      channels (NV vector loads of V, MR broadcasts of U, MR * NV fmas), kept in a scratch
 //      M[16][MR][NV],
@@ -109,10 +109,39 @@ inline void store_part(float16 z, __global float* o, int n) {
     }
 }
 
+// The first n floats of z to o (n <= 8).
+inline void store_part8(float8 z, __global float* o, int n) {
+    if (n >= 8) {
+        vstore8(z, 0, o);
+    } else if (n > 0) {
+        float b[8];
+        vstore8(z, 0, b);
+        for (int i = 0; i < n; i++) o[i] = b[i];
+    }
+}
+
+// Lanes interleaved: (a0, b0, a1, b1, ...) of the low or high halves (constant swizzles, so the
+// compiler emits permutes; shuffle2 with a computed mask became scalar inserts on PoCL).
+inline float16 zip_lo(float16 a, float16 b) {
+    return (float16)(a.s0, b.s0, a.s1, b.s1, a.s2, b.s2, a.s3, b.s3,
+                     a.s4, b.s4, a.s5, b.s5, a.s6, b.s6, a.s7, b.s7);
+}
+inline float16 zip_hi(float16 a, float16 b) {
+    return (float16)(a.s8, b.s8, a.s9, b.s9, a.sa, b.sa, a.sb, b.sb,
+                     a.sc, b.sc, a.sd, b.sd, a.se, b.se, a.sf, b.sf);
+}
+inline float8 zip4(float4 a, float4 b) {
+    return (float8)(a.s0, b.s0, a.s1, b.s1, a.s2, b.s2, a.s3, b.s3);
+}
+// Lanes 4g .. 4g + 3 of v.
+inline float4 quarter(float16 v, int g) {
+    return g == 0 ? v.s0123 : g == 1 ? v.s4567 : g == 2 ? v.s89ab : v.scdef;
+}
+
 // grid (ceil(blocks / NV), N): a work-item takes NV consecutive tile blocks (one float16 vector
 // each; a block past the last is computed on a clamped index and not stored). TG == 1: block =
 // (tile row ty, 16 tile columns from tx0); TG > 1 (TW <= 16 / TG): block = TG tile rows from ty0,
-// lane l = tile (l / TW, l % TW). xq: padded input [N][CH][Hq][Wq] (+ slack); U from wino_filter;
+// lane l = tile (ty0 + l / (16 / TG), l % (16 / TG)). xq: padded input [N][CH][Hq][Wq] (+ slack); U from wino_filter;
 // out [N][K][P][Q].
 __kernel void wino_fwd_cpu(int K, int Kp, int P, int Q, int TH, int TW, int Hq, int Wq, int blocks,
                            __global const float* xq, int xqOffset, __global const float* U, int offU,
@@ -131,37 +160,43 @@ __kernel void wino_fwd_cpu(int K, int Kp, int P, int Q, int TH, int TW, int Hq, 
         ty0[v] = (block / colBlocks) * TG;
         tx0[v] = (block - (block / colBlocks) * colBlocks) * 16;
     }
-    const int lanesPerRow = TG == 1 ? 16 : TW;
-    // Lane l: tile column t (within the block) and tile-row group g.
-    uint16 lane = (uint16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    uint16 grp = TG == 1 ? (uint16)(0) : min(lane / (uint)lanesPerRow, (uint16)(TG - 1));
-    uint16 t = lane - grp * (uint)lanesPerRow;
-    uint16 even = 2 * t, odd = 2 * t + 1;
     int plane = Hq * Wq;
     __global const float* x = xq + xqOffset + (size_t)n * CH * plane;
 
     float16 V[16 * CH * NV];
     for (int v = 0; v < NV; v++) {
         for (int c = 0; c < CH; c++) {
+            // d[i][j]: patch row i, column j of every lane's tile. TG == 1: lane l = tile column
+            // tx0 + l; TG = 2 or 4: lanes [g * 16 / TG, (g + 1) * 16 / TG) = tile row ty0 + g,
+            // columns 0 .. 16 / TG - 1 (lanes past TW computed, not stored).
             float16 d[4][4];
             #pragma unroll
             for (int i = 0; i < 4; i++) {
+                __global const float* base = x + c * plane + 2 * tx0[v];
+#if TG == 1
+                __global const float* row = base + (2 * ty0[v] + i) * Wq;
+                float16 a = vload16(0, row), b = vload16(0, row + 16);
+                float16 a2 = vload16(0, row + 2), b2 = vload16(0, row + 18);
+                d[i][0] = (float16)(a.even, b.even); d[i][1] = (float16)(a.odd, b.odd);
+                d[i][2] = (float16)(a2.even, b2.even); d[i][3] = (float16)(a2.odd, b2.odd);
+#elif TG == 2
+                __global const float* r0 = base + (2 * ty0[v] + i) * Wq;
+                __global const float* r1 = base + (2 * min(ty0[v] + 1, TH - 1) + i) * Wq;
+                float16 a = vload16(0, r0), a2 = vload16(0, r0 + 2);
+                float16 c0 = vload16(0, r1), c2 = vload16(0, r1 + 2);
+                d[i][0] = (float16)(a.even, c0.even); d[i][1] = (float16)(a.odd, c0.odd);
+                d[i][2] = (float16)(a2.even, c2.even); d[i][3] = (float16)(a2.odd, c2.odd);
+#else
+                float4 q[4][4];
                 #pragma unroll
-                for (int g = 0; g < TG; g++) {
-                    int ty = min(ty0[v] + g, TH - 1);
-                    __global const float* row = x + c * plane + (2 * ty + i) * Wq + 2 * tx0[v];
-                    float16 a = vload16(0, row), b = vload16(0, row + 16);
-                    float16 a2 = vload16(0, row + 2), b2 = vload16(0, row + 18);
-                    float16 e0 = shuffle2(a, b, even), e1 = shuffle2(a, b, odd);
-                    float16 e2 = shuffle2(a2, b2, even), e3 = shuffle2(a2, b2, odd);
-                    if (g == 0) {
-                        d[i][0] = e0; d[i][1] = e1; d[i][2] = e2; d[i][3] = e3;
-                    } else {
-                        int16 in = grp == (uint)g;
-                        d[i][0] = select(d[i][0], e0, in); d[i][1] = select(d[i][1], e1, in);
-                        d[i][2] = select(d[i][2], e2, in); d[i][3] = select(d[i][3], e3, in);
-                    }
+                for (int g = 0; g < 4; g++) {
+                    __global const float* r = base + (2 * min(ty0[v] + g, TH - 1) + i) * Wq;
+                    float16 a = vload16(0, r);
+                    q[g][0] = a.s0246; q[g][1] = a.s1357; q[g][2] = a.s2468; q[g][3] = a.s3579;
                 }
+                #pragma unroll
+                for (int j = 0; j < 4; j++) d[i][j] = (float16)(q[0][j], q[1][j], q[2][j], q[3][j]);
+#endif
             }
             // B^T d B: rows, then columns.
             float16 w[4][4];
@@ -230,27 +265,29 @@ __kernel void wino_fwd_cpu(int K, int Kp, int P, int Q, int TH, int TW, int Hq, 
                 }
                 int P2 = P - 2 * ty0[v];  // output rows from the block's first
                 __global float* o = out + offO + (((size_t)n * K + k) * P + 2 * ty0[v]) * Q;
-                if (TG == 1) {
-                    // Lanes 0..15 are the tiles at columns 2 (tx0 + l): interleave the two columns.
-                    const uint16 lo = (uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-                    const uint16 hi = lo + (uint)8;
-                    int q0 = 2 * tx0[v], left = Q - q0;
-                    store_part(shuffle2(y00, y01, lo), o + q0, left);
-                    store_part(shuffle2(y00, y01, hi), o + q0 + 16, left - 16);
-                    if (P2 > 1) {
-                        store_part(shuffle2(y10, y11, lo), o + Q + q0, left);
-                        store_part(shuffle2(y10, y11, hi), o + Q + q0 + 16, left - 16);
-                    }
-                } else {
-                    #pragma unroll
-                    for (int g = 0; g < TG; g++) {
-                        if (2 * g >= P2) break;
-                        // Output column q of row group g: lane g * TW + q / 2 of y.0 (q even) or y.1.
-                        uint16 idx = (lane & (uint)1) * (uint)16 + (uint)(g * TW) + lane / (uint)2;
-                        store_part(shuffle2(y00, y01, idx), o + 2 * g * Q, Q);
-                        if (2 * g + 1 < P2) store_part(shuffle2(y10, y11, idx), o + (2 * g + 1) * Q, Q);
-                    }
+#if TG == 1
+                // Lanes 0..15 are the tiles at columns 2 (tx0 + l): interleave the two columns.
+                int q0 = 2 * tx0[v], left = Q - q0;
+                store_part(zip_lo(y00, y01), o + q0, left);
+                store_part(zip_hi(y00, y01), o + q0 + 16, left - 16);
+                if (P2 > 1) {
+                    store_part(zip_lo(y10, y11), o + Q + q0, left);
+                    store_part(zip_hi(y10, y11), o + Q + q0 + 16, left - 16);
                 }
+#elif TG == 2
+                // Lanes 0..7: tile row ty0, 8..15: ty0 + 1 (Q <= 16).
+                store_part(zip_lo(y00, y01), o, Q);
+                if (P2 > 1) store_part(zip_lo(y10, y11), o + Q, Q);
+                if (P2 > 2) store_part(zip_hi(y00, y01), o + 2 * Q, Q);
+                if (P2 > 3) store_part(zip_hi(y10, y11), o + 3 * Q, Q);
+#else
+                // Lanes 4g .. 4g + 3: tile row ty0 + g (Q <= 8).
+                #pragma unroll
+                for (int g = 0; g < 4; g++) {
+                    if (2 * g < P2) store_part8(zip4(quarter(y00, g), quarter(y01, g)), o + 2 * g * Q, Q);
+                    if (2 * g + 1 < P2) store_part8(zip4(quarter(y10, g), quarter(y11, g)), o + (2 * g + 1) * Q, Q);
+                }
+#endif
             }
         }
     }

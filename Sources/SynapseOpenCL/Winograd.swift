@@ -61,8 +61,8 @@ extension OpenCLBackend {
         let p = height + 2 * pad - 2, q = width + 2 * pad - 2
         let th = ceilDiv(p, 2), tw = ceilDiv(q, 2)
         let hq = 2 * th + 2, wq = 2 * tw + 2
-        // Tile rows per vector: one when a row has more than 8 tiles, else as many as fit (≤ 4).
-        let tg = tw > 8 ? 1 : min(16 / tw, 4)
+        // Tile rows per 16-lane vector: one when a row has more than 8 tiles, 2 for 5 to 8, else 4.
+        let tg = tw > 8 ? 1 : tw > 4 ? 2 : 4
         let mr = tileSize(defines, "MR")
         let kp = ceilDiv(filters, mr) * mr
         let filterCount = 16 * channels * kp
