@@ -22,8 +22,11 @@
 //   3. output-transforms M into the 2x2 tiles, adds the bias, applies ReLU, interleaves the two
 //      columns of each tile back into rows, and stores.
 // The input comes padded (wino_pad): planes of Hq = 2*TH + 2 rows of Wq = 2*TW + 2 floats, zeros
-// around and 64 zero floats after the last plane, so that every load of a tile that exists reads
-// its true patch and a lane past the last tile only reads finite numbers it never stores.
+// around and zero slack after the last plane, so that every load of a tile that exists reads its
+// true patch and a lane past the last tile only reads finite numbers it never stores. A pad-0
+// input is read in its own layout (Hq = H, Wq = W): when P or Q is odd, the last tile's 4th patch
+// row or column then lies past the plane or row (the next one's data, or the slack), and it only
+// enters the tile's 2nd output row or column, which is not stored (A^T's first row is 1, 1, 1, 0).
 
 #ifndef MR
 #define MR 16
@@ -39,14 +42,14 @@
 #endif
 
 // dst[pl][y][x] = src[pl][y - pad][x - pad] (zero outside), planes of Hq x Wq (Hq >= H + pad,
-// Wq >= W + pad); the extra last work-item writes the 64 slack zeros. One work-item per plane
-// (PoCL runs many tiny work-items slowly), rows copied as float16 vectors.
+// Wq >= W + pad); the extra last work-item writes `slack` zeros after the last plane. One
+// work-item per plane (PoCL runs many tiny work-items slowly), rows copied as float16 vectors.
 __kernel void wino_pad(int planes, int H, int W, int pad, int Hq, int Wq,
-                       __global const float* src, int srcOffset, __global float* dst, int dstOffset) {
+                       __global const float* src, int srcOffset, __global float* dst, int dstOffset, int slack) {
     int pl = get_global_id(0);
     if (pl > planes) return;
     if (pl == planes) {
-        for (int i = 0; i < 64; i++) dst[dstOffset + (size_t)pl * Hq * Wq + i] = 0.0f;
+        for (int i = 0; i < slack; i++) dst[dstOffset + (size_t)pl * Hq * Wq + i] = 0.0f;
         return;
     }
     __global float* plane = dst + dstOffset + (size_t)pl * Hq * Wq;

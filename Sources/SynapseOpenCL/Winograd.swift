@@ -60,7 +60,12 @@ extension OpenCLBackend {
                               output: Tensor, defines: [String: String]) throws {
         let p = height + 2 * pad - 2, q = width + 2 * pad - 2
         let th = ceilDiv(p, 2), tw = ceilDiv(q, 2)
-        let hq = 2 * th + 2, wq = 2 * tw + 2
+        // A pad-0 input is read in its own layout (see Kernels/winograd.cl); others are copied into
+        // planes of whole tiles with a zero border.
+        let ownLayout = pad == 0
+        let hq = ownLayout ? height : 2 * th + 2, wq = ownLayout ? width : 2 * tw + 2
+        // Zeros after the last plane: the kernel reads up to one row plus 34 floats past it.
+        let slack = 2 * wq + 64
         // Tile rows per 16-lane vector: one when a row has more than 8 tiles, 2 for 5 to 8, else 4.
         let tg = tw > 8 ? 1 : tw > 4 ? 2 : 4
         let mr = tileSize(defines, "MR")
@@ -89,22 +94,20 @@ extension OpenCLBackend {
                         .tensor(output.view(at: first * outImage, shape: [count * outImage]))],
                        global: [ceilDiv(blocks, nv), count], local: [1, 1])
         }
-        // When the padded layout is the input's own (pad 0, even H and W), the leading images are
-        // read in place: the kernel's reads past an image's last plane (< 64 floats) land in the
-        // next image. The others are copied with 64 zeros of slack after them.
-        let head = pad == 0 && hq == height && wq == width && inImage > 0
-            ? max(0, batch - ceilDiv(64, inImage)) : 0
+        // In its own layout the leading images are read in place: the kernel's reads past an
+        // image's last plane land in the next image. The others are copied with zero slack.
+        let head = ownLayout && inImage > 0 ? max(0, batch - ceilDiv(slack, inImage)) : 0
         if head > 0 { try run(first: 0, count: head, xq: input.view(at: 0, shape: [head * inImage])) }
         if head < batch {
             let tail = batch - head
-            let paddedCount = tail * channels * hq * wq + 64
+            let paddedCount = tail * channels * hq * wq + slack
             _ = try checkedInt(paddedCount, "Winograd padded input size")
             let xq = try workspace("winograd.paddedInput", count: paddedCount)
             try launch(kernel(file: "winograd.cl", name: "wino_pad"),
                        [.int(try checkedInt(tail * channels, "planes")), .int(try checkedInt(height, "H")),
                         .int(try checkedInt(width, "W")), .int(try checkedInt(pad, "pad")), .int(try checkedInt(hq, "Hq")),
                         .int(try checkedInt(wq, "Wq")), .tensor(input.view(at: head * inImage, shape: [tail * inImage])),
-                        .tensor(xq)],
+                        .tensor(xq), .int(try checkedInt(slack, "slack"))],
                        global: [tail * channels + 1])
             try run(first: head, count: tail, xq: xq)
         }
