@@ -14,8 +14,8 @@
 // image (a float16 vector each, one tile per lane: 16 tiles of a tile row, or TG = 2 or 4 tile
 // rows of TW <= 16/TG tiles, 16/TG lanes each), and
 //   1. transforms their input for all CH channels into a private scratch V[16][CH][NV] of
-//      float16 (NV * CH KiB: an L1/L2-sized block; the patch columns come from two pairs of
-//      vector loads of a padded row and .even/.odd swizzles, one per patch column),
+//      float16 (NV * CH KiB: an L1/L2-sized block; the patch columns come from vector loads of
+//      the rows and constant .even/.odd swizzles, which compile to permutes),
 //   2. for each block of MR filters and each xi, accumulates MR x NV float16 sums over the
 //      channels (NV vector loads of V, MR broadcasts of U, MR * NV fmas), kept in a scratch
 //      M[16][MR][NV],
