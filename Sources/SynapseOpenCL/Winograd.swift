@@ -24,12 +24,18 @@ extension OpenCLBackend {
         w <= 16 ? TileTables.conv3x3BackwardInputNarrow : TileTables.conv3x3BackwardInputWide
     }
 
+    /// True while the tuner tries a candidate of the direct kernel's tile tables: its timing and
+    /// checks must run the direct kernel, whatever the algorithm tables chose.
+    private var directTilesUnderTrial: Bool {
+        tilesUnderTrial[TileTables.convForwardWide.kernel] != nil || tilesUnderTrial[TileTables.convForwardNarrow.kernel] != nil
+    }
+
     /// The forward convolution with Winograd when `s` qualifies and the tuner chose it for its
     /// class; false (nothing done) otherwise.
     func winogradForward(_ s: ConvShape, input: Tensor, weight: Tensor, bias: Tensor, relu: Bool,
                          output: Tensor) throws -> Bool {
         guard style == .cpu, s.kernelSize == 3, Self.winogradChannels.contains(s.inChannels),
-              s.outHeight > 0, s.outWidth > 0 else { return false }
+              s.outHeight > 0, s.outWidth > 0, !directTilesUnderTrial else { return false }
         let defines = try tiles(Self.winogradForwardTable(outWidth: s.outWidth))
         guard defines["ALGO"] == "winograd" else { return false }
         try winogradConv(batch: s.batch, channels: s.inChannels, height: s.height, width: s.width,
@@ -43,7 +49,7 @@ extension OpenCLBackend {
     /// and the tuner chose it; false (nothing done) otherwise.
     func winogradBackwardInput(_ s: ConvShape, dOutput: Tensor, weight: Tensor, dInput: Tensor) throws -> Bool {
         guard style == .cpu, s.kernelSize == 3, s.padding <= 2, Self.winogradChannels.contains(s.outChannels),
-              s.outHeight > 0, s.outWidth > 0, s.height > 0, s.width > 0 else { return false }
+              s.outHeight > 0, s.outWidth > 0, s.height > 0, s.width > 0, !directTilesUnderTrial else { return false }
         let defines = try tiles(Self.winogradBackwardInputTable(width: s.width))
         guard defines["ALGO"] == "winograd" else { return false }
         try winogradConv(batch: s.batch, channels: s.outChannels, height: s.outHeight, width: s.outWidth,

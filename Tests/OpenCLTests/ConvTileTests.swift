@@ -45,7 +45,9 @@ struct ConvTileTests {
         let backend = try OpenCLBackend(device: Fixture.cpuDevice(), style: .cpu,
                                         cache: .directory(try Fixture.temporaryFolder("conv-first-use")), tuning: .firstUse)
         let result = check.run(on: backend, reference: ReferenceBackend(), seed: 0x71E5)
-        #expect(backend.tuningStatistics.tuned == 1)
+        // The direct kernel's table; for the input gradient (32 to 64 channels) first the 3×3
+        // algorithm table, whose timing of the direct candidate tunes the direct table inside it.
+        #expect(backend.tuningStatistics.tuned == (check.op == "conv2dBackwardInput" ? 2 : 1))
         #expect(result.passed, "\(result)")
     }
 }
