@@ -144,9 +144,14 @@ extension BenchReport {
         }
         if !tuning.isEmpty {
             lines.append("tile tuning (every candidate checked against the reference, then timed; * = chosen):")
+            // Columns as wide as their longest entry (kernel names such as conv3x3_fwd_cpu.narrow).
+            let kernelWidth = (tuning.map(\.kernel.count).max() ?? 0) + 2
+            let tilesWidth = (tuning.map(\.tiles.count).max() ?? 0) + 2
+            let problemWidth = (tuning.map(\.problem.count).max() ?? 0) + 2
             for row in tuning {
                 let time = row.milliseconds.map { fixed($0, 3) + " ms" } ?? "rejected: \(row.rejection ?? "")"
-                lines.append("  " + (row.chosen ? "* " : "  ") + pad(row.kernel, 21) + pad(row.tiles, 38) + pad(row.problem, 46) + time)
+                lines.append("  " + (row.chosen ? "* " : "  ") + pad(row.kernel, kernelWidth) + pad(row.tiles, tilesWidth)
+                             + pad(row.problem, problemWidth) + time)
             }
         }
         if !clblast.isEmpty {
