@@ -99,25 +99,22 @@ public enum TileTables {
     ])
 
     /// GPU convolution, forward and input gradient (conv_fwd_gpu): TM filters × TN positions per
-    /// work-group, TK deep, WM × WN per work-item (the GEMM's constraints). The first is the old
-    /// fixed tile; layers with ≤ 32 filters scale TM and WM down to TM = 32 (see
-    /// `ConvolutionTiles.gpuConv`), so every candidate's WM·32 must be a multiple of its TM.
-    public static let convGPU = TileTable(kernel: "conv_fwd_gpu", style: .gpu, candidates: [
-        ["TM": "64", "TN": "64", "TK": "16", "WM": "8", "WN": "8"],
-        ["TM": "64", "TN": "64", "TK": "16", "WM": "4", "WN": "4"],
-        ["TM": "64", "TN": "128", "TK": "8", "WM": "8", "WN": "8"],
-        ["TM": "128", "TN": "64", "TK": "8", "WM": "8", "WN": "8"],
-        ["TM": "64", "TN": "32", "TK": "16", "WM": "4", "WN": "4"],
-    ])
+    /// work-group, TK deep, WM × WN per work-item (the GEMM's constraints); layers with ≤ 32
+    /// filters scale TM and WM down to TM = 32 (see `ConvolutionTiles.gpuConv`), so every
+    /// candidate's WM·32 must be a multiple of its TM.
+    public static let convGPU = TileTable(kernel: "conv_fwd_gpu", style: .gpu, candidates: gpuConvolution)
     /// GPU convolution weight gradient (conv_dw_gpu): the same tile parameters over filters ×
     /// (c, r, s) columns, summed over positions; its own table because its operands differ.
-    public static let convWeightGPU = TileTable(kernel: "conv_dw_gpu", style: .gpu, candidates: [
+    public static let convWeightGPU = TileTable(kernel: "conv_dw_gpu", style: .gpu, candidates: gpuConvolution)
+    /// The GPU convolution tables' candidates (both kernels share the tile parameters), the first
+    /// being the old fixed tile.
+    private static let gpuConvolution: [[String: String]] = [
         ["TM": "64", "TN": "64", "TK": "16", "WM": "8", "WN": "8"],
         ["TM": "64", "TN": "64", "TK": "16", "WM": "4", "WN": "4"],
         ["TM": "64", "TN": "128", "TK": "8", "WM": "8", "WN": "8"],
         ["TM": "128", "TN": "64", "TK": "8", "WM": "8", "WN": "8"],
         ["TM": "64", "TN": "32", "TK": "16", "WM": "4", "WN": "4"],
-    ])
+    ]
 
     /// CPU 3×3 convolutions, per op and output-width class (as the direct kernel's: rows of
     /// more than 16, or at most 16): the direct kernel (conv_fwd_cpu with its own table's tiles,
