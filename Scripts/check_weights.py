@@ -102,6 +102,8 @@ def main():
 
     worst = 0.0
     for t, task in enumerate(heads["tasks"]):
+        if t >= len(tool_task):  # --evaluate seen: the row holds the tasks trained so far
+            break
         if "source_classes" not in task:
             sys.exit(f"check_weights: task {task['name']!r} has no source_classes (its images are transformed); "
                      "only tasks cut from the data set by label can be rebuilt here")

@@ -61,6 +61,11 @@ public struct ExperimentOptions: ParsableArguments {
                                valueName: "yes|no"))
     public var resetOptimizer: YesNo?
 
+    @Option(help: ArgumentHelp("Tasks evaluated after each task: all (every task, seen and unseen: the whole accuracy matrix, the protocols') "
+                               + "or seen (only the tasks trained so far: row i of the matrix holds tasks 1...i; same final accuracies, less evaluation time) (default: all).",
+                               valueName: "all|seen"))
+    public var evaluate: EvaluatedTasks?
+
     @Option(parsing: .unconditional, help: ArgumentHelp("Seed of the initial weights, shuffles, dropout masks and permutations (default: 0).", valueName: "n"))
     public var seed: UInt64?
 
@@ -176,6 +181,7 @@ public enum YesNo: String, ExpressibleByArgument, CaseIterable, Sendable {
 
 extension AdamVariant: ExpressibleByArgument {}
 extension Optimizer: ExpressibleByArgument {}
+extension EvaluatedTasks: ExpressibleByArgument {}
 
 /// `--select-on`: where a swept hyper-parameter's value is chosen.
 public enum SelectOn: String, ExpressibleByArgument, Codable, CaseIterable, Sendable {
@@ -217,6 +223,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
     /// hyper-parameter has its method's default for the protocol (recorded in "method_options").
     public var hyperParameters: [String: Double]
     public var evaluationBatchSize: Int
+    /// Which tasks are evaluated after each task (`--evaluate`); runs saved before this option existed evaluated all.
+    public var evaluatedTasks: EvaluatedTasks
     /// The seed of this run (of the first run of a seed list) and of the validation split.
     public var seed: UInt64
     /// Every seed each method runs with (`--seeds`); `[seed]` when only `--seed` was given.
@@ -243,7 +251,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         case beta1 = "adam_beta1", beta2 = "adam_beta2", epsilon = "adam_epsilon", adamVariant = "adam_variant"
         case resetOptimizerPerTask = "reset_optimizer_per_task", hyperParameters = "hyper_parameters"
         case methodOptions = "method_options"
-        case evaluationBatchSize = "evaluation_batch_size", seed, tasks, optimizer, seeds, sweeps
+        case evaluationBatchSize = "evaluation_batch_size", evaluatedTasks = "evaluated_tasks", seed, tasks, optimizer, seeds, sweeps
         case selectOn = "select_on", validationFraction = "validation_fraction", recordOmega = "record_omega"
         case trainLimit = "train_limit", testLimit = "test_limit", out
     }
@@ -272,6 +280,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
             try continualOptions(for: method).methodOptions.encode(to: record.superEncoder(forKey: MethodKey(method.rawValue)))
         }
         try container.encode(evaluationBatchSize, forKey: .evaluationBatchSize)
+        try container.encode(evaluatedTasks, forKey: .evaluatedTasks)
         try container.encode(seed, forKey: .seed)
         try container.encode(seeds, forKey: .seeds)
         try container.encode(sweeps, forKey: .sweeps)
@@ -287,7 +296,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public init(tool: Tool, experimentProtocol: ExperimentProtocol, methods: [Method], device: String, dataDir: String,
                 epochs: Int, batchSize: Int, learningRate: Double, beta1: Double, beta2: Double, epsilon: Double,
                 adamVariant: AdamVariant, optimizer: Optimizer = .adam, resetOptimizerPerTask: Bool,
-                hyperParameters: [String: Double], evaluationBatchSize: Int, seed: UInt64, seeds: [UInt64]? = nil,
+                hyperParameters: [String: Double], evaluationBatchSize: Int, evaluatedTasks: EvaluatedTasks = .all, seed: UInt64, seeds: [UInt64]? = nil,
                 sweeps: [String: [Double]] = [:], selectOn: SelectOn? = nil,
                 validationFraction: Double = ValidationSplit.defaultFraction, recordOmega: Bool = false,
                 tasks: Int, trainLimit: Int?, testLimit: Int?, out: String) {
@@ -296,7 +305,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         self.learningRate = learningRate; self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
         self.adamVariant = adamVariant; self.optimizer = optimizer; self.resetOptimizerPerTask = resetOptimizerPerTask
         self.hyperParameters = hyperParameters
-        self.evaluationBatchSize = evaluationBatchSize; self.seed = seed; self.seeds = seeds ?? [seed]
+        self.evaluationBatchSize = evaluationBatchSize; self.evaluatedTasks = evaluatedTasks; self.seed = seed; self.seeds = seeds ?? [seed]
         self.sweeps = sweeps; self.selectOn = selectOn; self.validationFraction = validationFraction
         self.recordOmega = recordOmega
         self.tasks = tasks
@@ -336,6 +345,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
             }
         }
         evaluationBatchSize = try container.decode(Int.self, forKey: .evaluationBatchSize)
+        evaluatedTasks = try container.decodeIfPresent(EvaluatedTasks.self, forKey: .evaluatedTasks) ?? .all
         seed = try container.decode(UInt64.self, forKey: .seed)
         seeds = try container.decodeIfPresent([UInt64].self, forKey: .seeds) ?? [seed]
         guard !seeds.isEmpty, seeds.count <= SweepParsing.maximumSeeds, Set(seeds).count == seeds.count else {
@@ -377,6 +387,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         options.epochsPerTask = epochs
         options.batchSize = batchSize
         options.evaluationBatchSize = evaluationBatchSize
+        options.evaluatedTasks = evaluatedTasks
         options.learningRate = Float(learningRate)
         options.beta1 = Float(beta1)
         options.beta2 = Float(beta2)
@@ -550,7 +561,8 @@ extension RunConfig {
             beta1: decimal(defaults.beta1), beta2: decimal(defaults.beta2), epsilon: epsilon,
             adamVariant: options.adamVariant ?? defaults.adamVariant, optimizer: options.optimizer ?? defaults.optimizer,
             resetOptimizerPerTask: options.resetOptimizer?.bool ?? defaults.resetOptimizerAtTaskBoundary,
-            hyperParameters: settings, evaluationBatchSize: defaults.evaluationBatchSize, seed: seeds[0], seeds: seeds,
+            hyperParameters: settings, evaluationBatchSize: defaults.evaluationBatchSize,
+            evaluatedTasks: options.evaluate ?? defaults.evaluatedTasks, seed: seeds[0], seeds: seeds,
             sweeps: sweeps, selectOn: options.selectOn, validationFraction: validationFraction,
             recordOmega: options.recordOmega, tasks: tasks,
             trainLimit: trainLimit, testLimit: testLimit, out: out)
@@ -627,6 +639,7 @@ extension RunConfig {
         try checkNumber("adam-epsilon", options.adamEpsilon, saved.epsilon)
         try check("adam-variant", options.adamVariant, saved.adamVariant, show: { $0.rawValue })
         try check("optimizer", options.optimizer, saved.optimizer, show: { $0.rawValue })
+        try check("evaluate", options.evaluate, saved.evaluatedTasks, show: { $0.rawValue })
         if let given = options.selectOn, given != saved.selectOn { throw conflict("select-on", given.rawValue, saved.selectOn?.rawValue ?? "none") }
         try checkNumber("validation-fraction", options.validationFraction, saved.validationFraction)
         if let list = options.seeds {

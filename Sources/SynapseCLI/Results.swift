@@ -240,6 +240,7 @@ public enum Summary {
             + "Adam reset per task: \(config.resetOptimizerPerTask ? "yes" : "no")"
         if let limit = config.trainLimit { text += ", ≤\(limit) train images/task" }
         if let limit = config.testLimit { text += ", ≤\(limit) test images/task" }
+        if config.evaluatedTasks == .seen { text += ", evaluated: seen tasks only" }
         text += "\n" + alignedTable(columns: columns, rows: rows)
         text += "Accuracies are test-set fractions after the last task. task-inc: argmax over the task's own "
             + "output units (the paper's measure); class-inc: argmax over the units of every task seen so far; "

@@ -1,6 +1,7 @@
 // Continual-learning metrics (docs/protocols.md, "Metrics") and the result the tools serialise.
 // Accuracy matrices are R[i][j] = test accuracy on task j after training task i, in [0, 1];
-// rows are the tasks trained so far (a partial run has fewer rows than columns).
+// rows are the tasks trained so far (a partial run has fewer rows than columns); with
+// `EvaluatedTasks.seen` row i holds tasks 0...i only.
 
 import Foundation
 
@@ -35,7 +36,8 @@ public enum ContinualMetrics {
         let k = r.count - 1
         guard k >= 1 else { return [] }
         return (0..<k).map { j in
-            let best = (0..<k).compactMap { r[$0][j] }.max() ?? 0
+            // Rows may be shorter than the task list (`EvaluatedTasks.seen`: row i holds j ≤ i).
+            let best = (0..<k).compactMap { j < r[$0].count ? r[$0][j] : nil }.max() ?? 0
             return best - (r[k][j] ?? 0)
         }
     }
@@ -72,11 +74,11 @@ public struct ContinualResult: Codable, Sendable, Equatable {
     /// Number of tasks trained (rows of the matrices).
     public var completedTasks: Int
     /// R[i][j], TASK-INCREMENTAL accuracy (the paper's measure): argmax over task j's own units.
-    /// Evaluated for every task j, seen and unseen.
+    /// Evaluated for every task j, seen and unseen; with `EvaluatedTasks.seen`, row i holds j ≤ i only.
     public var taskIncrementalAccuracy: [[Double]]
     /// R[i][j], CLASS-INCREMENTAL accuracy: argmax over the units of every task seen so far (0...i).
     /// nil for unseen tasks (j > i) in multi-head mode: their units are outside that range. In
-    /// single-head mode identical to the task-incremental matrix.
+    /// single-head mode identical to the task-incremental matrix. Rows as long as the task-incremental ones.
     public var classIncrementalAccuracy: [[Double?]]
     /// Summary of the task-incremental matrix.
     public var taskIncremental: AccuracySummary

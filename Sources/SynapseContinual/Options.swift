@@ -34,6 +34,19 @@ public enum Optimizer: String, Codable, Sendable, CaseIterable {
     case sgd
 }
 
+/// Which tasks are evaluated on their test split after each task.
+public enum EvaluatedTasks: String, Codable, Sendable, CaseIterable {
+    /// Every task, seen and unseen: row i of the accuracy matrix holds R[i][j] for every j, the
+    /// protocols' schedule (docs/protocols.md).
+    case all
+    /// Only the tasks trained so far: row i holds R[i][0...i]. The final row, average accuracy,
+    /// backward transfer and "when learned" are the same as with `all`; forgetting's max runs over
+    /// the rows after each task was trained only (with `all` the rows before it count too, which
+    /// matters only for a task that ends below its untrained accuracy). Saves the forward passes
+    /// over the unseen tasks' test splits: with T tasks, (T − 1)/2T of the evaluation.
+    case seen
+}
+
 /// The protocols whose values the defaults follow (docs/protocols.md).
 public enum ContinualProtocol: String, Codable, Sendable, CaseIterable {
     case splitMNIST, permutedMNIST, splitCIFAR
@@ -53,6 +66,8 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
     public var batchSize: Int
     /// Examples per forward pass when evaluating or estimating importances (memory only; no effect on results).
     public var evaluationBatchSize: Int
+    /// Which tasks are evaluated after each task (default `.all`, the protocols').
+    public var evaluatedTasks: EvaluatedTasks
     /// Adam (docs/algorithm.md: lr 1e-3, β1 0.9, β2 0.999, ε 1e-8, bias correction).
     public var learningRate: Float
     /// Adam β1 (first-moment decay).
@@ -79,7 +94,7 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
     /// has that hyper-parameter and ignored otherwise (as on the command line, where `--lambda`
     /// sets every listed method that has a λ). All values are checked by `validate`.
     public init(method: Method = .si, protocol proto: ContinualProtocol = .splitMNIST, epochsPerTask: Int? = nil,
-                batchSize: Int? = nil, evaluationBatchSize: Int = 500, learningRate: Float = 1e-3, beta1: Float = 0.9,
+                batchSize: Int? = nil, evaluationBatchSize: Int = 500, evaluatedTasks: EvaluatedTasks = .all, learningRate: Float = 1e-3, beta1: Float = 0.9,
                 beta2: Float = 0.999, epsilon: Float = 1e-8, resetOptimizerAtTaskBoundary: Bool? = nil,
                 adamVariant: AdamVariant = .keras, optimizer: Optimizer = .adam, seed: UInt64 = 0,
                 settings: [String: Double] = [:]) {
@@ -87,7 +102,7 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
         methodOptions = method.implementation.defaultOptions(for: proto)
         self.epochsPerTask = epochsPerTask ?? [.splitMNIST: 10, .permutedMNIST: 20, .splitCIFAR: 60][proto]!
         self.batchSize = batchSize ?? (proto == .splitMNIST ? 64 : 256)
-        self.evaluationBatchSize = evaluationBatchSize; self.learningRate = learningRate
+        self.evaluationBatchSize = evaluationBatchSize; self.evaluatedTasks = evaluatedTasks; self.learningRate = learningRate
         self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
         self.resetOptimizerAtTaskBoundary = resetOptimizerAtTaskBoundary ?? (proto != .permutedMNIST)
         self.adamVariant = adamVariant
@@ -166,7 +181,7 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
 
     // The method's options are stored under "method_options", decoded by the method's own type.
     enum CodingKeys: String, CodingKey {
-        case method, methodOptions = "method_options", epochsPerTask, batchSize, evaluationBatchSize, learningRate
+        case method, methodOptions = "method_options", epochsPerTask, batchSize, evaluationBatchSize, evaluatedTasks, learningRate
         case beta1, beta2, epsilon, resetOptimizerAtTaskBoundary, adamVariant, optimizer, seed
     }
 
@@ -177,6 +192,8 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
         epochsPerTask = try c.decode(Int.self, forKey: .epochsPerTask)
         batchSize = try c.decode(Int.self, forKey: .batchSize)
         evaluationBatchSize = try c.decode(Int.self, forKey: .evaluationBatchSize)
+        // Saved before the option existed: every task was evaluated.
+        evaluatedTasks = try c.decodeIfPresent(EvaluatedTasks.self, forKey: .evaluatedTasks) ?? .all
         learningRate = try c.decode(Float.self, forKey: .learningRate)
         beta1 = try c.decode(Float.self, forKey: .beta1)
         beta2 = try c.decode(Float.self, forKey: .beta2)
@@ -195,6 +212,7 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
         try c.encode(epochsPerTask, forKey: .epochsPerTask)
         try c.encode(batchSize, forKey: .batchSize)
         try c.encode(evaluationBatchSize, forKey: .evaluationBatchSize)
+        try c.encode(evaluatedTasks, forKey: .evaluatedTasks)
         try c.encode(learningRate, forKey: .learningRate)
         try c.encode(beta1, forKey: .beta1)
         try c.encode(beta2, forKey: .beta2)
@@ -208,6 +226,7 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
     public static func == (a: ContinualOptions, b: ContinualOptions) -> Bool {
         a.method == b.method && a.methodOptions.isEqual(b.methodOptions) && a.epochsPerTask == b.epochsPerTask
             && a.batchSize == b.batchSize && a.evaluationBatchSize == b.evaluationBatchSize
+            && a.evaluatedTasks == b.evaluatedTasks
             && a.learningRate == b.learningRate && a.beta1 == b.beta1 && a.beta2 == b.beta2 && a.epsilon == b.epsilon
             && a.resetOptimizerAtTaskBoundary == b.resetOptimizerAtTaskBoundary && a.adamVariant == b.adamVariant
             && a.optimizer == b.optimizer

@@ -58,7 +58,7 @@ public enum SavedStateCheck {
         guard adamStep <= globalStep else {
             throw ContinualError.badState("counter 'adamStep' is \(adamStep), more than the \(globalStep) steps taken")
         }
-        // The result: one row per finished task, every row as long as the task list.
+        // The result: one row per finished task.
         let rows: [(String, Int)] = [
             ("accuracy", result.taskIncrementalAccuracy.count), ("class_incremental_accuracy", result.classIncrementalAccuracy.count),
             ("training_loss", result.trainingLoss.count), ("seconds", result.wallSeconds.count),
@@ -68,14 +68,16 @@ public enum SavedStateCheck {
         for (name, count) in rows where count != completed {
             throw ContinualError.badState("the result has \(count) '\(name)' rows for \(completed) finished tasks")
         }
+        // Row i holds every task, or tasks 0...i when only seen tasks are evaluated.
+        func rowLength(_ i: Int) -> Int { run.options.evaluatedTasks == .seen ? i + 1 : tasks }
         for (i, row) in result.taskIncrementalAccuracy.enumerated() {
-            guard row.count == tasks, row.allSatisfy({ $0 >= 0 && $0 <= 1 }) else {
-                throw ContinualError.badState("accuracy row \(i + 1) has \(row.count) values (expected \(tasks), each in 0...1)")
+            guard row.count == rowLength(i), row.allSatisfy({ $0 >= 0 && $0 <= 1 }) else {
+                throw ContinualError.badState("accuracy row \(i + 1) has \(row.count) values (expected \(rowLength(i)), each in 0...1)")
             }
         }
         for (i, row) in result.classIncrementalAccuracy.enumerated() {
-            guard row.count == tasks, row.allSatisfy({ $0.map { $0 >= 0 && $0 <= 1 } ?? true }) else {
-                throw ContinualError.badState("class-incremental accuracy row \(i + 1) has \(row.count) values (expected \(tasks), each in 0...1 or null)")
+            guard row.count == rowLength(i), row.allSatisfy({ $0.map { $0 >= 0 && $0 <= 1 } ?? true }) else {
+                throw ContinualError.badState("class-incremental accuracy row \(i + 1) has \(row.count) values (expected \(rowLength(i)), each in 0...1 or null)")
             }
         }
         for (i, row) in result.trainingLoss.enumerated() {

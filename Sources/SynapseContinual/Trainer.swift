@@ -357,15 +357,17 @@ public final class ContinualTrainer {
 
     // MARK: Evaluation
 
-    /// Accuracy of every task j on its test split at the current θ (dropout off): task-incremental
-    /// (argmax over task j's units) and class-incremental (argmax over the units of tasks 0...t;
-    /// nil for j > t in multi-head mode). One host wait for all tasks.
+    /// Accuracy of every evaluated task j on its test split at the current θ (dropout off):
+    /// task-incremental (argmax over task j's units) and class-incremental (argmax over the units
+    /// of tasks 0...t; nil for j > t in multi-head mode). The evaluated tasks are every task, or
+    /// with `EvaluatedTasks.seen` tasks 0...t only (shorter rows). One host wait for all tasks.
     public func evaluate(afterTask t: Int) throws -> (taskIncremental: [Double], classIncremental: [Double?]) {
         try backend.fill(counters, value: 0)
         let (rank, size) = ranks
         let seen = sequence.unitsSeen(throughTask: t)
+        let evaluated = options.evaluatedTasks == .seen ? min(t + 1, sequence.count) : sequence.count
         func classDefined(_ j: Int) -> Bool { sequence.headMode == .singleHead || j <= t }
-        for j in 0..<sequence.count {
+        for j in 0..<evaluated {
             let split = data.test[j]
             let own = sequence.units(ofTask: j)
             let mine = size > 1 ? BatchShare.slice(of: split.count, rank: rank, size: size) : .whole(split.count)
@@ -382,8 +384,8 @@ public final class ContinualTrainer {
         }
         var counts = try backend.download(counters)
         try dataParallel?.allreduceSum(&counts)   // each rank counted its slice of every test split
-        let taskIncremental = (0..<sequence.count).map { Double(counts[2 * $0]) / Double(data.test[$0].count) }
-        let classIncremental = (0..<sequence.count).map { j -> Double? in
+        let taskIncremental = (0..<evaluated).map { Double(counts[2 * $0]) / Double(data.test[$0].count) }
+        let classIncremental = (0..<evaluated).map { j -> Double? in
             classDefined(j) ? Double(counts[2 * j + 1]) / Double(data.test[j].count) : nil
         }
         return (taskIncremental, classIncremental)

@@ -90,6 +90,46 @@ struct TrainerTests {
         #expect(try resumed.backend.download(resumed.state.theta) == (try first.run(), try first.backend.download(first.state.theta)).1)
     }
 
+    @Test("evaluating only seen tasks: row i holds tasks 0...i with the full evaluation's values; summaries agree; resumes exactly")
+    func evaluatingSeenTasksOnly() throws {
+        let sequence = try threeTaskProblem()
+        let full = try trainer(.si, sequence).run()
+        func seenOnly() throws -> ContinualTrainer {
+            let t = try trainer(.si, sequence)
+            var options = t.options
+            options.evaluatedTasks = .seen
+            return try ContinualTrainer(backend: ReferenceBackend(), sequence: sequence, inputShape: [7],
+                                        layers: mlp(hidden: 13, outputUnits: sequence.outputUnits, dropout: 0.25), options: options)
+        }
+        let seen = try seenOnly().run()
+        #expect(seen.taskIncrementalAccuracy.map(\.count) == [1, 2, 3], "row i holds the tasks trained so far")
+        #expect(seen.classIncrementalAccuracy.map(\.count) == [1, 2, 3])
+        for i in 0..<3 {
+            #expect(seen.taskIncrementalAccuracy[i] == Array(full.taskIncrementalAccuracy[i][0...i]), "row \(i)")
+            #expect(seen.classIncrementalAccuracy[i] == Array(full.classIncrementalAccuracy[i][0...i]), "row \(i)")
+        }
+        #expect(full.taskIncrementalAccuracy.allSatisfy { $0.count == 3 }, "the default evaluates every task")
+        #expect(seen.trainingLoss == full.trainingLoss, "evaluation does not touch training")
+        #expect(seen.taskIncremental.averageAccuracy == full.taskIncremental.averageAccuracy)
+        #expect(seen.taskIncremental.backwardTransfer == full.taskIncremental.backwardTransfer)
+        #expect(seen.taskIncremental.forgetting.count == 2)
+        // Resumed through JSON (the saved rows are checked against the option), it continues exactly.
+        let first = try seenOnly()
+        try first.runNextTask()
+        let json = try JSONEncoder().encode(try first.captureState())
+        let resumed = try seenOnly()
+        try resumed.restore(try JSONDecoder().decode(TrainerState.self, from: json))
+        #expect(try resumed.run().taskIncrementalAccuracy == seen.taskIncrementalAccuracy)
+        // A state saved with full rows does not pass as a seen-only one (the options differ), nor
+        // would a seen-only row pass under full evaluation.
+        let fullState = try trainer(.si, sequence)
+        try fullState.runNextTask()
+        #expect(throws: ContinualError.self) { try seenOnly().restore(try fullState.captureState()) }
+        var padded = try first.captureState()
+        padded.result.taskIncrementalAccuracy[0] += [0.5, 0.5]
+        #expect(throws: ContinualError.self) { try seenOnly().restore(padded) }
+    }
+
     @Test("a state from other options is refused with a clear error")
     func restoreRefusesOtherOptions() throws {
         let sequence = try threeTaskProblem()

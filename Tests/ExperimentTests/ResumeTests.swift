@@ -68,7 +68,7 @@ struct ResumeTests {
         for (flag, value) in [("--epochs", "3"), ("--seed", "12"), ("--c", "0.5"), ("--method", "si"), ("--tasks", "5"),
                               ("--device", "cpu"), ("--adam-variant", "standard"), ("--reset-optimizer", "no"),
                               ("--samples", "7"), ("--adam-epsilon", "1e-7"), ("--optimizer", "sgd"), ("--seeds", "11,12"),
-                              ("--select-on", "validation"), ("--lambda", "1,10")] {
+                              ("--select-on", "validation"), ("--lambda", "1,10"), ("--evaluate", "seen")] {
             let captured = CapturedConsole()
             let status = runTool(.splitMNIST, ["--resume", out, flag, value], console: captured)
             #expect(status == 2, "\(flag) \(value): \(captured.errorLines)")
@@ -79,6 +79,25 @@ struct ResumeTests {
         #expect(runTool(.splitMNIST, ["--resume", out, "--seed", "11", "--seeds", "11", "--adam-variant", "keras", "--reset-optimizer", "yes",
                                       "--samples", "200", "--adam-epsilon", "1e-8", "--quiet"]) == 0)
         #expect(runTool(.permutedMNIST, ["--resume", out]) == 2)
+    }
+
+    @Test func evaluatingSeenTasksOnlyWritesRowsOfTheTasksSoFarAndResumes() throws {
+        let folder = try TemporaryFolder("seen")
+        defer { folder.remove() }
+        try writeTinyMNIST(to: folder.path, seed: 5, trainPerClass: 3, testPerClass: 2)
+        let all = folder.path + "/all", seen = folder.path + "/seen"
+        #expect(runTool(.splitMNIST, Self.arguments(data: folder.path, out: all, seed: 4, methods: "si") + ["--tasks", "3"]) == 0)
+        let arguments = Self.arguments(data: folder.path, out: seen, seed: 4, methods: "si") + ["--tasks", "3", "--evaluate", "seen"]
+        #expect(runTool(.splitMNIST, arguments, flow: { run in run.stopAfterTasks = 1; try Experiment.standardFlow(run) }) != 0)
+        let captured = CapturedConsole()
+        #expect(runTool(.splitMNIST, ["--resume", seen], console: captured) == 0, "\(captured.errorLines)")
+        let full = try #require(matrix(try jsonObject(all + "/si.json")["accuracy"]))
+        let rows = try #require(matrix(try jsonObject(seen + "/si.json")["accuracy"]))
+        #expect(full.map(\.count) == [3, 3, 3], "the default evaluates every task")
+        #expect(rows.map(\.count) == [1, 2, 3], "row i holds the tasks trained so far")
+        for (i, row) in rows.enumerated() { #expect(row == Array(full[i][0...i]), "row \(i + 1)") }
+        #expect(try jsonObject(seen + "/config.json")["evaluated_tasks"] as? String == "seen")
+        #expect(try jsonObject(all + "/config.json")["evaluated_tasks"] as? String == "all")
     }
 
     @Test func nanLossStopsNamingTaskEpochStepAndTheLastGoodCheckpoint() throws {
