@@ -8,7 +8,8 @@
 #   LOGDIR (default: a fresh folder under /tmp) receives check.txt (the checks' table) and
 #   oclgrind.log (Oclgrind's messages: must stay empty).
 # Environment: OCLGRIND_ARGS (default "--data-races --check-api"), SYNAPSE_CHECK_ARGS (default
-#   "--small").
+#   "--small --every-tile": the small checks, then every other tile candidate of each GPU tile table
+#   on three checks of each op it serves).
 set -u
 if [ $# -lt 1 ] || [ ! -x "$1" ]; then
     echo "usage: oclgrind-check.sh SYNAPSE-CHECK-BINARY [LOGDIR]  (the binary must exist and be executable)" >&2
@@ -24,7 +25,7 @@ LOG=$LOGDIR/oclgrind.log
 # simulator: the table defaults are what a GPU gets before it is tuned.
 # shellcheck disable=SC2086  # the *_ARGS variables are word lists on purpose
 SYNAPSE_KERNEL_CACHE=off SYNAPSE_TUNE=off oclgrind ${OCLGRIND_ARGS:---data-races --check-api} --log "$LOG" \
-    "$CHECK" --device gpu ${SYNAPSE_CHECK_ARGS:---small} >"$LOGDIR/check.txt" 2>&1
+    "$CHECK" --device gpu ${SYNAPSE_CHECK_ARGS:---small --every-tile} >"$LOGDIR/check.txt" 2>&1
 STATUS=$?
 tail -n 3 "$LOGDIR/check.txt"
 if [ -s "$LOG" ]; then

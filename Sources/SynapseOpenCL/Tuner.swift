@@ -43,9 +43,12 @@ public struct TileTable: Sendable {
     public let kernel: String
     public let style: KernelStyle
     public let candidates: [[String: String]]
+    /// The backend ops (their `OpContract` names) whose kernels read this table, so that
+    /// `synapse-check --every-tile` runs each candidate on those ops' checks; nil: every op.
+    public let ops: [String]?
 
-    public init(kernel: String, style: KernelStyle, candidates: [[String: String]]) {
-        self.kernel = kernel; self.style = style; self.candidates = candidates
+    public init(kernel: String, style: KernelStyle, candidates: [[String: String]], ops: [String]? = nil) {
+        self.kernel = kernel; self.style = style; self.candidates = candidates; self.ops = ops
     }
 
     /// "MR=6 NR=32": a candidate as text (names sorted), as the cache stores it.
@@ -63,14 +66,14 @@ public enum TileTables {
     public static let gemmCPU = TileTable(kernel: "gemm_cpu", style: .cpu, candidates: [
         ["MR": "6", "NR": "32"], ["MR": "4", "NR": "32"], ["MR": "8", "NR": "32"],
         ["MR": "8", "NR": "16"], ["MR": "4", "NR": "48"],
-    ])
+    ], ops: ["gemm"])
     /// The dense layers' fused GEMMs (gemm_cpu_fused: denseForward, denseBackwardWeight,
     /// denseBackwardInput): the same MR × NR block as gemm_cpu, but tuned on the split-MNIST
     /// layer, where B is read in place when NR divides the unit count (256) and packed otherwise.
     public static let gemmFusedCPU = TileTable(kernel: "gemm_cpu_fused", style: .cpu, candidates: [
         ["MR": "6", "NR": "32"], ["MR": "4", "NR": "32"], ["MR": "8", "NR": "32"],
         ["MR": "8", "NR": "16"], ["MR": "4", "NR": "48"], ["MR": "4", "NR": "64"],
-    ])
+    ], ops: denseOps)
     /// GPU GEMM: a TM × TN tile of C per work-group, TK deep, WM × WN per work-item.
     public static let gemmGPU = TileTable(kernel: "gemm_gpu", style: .gpu, candidates: [
         ["TM": "64", "TN": "64", "TK": "16", "WM": "8", "WN": "8"],
@@ -78,7 +81,11 @@ public enum TileTables {
         ["TM": "32", "TN": "64", "TK": "16", "WM": "4", "WN": "8"],
         ["TM": "128", "TN": "64", "TK": "8", "WM": "8", "WN": "8"],
         ["TM": "128", "TN": "128", "TK": "8", "WM": "8", "WN": "8"],
-    ])
+    ], ops: ["gemm"] + denseOps)
+    /// The dense ops, GEMMs with fused epilogues (`gemm_cpu_fused` in CPU style, `gemm_gpu` in GPU style).
+    private static let denseOps = ["denseForward", "denseBackwardWeight", "denseBackwardInput"]
+    /// The ops that run the forward convolution kernels (the input gradient is a forward convolution of dOutput).
+    private static let convForwardOps = ["conv2dForward", "conv2dBackwardInput"]
 
     /// CPU forward convolution (also run by the input gradient) on output rows of more than 16:
     /// MR filters × NR positions of one output row per work-item (conv_fwd_cpu; NR a multiple of
@@ -89,23 +96,24 @@ public enum TileTables {
     public static let convForwardWide = TileTable(kernel: "conv_fwd_cpu.wide", style: .cpu, candidates: [
         ["MR": "8", "NR": "32"], ["MR": "4", "NR": "32"], ["MR": "6", "NR": "32"], ["MR": "12", "NR": "16"],
         ["MR": "8", "NR": "16"],
-    ])
+    ], ops: convForwardOps)
     /// The same on rows of at most 16 (the 13- and 15-wide layers), where a row tile is one
     /// 16-lane vector (Q/16 of its lanes used, each broadcast weight feeding one fma). FLAT=1
     /// candidates: NR consecutive positions of the flat padded plane per work-item.
     public static let convForwardNarrow = TileTable(kernel: "conv_fwd_cpu.narrow", style: .cpu, candidates: [
         ["MR": "8", "NR": "32", "FLAT": "1"], ["MR": "8", "NR": "48", "FLAT": "1"], ["MR": "4", "NR": "64", "FLAT": "1"],
         ["MR": "12", "NR": "32", "FLAT": "1"], ["MR": "8", "NR": "16"], ["MR": "4", "NR": "16"],
-    ])
+    ], ops: convForwardOps)
 
     /// GPU convolution, forward and input gradient (conv_fwd_gpu): TM filters × TN positions per
     /// work-group, TK deep, WM × WN per work-item (the GEMM's constraints); layers with ≤ 32
     /// filters scale TM and WM down to TM = 32 (see `ConvolutionTiles.gpuConv`), so every
     /// candidate's WM·32 must be a multiple of its TM.
-    public static let convGPU = TileTable(kernel: "conv_fwd_gpu", style: .gpu, candidates: gpuConvolution)
+    public static let convGPU = TileTable(kernel: "conv_fwd_gpu", style: .gpu, candidates: gpuConvolution, ops: convForwardOps)
     /// GPU convolution weight gradient (conv_dw_gpu): the same tile parameters over filters ×
     /// (c, r, s) columns, summed over positions; its own table because its operands differ.
-    public static let convWeightGPU = TileTable(kernel: "conv_dw_gpu", style: .gpu, candidates: gpuConvolution)
+    public static let convWeightGPU = TileTable(kernel: "conv_dw_gpu", style: .gpu, candidates: gpuConvolution,
+                                                ops: ["conv2dBackwardWeight"])
     /// The GPU convolution tables' candidates (both kernels share the tile parameters), the first
     /// being the old fixed tile.
     private static let gpuConvolution: [[String: String]] = [
@@ -120,11 +128,14 @@ public enum TileTables {
     /// more than 16, or at most 16): the direct kernel (conv_fwd_cpu with its own table's tiles,
     /// the default) or Winograd F(2×2, 3×3) (wino_fwd_cpu, Winograd.swift) with MR filters × NV
     /// vectors of 16 tiles per work-item. Only shapes Winograd serves consult these (3×3, 8 to 64 channels).
-    public static let conv3x3ForwardWide = TileTable(kernel: "conv3x3_fwd_cpu.wide", style: .cpu, candidates: winograd)
-    public static let conv3x3ForwardNarrow = TileTable(kernel: "conv3x3_fwd_cpu.narrow", style: .cpu, candidates: winograd)
-    public static let conv3x3BackwardInputWide = TileTable(kernel: "conv3x3_dx_cpu.wide", style: .cpu, candidates: winograd)
+    public static let conv3x3ForwardWide = TileTable(kernel: "conv3x3_fwd_cpu.wide", style: .cpu, candidates: winograd,
+                                                     ops: ["conv2dForward"])
+    public static let conv3x3ForwardNarrow = TileTable(kernel: "conv3x3_fwd_cpu.narrow", style: .cpu, candidates: winograd,
+                                                       ops: ["conv2dForward"])
+    public static let conv3x3BackwardInputWide = TileTable(kernel: "conv3x3_dx_cpu.wide", style: .cpu, candidates: winograd,
+                                                           ops: ["conv2dBackwardInput"])
     public static let conv3x3BackwardInputNarrow = TileTable(kernel: "conv3x3_dx_cpu.narrow", style: .cpu,
-                                                             candidates: winograd)
+                                                             candidates: winograd, ops: ["conv2dBackwardInput"])
     private static let winograd: [[String: String]] = [
         ["ALGO": "direct"], ["ALGO": "winograd", "MR": "16", "NV": "1"], ["ALGO": "winograd", "MR": "8", "NV": "1"],
         ["ALGO": "winograd", "MR": "8", "NV": "2"],
@@ -343,6 +354,22 @@ extension OpenCLBackend {
 
     /// Timed runs per candidate (interleaved); the median counts.
     static var tuningRounds: Int { 5 }
+
+    /// Runs `body` with `table`'s kernels on `candidate` (one of the table's candidates) instead of
+    /// the tuned choice: for checking every candidate against the reference (`synapse-check
+    /// --every-tile`, e.g. under Oclgrind), not for timing.
+    public func withTiles<T>(_ table: TileTable, _ candidate: [String: String], _ body: () throws -> T) throws -> T {
+        guard table.style == style else {
+            throw BackendError("\(table.kernel): a \(table.style.rawValue)-style table on a \(style.rawValue)-style backend")
+        }
+        guard table.candidates.contains(candidate) else {
+            throw BackendError("\(table.kernel): '\(TileTable.text(candidate))' is not one of its candidates")
+        }
+        let previous = tilesUnderTrial[table.kernel]
+        tilesUnderTrial[table.kernel] = candidate
+        defer { tilesUnderTrial[table.kernel] = previous }
+        return try body()
+    }
 
     /// Retunes every table of this backend's style (ignoring cached choices): `synapse-bench --tune`.
     public func tuneAll() throws -> [TuningReport] {

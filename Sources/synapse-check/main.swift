@@ -2,9 +2,13 @@
 // table of op, shape, max error, tolerance and verdict. Exit status: 0 all passed, 1 a mismatch,
 // 2 a bad device or bad arguments.
 //
-//   synapse-check [--device gpu|cpu|<index>|<name>] [--style cpu|gpu] [--filter <op text>] [--small] [--list-devices]
+//   synapse-check [--device gpu|cpu|<index>|<name>] [--style cpu|gpu] [--filter <op text>] [--small]
+//                 [--every-tile] [--list-devices]
 // --small runs only the checks of at most OpChecks.smallFlopLimit operations (for a simulator
-// such as Oclgrind; see docs/kernels.md).
+// such as Oclgrind; see docs/kernels.md). --every-tile then runs, for every other candidate of
+// each tunable kernel's tile table (TileTables), three checks (smallest, median, largest) of each
+// op that reads the table, so that tiles the tuner may pick on some device are checked too, not
+// only the ones this run resolved to.
 import Foundation
 import SynapseChecks
 import SynapseCLI
@@ -17,11 +21,12 @@ func fail(_ message: String, status: Int32) -> Never {
     exit(status)
 }
 
-let usage = "usage: synapse-check [--device gpu|cpu|reference|<index>|<name>] [--style cpu|gpu] [--filter <op text>] [--small] [--list-devices]"
+let usage = "usage: synapse-check [--device gpu|cpu|reference|<index>|<name>] [--style cpu|gpu] [--filter <op text>] [--small] [--every-tile] [--list-devices]"
 var deviceSpec: String?
 var style: KernelStyle?
 var filter: String?
 var small = false
+var everyTile = false
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -37,6 +42,8 @@ while let argument = arguments.popFirst() {
         }
     case "--small":
         small = true
+    case "--every-tile":
+        everyTile = true
     case "--list-devices":
         do { print(try DeviceChoice.listing(), terminator: "") } catch { fail("\(error)", status: 2) }
         exit(0)
@@ -71,21 +78,46 @@ func pad(_ text: String, _ width: Int) -> String {
 print(pad("op", 30) + pad("shape", 42) + pad("max error", 12) + pad("tolerance", 12) + pad("ok", 10) + "seconds")
 let reference = ReferenceBackend()
 var failures = 0
+var checksRun = 0
 let start = Date()
-for check in checks {
-    let checkStart = Date()
-    let result = check.run(on: backend, reference: reference)
-    if !result.passed { failures += 1 }
-    print(pad(result.op, 30) + pad(result.shape, 42) + pad(String(format: "%.3g", result.error), 12)
-          + pad(String(format: "%.3g", result.tolerance), 12) + pad(result.passed ? "ok" : "MISMATCH", 10)
-          + String(format: "%.2f", Date().timeIntervalSince(checkStart)))
-    fflush(stdout)
-    if let failure = result.failure { print("    error: \(failure)") }
+func run(_ checks: [OpCheck]) {
+    for check in checks {
+        let checkStart = Date()
+        let result = check.run(on: backend, reference: reference)
+        checksRun += 1
+        if !result.passed { failures += 1 }
+        print(pad(result.op, 30) + pad(result.shape, 42) + pad(String(format: "%.3g", result.error), 12)
+              + pad(String(format: "%.3g", result.tolerance), 12) + pad(result.passed ? "ok" : "MISMATCH", 10)
+              + String(format: "%.2f", Date().timeIntervalSince(checkStart)))
+        fflush(stdout)
+        if let failure = result.failure { print("    error: \(failure)") }
+    }
+}
+run(checks)
+if everyTile {
+    guard let opencl = backend as? OpenCLBackend else { fail("--every-tile needs an OpenCL device", status: 2) }
+    for table in TileTables.all(for: opencl.style) {
+        let ops = table.ops
+        // Per op, the smallest, the median and the largest check (by operations) of the selection:
+        // a simulator runs each candidate in minutes, and the largest covers the most tiles.
+        let byOp = Dictionary(grouping: checks.filter { check in ops?.contains { check.op.hasPrefix($0) } ?? true }, by: \.op)
+        let mine = byOp.keys.sorted().flatMap { op -> [OpCheck] in
+            let sorted = byOp[op]!.sorted { $0.flops < $1.flops }
+            return Set([0, sorted.count / 2, sorted.count - 1]).sorted().map { sorted[$0] }
+        }
+        guard !mine.isEmpty else { continue }
+        let resolved: [String: String]
+        do { resolved = try opencl.tiles(table) } catch { fail("\(table.kernel): \(error)", status: 2) }
+        for candidate in table.candidates where candidate != resolved {
+            print("-- \(table.kernel) with \(TileTable.text(candidate)) (\(mine.count) checks)")
+            do { try opencl.withTiles(table, candidate) { run(mine) } } catch { fail("\(table.kernel): \(error)", status: 2) }
+        }
+    }
 }
 let seconds = Date().timeIntervalSince(start)
 if let opencl = backend as? OpenCLBackend {
     let c = opencl.cacheStatistics
     print("kernel cache: \(c.hits) hits, \(c.compiled) compiled, \(c.rejected) rejected, \(c.written) written")
 }
-print("\(checks.count - failures) of \(checks.count) checks passed in \(String(format: "%.1f", seconds)) s")
+print("\(checksRun - failures) of \(checksRun) checks passed in \(String(format: "%.1f", seconds)) s")
 exit(failures == 0 ? 0 : 1)

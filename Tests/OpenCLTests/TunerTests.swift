@@ -2,6 +2,7 @@
 // cache files rebuilt, and a candidate that computes wrong results never chosen.
 import Foundation
 import SynapseEngine
+import SynapseChecks
 import Testing
 @testable import SynapseOpenCL
 
@@ -140,6 +141,31 @@ struct TunerTests {
                         "\(table.kernel) \(TileTable.text(c))")
             }
         }
+    }
+
+    @Test("every tile table names the ops that read it, each with small checks: synapse-check --every-tile reaches every candidate")
+    func tablesNameTheirOps() throws {
+        let small = OpChecks.small
+        for style in [KernelStyle.cpu, .gpu] {
+            for table in TileTables.all(for: style) {
+                let ops = try #require(table.ops, "\(table.kernel) names no ops")
+                #expect(!ops.isEmpty, "\(table.kernel)")
+                for op in ops { #expect(small.contains { $0.op.hasPrefix(op) }, "\(table.kernel): no small check of \(op)") }
+            }
+        }
+    }
+
+    @Test("withTiles runs its body on the candidate given, restores the choice afterwards, refuses anything else",
+          .enabled(if: Fixture.runDeviceTests))
+    func withTilesForcesACandidate() throws {
+        let backend = try OpenCLBackend(device: try Fixture.cpuDevice(), style: .cpu, cache: .directory(Self.folder), tuning: .off)
+        let table = TileTables.gemmCPU
+        let resolved = try backend.tiles(table)
+        let other = try #require(table.candidates.first { $0 != resolved })
+        #expect(try backend.withTiles(table, other) { try backend.tiles(table) } == other)
+        #expect(try backend.tiles(table) == resolved)
+        #expect(throws: BackendError.self) { try backend.withTiles(table, ["MR": "3", "NR": "16"]) {} }
+        #expect(throws: BackendError.self) { try backend.withTiles(TileTables.gemmGPU, TileTables.gemmGPU.candidates[0]) {} }
     }
 
     @Test("SYNAPSE_TUNE accepts first-use, cached, off and rejects anything else")
