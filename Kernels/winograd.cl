@@ -295,3 +295,250 @@ __kernel void wino_fwd_cpu(int K, int Kp, int P, int Q, int TH, int TW, int Hq, 
         }
     }
 }
+
+// ---------- Weight gradient: Winograd F(3x3, 2x2) in the transform domain of F(2x2, 3x3).
+// dW[k][c] (3x3) = sum over images and 2x2 dOutput tiles e (rows 2ty.., cols 2tx..) of the
+// correlation of e with the 4x4 input patch d under the tile, which is
+//   dW[k][c] = G^T [ sum_tiles (A e[k] A^T) .* (B^T d[c] B) ] G
+// with the forward's B^T, G (4x3) and A^T (2x4) (the transposition principle: the forward's
+// filter transform becomes the output transform and its output transform the dOutput one). So
+// the 16 elements xi of the 4x4 domain are 16 independent products M[xi] = Z[xi] V[xi]^T of
+// (filters x tiles) by (tiles x channels), summed over every tile of every image: 16
+// multiplies per tile and (k, c) pair instead of the direct 36. Z[xi][k][4 + 1] = (A e A^T)[1][1]
+// is the tile's sum of dOutput: the bias gradient comes from it at no extra cost.
+//
+// grid (items): work-item w sums images [w*N/items, (w+1)*N/items) into its own scratch and
+// writes its partial sums part[w][K][C*9] (the 3x3 output transform applied: it is linear) and
+// partb[w][K]; conv_reduce adds the items' partial sums. Per block of NB vectors of 16 tiles
+// (the forward's lane mapping: TG tile rows per vector), in the work-item's scratch:
+//   1. the input transform for all channels, lanes over tiles as in wino_fwd_cpu, then
+//      transposed 16 channels x 16 tiles at a time (4 rounds of lane interleaves) into
+//      Vt[xi][t][CP] (channels contiguous: CP = 16*CV, channels >= C computed, never stored);
+//   2. the dOutput transform into Z[xi][k][t] (lanes over tiles; zero for lanes past the last
+//      tile, and for dOutput rows and columns past P and Q: a partial last tile row or column);
+//   3. for each xi and block of DMR filters, Macc[xi][k][c] += sum_t Z[xi][k][t] Vt[xi][t][c]:
+//      DMR x CV float16 accumulators (lanes over channels), one broadcast of Z and CV vector
+//      loads of Vt per tile: no horizontal sums, and the accumulators stay in the scratch
+//      across blocks and images.
+// xq: the input in the forward's padded layout (wino_pad: planes of Hq x Wq, zero border and
+// slack; a pad-0 input in its own layout), dy: dOutput [N][K][P][Q], read with vector loads up
+// to Q + 48 floats past a plane's last row start (the next image's, or a copy with slack). The
+// scratch strides are padded off multiples of 4 KiB (16 streams on one L1 set measured slower).
+#ifndef CV
+#define CV 2
+#endif
+#ifndef DMR
+#define DMR 8
+#endif
+#ifndef NB
+#define NB 4
+#endif
+#define CP (16 * CV)
+#define TB (16 * NB)
+#define VX (TB * CP + 80)
+#define ZX(Kp) ((Kp) * TB + 80)
+#define MX(Kp) ((Kp) * CP + 80)
+
+// Floats of one work-item's scratch: Vt[16][VX], Z[16][ZX], Macc[16][MX], T[16][16][16], Bacc[Kp][16].
+inline size_t wino_dw_scratch(int Kp) {
+    return (size_t)16 * VX + (size_t)16 * ZX(Kp) + (size_t)16 * MX(Kp) + 16 * 16 * 16 + (size_t)Kp * 16;
+}
+
+// Macc[xi][k][c] += sum_{t < nt} Z[xi][k][t] Vt[xi][t][c] for every xi, k < Kp, c < CP.
+inline void wino_dw_products(int Kp, int nt, __global const float* Vt, __global const float* Z,
+                             __global float* Macc) {
+    for (int xi = 0; xi < 16; xi++) {
+        __global const float* vx = Vt + (size_t)xi * VX;
+        for (int k0 = 0; k0 < Kp; k0 += DMR) {
+            __global float* mx = Macc + (size_t)xi * MX(Kp) + k0 * CP;
+            __global const float* zx = Z + (size_t)xi * ZX(Kp) + k0 * TB;
+            float16 acc[DMR][CV];
+            #pragma unroll
+            for (int m = 0; m < DMR; m++)
+                #pragma unroll
+                for (int v = 0; v < CV; v++) acc[m][v] = vload16(0, mx + m * CP + 16 * v);
+            for (int t = 0; t < nt; t++) {
+                float16 b[CV];
+                #pragma unroll
+                for (int v = 0; v < CV; v++) b[v] = vload16(0, vx + t * CP + 16 * v);
+                #pragma unroll
+                for (int m = 0; m < DMR; m++) {
+                    float16 a = (float16)(zx[m * TB + t]);
+                    #pragma unroll
+                    for (int v = 0; v < CV; v++) acc[m][v] = fma(a, b[v], acc[m][v]);
+                }
+            }
+            #pragma unroll
+            for (int m = 0; m < DMR; m++)
+                #pragma unroll
+                for (int v = 0; v < CV; v++) vstore16(acc[m][v], 0, mx + m * CP + 16 * v);
+        }
+    }
+}
+
+// C <= CP channels, K <= Kp filters (Kp a multiple of DMR), TG as in wino_fwd_cpu (1 or 2: the
+// host runs this kernel only for TW > 4).
+__kernel void wino_dw_cpu(int C, int K, int Kp, int P, int Q, int TH, int TW, int Hq, int Wq, int N, int items,
+                          __global const float* xq, int xqOffset, __global const float* dy, int dyOffset,
+                          __global float* scratch, int scratchOffset,
+                          __global float* part, int partOffset, __global float* partb, int partbOffset) {
+    int w = get_global_id(0);
+    if (w >= items) return;
+    __global float* Vt = scratch + scratchOffset + (size_t)w * wino_dw_scratch(Kp);
+    __global float* Z = Vt + (size_t)16 * VX;
+    __global float* Macc = Z + (size_t)16 * ZX(Kp);
+    __global float* T = Macc + (size_t)16 * MX(Kp);
+    __global float* Bacc = T + 16 * 16 * 16;
+    for (size_t i = 0; i < (size_t)16 * MX(Kp); i += 16) vstore16((float16)(0.0f), 0, Macc + i);
+    for (int i = 0; i < Kp * 16; i += 16) vstore16((float16)(0.0f), 0, Bacc + i);
+    // Z's rows k >= K stay zero (they meet the products of the filter block past K).
+    for (size_t i = 0; i < (size_t)16 * ZX(Kp); i += 16) vstore16((float16)(0.0f), 0, Z + i);
+    int colBlocks = TG == 1 ? (TW + 15) / 16 : 1;
+    int blocks = TG == 1 ? TH * colBlocks : (TH + TG - 1) / TG;
+    int n0 = (int)((long)w * N / items), n1 = (int)((long)(w + 1) * N / items);
+    int plane = Hq * Wq, PQ = P * Q;
+    int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    int filled = 0;  // tiles of the current block transformed so far
+    for (int n = n0; n < n1; n++) {
+        __global const float* x = xq + xqOffset + (size_t)n * C * plane;
+        for (int blk = 0; blk < blocks; blk++) {
+            int ty0 = (blk / colBlocks) * TG, tx0 = (blk - (blk / colBlocks) * colBlocks) * 16;
+            // Each lane's tile, and which of its dOutput values exist (multiplying masks: a
+            // select measured twice as slow on PoCL).
+#if TG == 1
+            int16 tyl = (int16)(ty0), txl = tx0 + lane;
+#else
+            int16 tyl = ty0 + lane / (16 / TG), txl = lane % (16 / TG);
+#endif
+            int16 live = (tyl < TH) & (txl < TW);
+            int16 ok00 = live & (2 * txl < Q), ok01 = live & (2 * txl + 1 < Q);
+            int16 ok10 = ok00 & (2 * tyl + 1 < P), ok11 = ok01 & (2 * tyl + 1 < P);
+            float16 m00 = convert_float16(-ok00), m01 = convert_float16(-ok01);
+            float16 m10 = convert_float16(-ok10), m11 = convert_float16(-ok11);
+            // 1. Input transform, 16 channels at a time, transposed into Vt[xi][filled + l][c].
+            for (int cg = 0; cg < CV; cg++) {
+                for (int cc = 0; cc < 16; cc++) {
+                    int c = min(cg * 16 + cc, C - 1);
+                    float16 d[4][4];
+                    #pragma unroll
+                    for (int i = 0; i < 4; i++) {
+                        __global const float* base = x + c * plane + 2 * tx0;
+#if TG == 1
+                        __global const float* row = base + (2 * ty0 + i) * Wq;
+                        float16 a = vload16(0, row), b = vload16(0, row + 16);
+                        float16 a2 = vload16(0, row + 2), b2 = vload16(0, row + 18);
+                        d[i][0] = (float16)(a.even, b.even); d[i][1] = (float16)(a.odd, b.odd);
+                        d[i][2] = (float16)(a2.even, b2.even); d[i][3] = (float16)(a2.odd, b2.odd);
+#else
+                        __global const float* r0 = base + (2 * ty0 + i) * Wq;
+                        __global const float* r1 = base + (2 * min(ty0 + 1, TH - 1) + i) * Wq;
+                        float16 a = vload16(0, r0), a2 = vload16(0, r0 + 2);
+                        float16 c0 = vload16(0, r1), c2 = vload16(0, r1 + 2);
+                        d[i][0] = (float16)(a.even, c0.even); d[i][1] = (float16)(a.odd, c0.odd);
+                        d[i][2] = (float16)(a2.even, c2.even); d[i][3] = (float16)(a2.odd, c2.odd);
+#endif
+                    }
+                    // B^T d B: rows, then columns, into T[xi][cc][lanes].
+                    float16 u[4][4];
+                    #pragma unroll
+                    for (int j = 0; j < 4; j++) {
+                        u[0][j] = d[0][j] - d[2][j]; u[1][j] = d[1][j] + d[2][j];
+                        u[2][j] = d[2][j] - d[1][j]; u[3][j] = d[1][j] - d[3][j];
+                    }
+                    #pragma unroll
+                    for (int i = 0; i < 4; i++) {
+                        vstore16(u[i][0] - u[i][2], 0, T + ((4 * i + 0) * 16 + cc) * 16);
+                        vstore16(u[i][1] + u[i][2], 0, T + ((4 * i + 1) * 16 + cc) * 16);
+                        vstore16(u[i][2] - u[i][1], 0, T + ((4 * i + 2) * 16 + cc) * 16);
+                        vstore16(u[i][1] - u[i][3], 0, T + ((4 * i + 3) * 16 + cc) * 16);
+                    }
+                }
+                // 16 x 16 transposes: after 4 rounds of interleaving r[i] with r[i + 8], r[l]
+                // holds lane l (tile l) of every channel.
+                for (int xi = 0; xi < 16; xi++) {
+                    float16 r[16];
+                    #pragma unroll
+                    for (int i = 0; i < 16; i++) r[i] = vload16(0, T + (xi * 16 + i) * 16);
+                    #pragma unroll
+                    for (int round = 0; round < 4; round++) {
+                        float16 s[16];
+                        #pragma unroll
+                        for (int i = 0; i < 8; i++) { s[2 * i] = zip_lo(r[i], r[i + 8]); s[2 * i + 1] = zip_hi(r[i], r[i + 8]); }
+                        #pragma unroll
+                        for (int i = 0; i < 16; i++) r[i] = s[i];
+                    }
+                    __global float* o = Vt + (size_t)xi * VX + filled * CP + cg * 16;
+                    #pragma unroll
+                    for (int l = 0; l < 16; l++) vstore16(r[l], 0, o + l * CP);
+                }
+            }
+            // 2. dOutput transform Z = A e A^T (A = [1 0; 1 1; 1 -1; 0 -1]) into Z[xi][k][filled + l].
+            for (int k = 0; k < K; k++) {
+                __global const float* g = dy + dyOffset + ((size_t)n * K + k) * PQ;
+                float16 e00, e01, e10, e11;
+#if TG == 1
+                __global const float* r0 = g + 2 * ty0 * Q + 2 * tx0;
+                float16 a = vload16(0, r0), b = vload16(0, r0 + 16);
+                e00 = (float16)(a.even, b.even); e01 = (float16)(a.odd, b.odd);
+                if (2 * ty0 + 1 < P) {
+                    float16 c0 = vload16(0, r0 + Q), c1 = vload16(0, r0 + Q + 16);
+                    e10 = (float16)(c0.even, c1.even); e11 = (float16)(c0.odd, c1.odd);
+                } else {
+                    e10 = (float16)(0.0f); e11 = (float16)(0.0f);
+                }
+#else
+                __global const float* r0 = g + 2 * ty0 * Q, *r1 = g + 2 * min(ty0 + 1, TH - 1) * Q;
+                float16 a = vload16(0, r0), c0 = vload16(0, r1);
+                float16 a1 = vload16(0, r0 + Q), c1 = vload16(0, r1 + Q);
+                e00 = (float16)(a.even, c0.even); e01 = (float16)(a.odd, c0.odd);
+                e10 = (float16)(a1.even, c1.even); e11 = (float16)(a1.odd, c1.odd);
+#endif
+                e00 *= m00; e01 *= m01; e10 *= m10; e11 *= m11;
+                float16 rr[4][2];
+                rr[0][0] = e00; rr[0][1] = e01;
+                rr[1][0] = e00 + e10; rr[1][1] = e01 + e11;
+                rr[2][0] = e00 - e10; rr[2][1] = e01 - e11;
+                rr[3][0] = -e10; rr[3][1] = -e11;
+                __global float* zo = Z + (size_t)k * TB + filled;
+                #pragma unroll
+                for (int i = 0; i < 4; i++) {
+                    vstore16(rr[i][0], 0, zo + (size_t)(4 * i + 0) * ZX(Kp));
+                    vstore16(rr[i][0] + rr[i][1], 0, zo + (size_t)(4 * i + 1) * ZX(Kp));
+                    vstore16(rr[i][0] - rr[i][1], 0, zo + (size_t)(4 * i + 2) * ZX(Kp));
+                    vstore16(-rr[i][1], 0, zo + (size_t)(4 * i + 3) * ZX(Kp));
+                }
+                // Z[5] = the tile's sum of dOutput: the bias gradient.
+                vstore16(vload16(0, Bacc + k * 16) + rr[1][0] + rr[1][1], 0, Bacc + k * 16);
+            }
+            filled += 16;
+            // 3. The block's products.
+            if (filled == TB) {
+                wino_dw_products(Kp, TB, Vt, Z, Macc);
+                filled = 0;
+            }
+        }
+    }
+    if (filled > 0) wino_dw_products(Kp, filled, Vt, Z, Macc);
+    // Output transform dW = G^T M G (G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]) and the bias sums.
+    for (int k = 0; k < K; k++) {
+        for (int c = 0; c < C; c++) {
+            float M[4][4];
+            for (int xi = 0; xi < 16; xi++) M[xi / 4][xi % 4] = Macc[(size_t)xi * MX(Kp) + k * CP + c];
+            float t[3][4];
+            for (int b = 0; b < 4; b++) {
+                t[0][b] = M[0][b] + 0.5f * (M[1][b] + M[2][b]);
+                t[1][b] = 0.5f * (M[1][b] - M[2][b]);
+                t[2][b] = 0.5f * (M[1][b] + M[2][b]) + M[3][b];
+            }
+            __global float* o = part + partOffset + (((size_t)w * K + k) * C + c) * 9;
+            for (int r = 0; r < 3; r++) {
+                o[r * 3 + 0] = t[r][0] + 0.5f * (t[r][1] + t[r][2]);
+                o[r * 3 + 1] = 0.5f * (t[r][1] - t[r][2]);
+                o[r * 3 + 2] = 0.5f * (t[r][1] + t[r][2]) + t[r][3];
+            }
+        }
+        float16 v = vload16(0, Bacc + k * 16);
+        float8 h8 = v.lo + v.hi; float4 h4 = h8.lo + h8.hi; float2 h2 = h4.lo + h4.hi;
+        partb[partbOffset + (size_t)w * K + k] = h2.x + h2.y;
+    }
+}

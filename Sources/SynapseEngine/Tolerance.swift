@@ -34,6 +34,21 @@ public enum Tolerance {
         return kernelSize == 3 ? 2 * direct : direct
     }
 
+    /// Tolerance for a convolution's weight (and bias) gradient, a sum over `batch` images of
+    /// `outHeight` × `outWidth` positions: the reduction's over n = batch·P·Q terms, doubled for
+    /// 3×3 filters, which a backend may compute with Winograd F(3×3, 2×2) in the transform
+    /// domain of F(2×2, 3×3) (the OpenCL CPU style does when the tuner measures it faster). Its
+    /// 16 transformed sums run over the n/4 tiles (2×2 dOutput positions each), their terms grown
+    /// by the transforms (|A e Aᵀ| ≤ 4·max|e|, |Bᵀ d B| ≤ 4·max|d|), and each gradient is a
+    /// combination of 9 of them with weights summing to at most 4 (the rows of Gᵀ sum to 2 in
+    /// absolute value): 4·16·(n/4)·ε = 16·n·ε against the direct sum's n·ε; forReduction's
+    /// 8·n·ε doubled covers it. Measured (random unit-scale inputs, the CNN's layers at a small
+    /// batch): Winograd's worst error is below 3 % of forReduction's tolerance.
+    public static func forConvolutionWeight(batch: Int, outHeight: Int, outWidth: Int, kernelSize: Int) -> Double {
+        let direct = forReduction(length: batch * outHeight * outWidth)
+        return kernelSize == 3 ? 2 * direct : direct
+    }
+
     /// max_i |actual_i − expected_i| / (1 + |expected_i|); infinite if the counts differ or a
     /// value is NaN where the other is not.
     public static func maxError(_ actual: [Float], _ expected: [Float]) -> Double {

@@ -11,7 +11,9 @@ import SynapseEngine
 /// (AVX-512). GPU tiles come from the tuner (`TileTables.convGPU`, `convWeightGPU`).
 enum ConvolutionTiles {
     /// CPU convolution weight gradient: DMR filters × TC (c, r, s) columns per work-item, and the
-    /// images per partial sum (a chunk of the batch is one unit of parallel work).
+    /// images per partial sum (a chunk of the batch is one unit of parallel work). A tuner table
+    /// of 8 candidates (4 × 4 to 8 × 3, chunks of 2 to 8) measured no faster on the Intel Xeon at
+    /// batch 256 (docs/performance.md); the 3×3 layers of 8 to 64 channels may run Winograd.
     static let cpuWeightGradient = ["DMR": "4", "TC": "4"]
     static let cpuWeightGradientChunk = 4
     /// GPU convolution weight gradient: about this many work-groups in flight (tiles × chunks).
@@ -70,7 +72,7 @@ extension OpenCLBackend {
     /// Copies `planes` planes of `height` × `width` floats from `source` into workspace `slot`
     /// as planes of `rows` × `rowLength` (placed at `top`, `left`; zeros around, negative = crop),
     /// `planeStride` floats apart, followed by `slack` zeros.
-    private func padded(_ source: Tensor, planes: Int, height: Int, width: Int, rows: Int, rowLength: Int,
+    func padded(_ source: Tensor, planes: Int, height: Int, width: Int, rows: Int, rowLength: Int,
                         planeStride: Int, top: Int, left: Int, slack: Int, slot: String) throws -> Tensor {
         let total = planes * planeStride + slack
         _ = try checkedInt(total, "padded copy size")
@@ -224,6 +226,7 @@ extension OpenCLBackend {
         let reduce = try kernel(file: "conv.cl", name: "conv_reduce")
         switch style {
         case .cpu:
+            if try winogradBackwardWeight(s, input: input, dOutput: dOutput, dWeight: dWeight, dBias: dBias) { return }
             let hp = s.height + 2 * s.padding, wp = s.width + 2 * s.padding
             let p = s.outHeight
             // Rows of dOutput that are whole float16 vectors (Q a multiple of 16) are read in place

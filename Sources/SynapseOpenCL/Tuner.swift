@@ -136,6 +136,19 @@ public enum TileTables {
                                                            ops: ["conv2dBackwardInput"])
     public static let conv3x3BackwardInputNarrow = TileTable(kernel: "conv3x3_dx_cpu.narrow", style: .cpu,
                                                              candidates: winograd, ops: ["conv2dBackwardInput"])
+    /// CPU 3×3 weight gradients, per output-width class (rows of more than 16, or at most 16):
+    /// the direct kernel (conv_dw_cpu with its fixed tiles, the default) or Winograd
+    /// F(3×3, 2×2) in the transform domain (wino_dw_cpu, Winograd.swift) with NB vectors of 16
+    /// tiles per block and ITEMS work-items (partial sums) per compute unit. Only shapes Winograd
+    /// serves consult these (3×3, 8 to 64 input channels, output rows of more than 8).
+    public static let conv3x3BackwardWeightWide = TileTable(kernel: "conv3x3_dw_cpu.wide", style: .cpu,
+                                                            candidates: winogradWeight, ops: ["conv2dBackwardWeight"])
+    public static let conv3x3BackwardWeightNarrow = TileTable(kernel: "conv3x3_dw_cpu.narrow", style: .cpu,
+                                                              candidates: winogradWeight, ops: ["conv2dBackwardWeight"])
+    private static let winogradWeight: [[String: String]] = [
+        ["ALGO": "direct"], ["ALGO": "winograd", "NB": "4", "ITEMS": "2"], ["ALGO": "winograd", "NB": "2", "ITEMS": "2"],
+        ["ALGO": "winograd", "NB": "2", "ITEMS": "8"],
+    ]
     private static let winograd: [[String: String]] = [
         ["ALGO": "direct"], ["ALGO": "winograd", "MR": "16", "NV": "1"], ["ALGO": "winograd", "MR": "8", "NV": "1"],
         ["ALGO": "winograd", "MR": "8", "NV": "2"],
@@ -146,7 +159,7 @@ public enum TileTables {
     public static func all(for style: KernelStyle) -> [TileTable] {
         [gemmCPU, gemmFusedCPU, gemmGPU, convForwardWide, convForwardNarrow, convGPU, convWeightGPU,
          conv3x3ForwardWide, conv3x3ForwardNarrow, conv3x3BackwardInputWide,
-         conv3x3BackwardInputNarrow].filter { $0.style == style }
+         conv3x3BackwardInputNarrow, conv3x3BackwardWeightWide, conv3x3BackwardWeightNarrow].filter { $0.style == style }
     }
 }
 
@@ -406,7 +419,7 @@ struct TuningProbe {
                                    timed: ConvShape(batch: 64, inChannels: 64, height: 15, width: 15, outChannels: 64, padding: 0))
         case "conv_dw_gpu":
             return try convWeightGradient(backend, checks: gpuConvChecks,
-                                          timed: ConvShape(batch: 64, inChannels: 64, height: 15, width: 15, outChannels: 64, padding: 0))
+                                          timed: [ConvShape(batch: 64, inChannels: 64, height: 15, width: 15, outChannels: 64, padding: 0)])
         default:
             if let probe = try conv3x3Algorithm(kernel, backend: backend) { return probe }
             throw BackendError("the tuner has no problem for kernel '\(kernel)'")
@@ -460,8 +473,9 @@ struct TuningProbe {
         })
     }
 
-    /// Convolution weight and bias gradient: checked on `checks`, timed on `timed`.
-    private static func convWeightGradient(_ backend: OpenCLBackend, checks: [ConvShape], timed: ConvShape) throws -> TuningProbe {
+    /// Convolution weight and bias gradient: checked on `checks`, timed on the `timed` shapes
+    /// run one after the other.
+    static func convWeightGradient(_ backend: OpenCLBackend, checks: [ConvShape], timed: [ConvShape]) throws -> TuningProbe {
         let reference = ReferenceBackend()
         var random = SeededGenerator(seed: 0xC0D3)
         func uniform(_ n: Int) -> [Float] { (0..<n).map { _ in 2 * random.nextFloat() - 1 } }
@@ -474,10 +488,12 @@ struct TuningProbe {
                                                dWeight: dw, dBias: db)
             cases.append((s, x, dy, try reference.download(dw) + reference.download(db)))
         }
-        let tx = try tensor(backend, uniform(timed.inputCount)), tdy = try tensor(backend, uniform(timed.outputCount))
-        let tdw = try tensor(backend, [Float](repeating: 0, count: timed.weightCount))
-        let tdb = try tensor(backend, [Float](repeating: 0, count: timed.outChannels))
-        return TuningProbe(problem: "conv weight gradient \(timed)", check: {
+        let operands = try timed.map { s in
+            (shape: s, x: try tensor(backend, uniform(s.inputCount)), dy: try tensor(backend, uniform(s.outputCount)),
+             dw: try tensor(backend, [Float](repeating: 0, count: s.weightCount)),
+             db: try tensor(backend, [Float](repeating: 0, count: s.outChannels)))
+        }
+        return TuningProbe(problem: "conv weight gradient " + timed.map { "\($0)" }.joined(separator: " + "), check: {
             var worst = (error: 0.0, tolerance: 1.0)
             for c in cases {
                 let dw = try tensor(backend, [Float](repeating: .nan, count: c.shape.weightCount))
@@ -486,12 +502,15 @@ struct TuningProbe {
                                                  dWeight: dw, dBias: db)
                 let error = Tolerance.maxError(try backend.download(dw) + backend.download(db), c.expected)
                 // Each gradient sums over the batch and the output positions.
-                let tolerance = Tolerance.forReduction(length: c.shape.batch * c.shape.outHeight * c.shape.outWidth)
+                let tolerance = Tolerance.forConvolutionWeight(batch: c.shape.batch, outHeight: c.shape.outHeight,
+                                                               outWidth: c.shape.outWidth, kernelSize: c.shape.kernelSize)
                 if !(error / tolerance <= worst.error / worst.tolerance) { worst = (error, tolerance) }
             }
             return worst
         }, run: {
-            try backend.conv2dBackwardWeight(timed, input: tx, dOutput: tdy, dWeight: tdw, dBias: tdb)
+            for o in operands {
+                try backend.conv2dBackwardWeight(o.shape, input: o.x, dOutput: o.dy, dWeight: o.dw, dBias: o.db)
+            }
         })
     }
 

@@ -1,10 +1,11 @@
-// Winograd F(2×2, 3×3) convolution for the CPU style (Kernels/winograd.cl explains the kernel;
+// Winograd F(2×2, 3×3) convolution for the CPU style (Kernels/winograd.cl explains the kernels;
 // docs/kernels.md the algorithm), as an alternative to the direct kernel that the tuner chooses
-// per layer class: `TileTables.conv3x3Forward*` / `conv3x3BackwardInput*` list "ALGO=direct" (the
-// default) and Winograd candidates; each is checked against the reference backend on ragged
-// shapes, then timed in interleaved rounds, and the faster is kept. Convolution.swift calls
-// `winogradForward` / `winogradBackwardInput` first on the CPU style; they return false (and do
-// nothing) when the shape is not one Winograd serves or the tuner chose the direct kernel.
+// per layer class: `TileTables.conv3x3Forward*` / `conv3x3BackwardInput*` /
+// `conv3x3BackwardWeight*` list "ALGO=direct" (the default) and Winograd candidates; each is
+// checked against the reference backend on ragged shapes, then timed in interleaved rounds, and
+// the faster is kept. Convolution.swift calls `winogradForward` / `winogradBackwardInput` /
+// `winogradBackwardWeight` first on the CPU style; they return false (and do nothing) when the
+// shape is not one Winograd serves or the tuner chose the direct kernel.
 import SynapseEngine
 import SynapseReference
 
@@ -23,6 +24,16 @@ extension OpenCLBackend {
     static func winogradBackwardInputTable(width w: Int) -> TileTable {
         w <= 16 ? TileTables.conv3x3BackwardInputNarrow : TileTables.conv3x3BackwardInputWide
     }
+
+    /// The class table of a weight gradient with output width `q`.
+    static func winogradBackwardWeightTable(outWidth q: Int) -> TileTable {
+        q <= 16 ? TileTables.conv3x3BackwardWeightNarrow : TileTables.conv3x3BackwardWeightWide
+    }
+
+    /// Filters the Winograd weight gradient serves: its scratch (three blocks per work-item, two
+    /// of them filters × 16 tiles or channels per transform element) grows with them, and should
+    /// stay within a core's L2 cache.
+    static let winogradWeightFilters = 1...256
 
     /// True while the tuner tries a candidate of the direct kernel's tile tables: its timing and
     /// checks must run the direct kernel, whatever the algorithm tables chose.
@@ -55,6 +66,100 @@ extension OpenCLBackend {
         try winogradConv(batch: s.batch, channels: s.outChannels, height: s.outHeight, width: s.outWidth,
                          filters: s.inChannels, pad: 2 - s.padding, input: dOutput, weight: weight, flip: true,
                          bias: nil, relu: false, output: dInput, defines: defines)
+        return true
+    }
+
+    /// The weight and bias gradient with Winograd F(3×3, 2×2) (Kernels/winograd.cl, wino_dw_cpu)
+    /// when `s` qualifies (3×3, 8 to 64 input channels, at most 256 filters, output rows of more
+    /// than 8: 5 or more tiles, so at most 2 tile rows share a vector) and the tuner chose it for
+    /// its class; false (nothing done) otherwise.
+    func winogradBackwardWeight(_ s: ConvShape, input: Tensor, dOutput: Tensor, dWeight: Tensor,
+                                dBias: Tensor) throws -> Bool {
+        guard style == .cpu, s.kernelSize == 3, s.batch > 0, Self.winogradChannels.contains(s.inChannels),
+              Self.winogradWeightFilters.contains(s.outChannels), s.outHeight > 0, s.outWidth > 8 else { return false }
+        let defines = try tiles(Self.winogradBackwardWeightTable(outWidth: s.outWidth))
+        guard defines["ALGO"] == "winograd" else { return false }
+        let c = s.inChannels, k = s.outChannels, p = s.outHeight, q = s.outWidth
+        let th = ceilDiv(p, 2), tw = ceilDiv(q, 2)
+        // Tile rows per vector (the forward's): one for more than 8 tiles a row, else 2 (tw ≥ 5).
+        let tg = tw > 8 ? 1 : 2
+        // Channel vectors, and filters per block: about 24 float16 accumulators (of the 32
+        // registers of AVX-512), a whole number of blocks for the CNN's 32 and 64 filters.
+        let cv = ceilDiv(c, 16)
+        let dmr = [16, 8, 6, 6][cv - 1]
+        let kp = ceilDiv(k, dmr) * dmr
+        let nb = max(1, tileSize(defines, "NB"))
+        // Work-items (each a partial sum with its own scratch, up to a few MiB at 256 filters):
+        // ITEMS per compute unit, at most 64.
+        let itemsWanted = min(64, max(1, tileSize(defines, "ITEMS") * max(1, device.computeUnits)))
+        let scratchPerItem = 16 * (16 * nb * 16 * cv + 80) + 16 * (kp * 16 * nb + 80) + 16 * (kp * 16 * cv + 80)
+            + 16 * 16 * 16 + kp * 16
+        let main = try kernel(file: "winograd.cl", name: "wino_dw_cpu",
+                              defines: ["CV": "\(cv)", "DMR": "\(dmr)", "TG": "\(tg)", "NB": "\(nb)"])
+        // A pad-0 input is read in its own layout; others are copied into the padded layout of
+        // whole tiles (wino_pad). The kernel reads up to one row plus 34 floats past an input
+        // plane, and up to Q + 48 floats past a dOutput plane's last row start: the leading
+        // images are read in place (their reads land in the next image), the others copied with
+        // zero slack.
+        let ownLayout = s.padding == 0
+        let hq = ownLayout ? s.height : 2 * th + 2, wq = ownLayout ? s.width : 2 * tw + 2
+        let xSlack = 2 * wq + 64, dySlack = 2 * q + 64
+        let inImage = s.inputCount / s.batch, outImage = s.outputCount / s.batch, xqImage = c * hq * wq
+        let head = max(0, s.batch - max(ownLayout ? ceilDiv(xSlack, inImage) : 0, ceilDiv(dySlack, outImage)))
+        let tail = s.batch - head
+        let launches = [(first: 0, count: head), (first: head, count: tail)].filter { $0.count > 0 }
+        let items = launches.map { min($0.count, itemsWanted) }
+        let groups = items.reduce(0, +)
+        let crs = c * 9
+        let scratchCount = (items.max() ?? 1) * scratchPerItem
+        _ = try checkedInt(scratchCount, "Winograd weight-gradient scratch size")
+        _ = try checkedInt(groups * k * crs, "partial weight gradient size")
+        let scratch = try workspace("winograd.dwScratch", count: scratchCount)
+        let partial = try workspace("conv.partialWeight", count: groups * k * crs)
+        let partialBias = try workspace("conv.partialBias", count: groups * k)
+        // The input copy: every image of a padded input, the tail of a pad-0 one.
+        let copyFirst = ownLayout ? head : 0
+        var copied = input
+        if copyFirst < s.batch {
+            let count = s.batch - copyFirst, paddedCount = count * xqImage + xSlack
+            _ = try checkedInt(paddedCount, "Winograd padded input size")
+            copied = try workspace("winograd.paddedInput", count: paddedCount)
+            try launch(kernel(file: "winograd.cl", name: "wino_pad"),
+                       [.int(try checkedInt(count * c, "planes")), .int(try checkedInt(s.height, "H")),
+                        .int(try checkedInt(s.width, "W")), .int(try checkedInt(s.padding, "pad")),
+                        .int(try checkedInt(hq, "Hq")), .int(try checkedInt(wq, "Wq")),
+                        .tensor(input.view(at: copyFirst * inImage, shape: [count * inImage])),
+                        .tensor(copied), .int(try checkedInt(xSlack, "slack"))],
+                       global: [count * c + 1])
+        }
+        var group = 0
+        for (launchIndex, run) in launches.enumerated() {
+            let x = run.first >= copyFirst
+                ? copied.view(at: (run.first - copyFirst) * xqImage, shape: [run.count * xqImage])
+                : input.view(at: run.first * inImage, shape: [run.count * inImage])
+            // dOutput in place but for the tail, copied with slack.
+            let dy = run.first == head
+                ? try padded(dOutput.view(at: run.first * outImage, shape: [run.count * outImage]),
+                             planes: run.count * k, height: p, width: q, rows: p, rowLength: q, planeStride: p * q,
+                             top: 0, left: 0, slack: dySlack, slot: "winograd.dwGradient")
+                : dOutput.view(at: run.first * outImage, shape: [run.count * outImage])
+            let n = items[launchIndex]
+            try launch(main,
+                       [.int(try checkedInt(c, "C")), .int(try checkedInt(k, "K")), .int(try checkedInt(kp, "Kp")),
+                        .int(try checkedInt(p, "P")), .int(try checkedInt(q, "Q")), .int(try checkedInt(th, "TH")),
+                        .int(try checkedInt(tw, "TW")), .int(try checkedInt(hq, "Hq")), .int(try checkedInt(wq, "Wq")),
+                        .int(try checkedInt(run.count, "N")), .int(try checkedInt(n, "items")),
+                        .tensor(x), .tensor(dy), .tensor(scratch),
+                        .tensor(partial.view(at: group * k * crs, shape: [n * k * crs])),
+                        .tensor(partialBias.view(at: group * k, shape: [n * k]))],
+                       global: [n], local: [1])
+            group += n
+        }
+        let reduce = try kernel(file: "conv.cl", name: "conv_reduce")
+        try launch(reduce, [.int(try checkedInt(s.weightCount, "weights")), .int(try checkedInt(groups, "groups")),
+                            .tensor(partial), .tensor(dWeight)], global: [ceilDiv(s.weightCount, 16)])
+        try launch(reduce, [.int(try checkedInt(k, "K")), .int(try checkedInt(groups, "groups")),
+                            .tensor(partialBias), .tensor(dBias)], global: [ceilDiv(k, 16)])
         return true
     }
 
@@ -147,6 +252,21 @@ extension TuningProbe {
                                checks: [ConvShape(batch: 3, inChannels: 13, height: 15, width: 15, outChannels: 19, padding: 0),
                                         ConvShape(batch: 2, inChannels: 7, height: 9, width: 11, outChannels: 12, padding: 1)],
                                timed: ConvShape(batch: 32, inChannels: 64, height: 15, width: 15, outChannels: 64, padding: 0))
+        // The weight gradient's: odd output sizes, in-place pad-0 batches (5 or more images),
+        // channel counts of one to three vectors with lanes left over, filter counts that are
+        // multiples of no block; timed on the CNN's layers of the class at batch 16 (conv2) and
+        // 32 (conv3 + conv4: the last image, copied, runs alone, and at 16 its share would weigh).
+        case TileTables.conv3x3BackwardWeightWide.kernel:
+            return try convWeightGradient(backend,
+                                          checks: [ConvShape(batch: 3, inChannels: 9, height: 37, width: 35, outChannels: 11, padding: 1),
+                                                   ConvShape(batch: 7, inChannels: 20, height: 19, width: 20, outChannels: 13, padding: 0)],
+                                          timed: [ConvShape(batch: 16, inChannels: 32, height: 32, width: 32, outChannels: 32, padding: 0)])
+        case TileTables.conv3x3BackwardWeightNarrow.kernel:
+            return try convWeightGradient(backend,
+                                          checks: [ConvShape(batch: 6, inChannels: 13, height: 15, width: 15, outChannels: 19, padding: 0),
+                                                   ConvShape(batch: 2, inChannels: 33, height: 9, width: 11, outChannels: 10, padding: 1)],
+                                          timed: [ConvShape(batch: 32, inChannels: 32, height: 15, width: 15, outChannels: 64, padding: 1),
+                                                  ConvShape(batch: 32, inChannels: 64, height: 15, width: 15, outChannels: 64, padding: 0)])
         default: return nil
         }
     }

@@ -1,7 +1,8 @@
 // Winograd F(2×2, 3×3) (Kernels/winograd.cl) forced on, whatever the tuner chose on this machine:
 // every convolution check of the standard list (the CNN's layers at a small batch, odd sizes
 // with partial last tiles, channel counts that are multiples of no block, pad 0, 1 and 2, and
-// the input gradients, whose dOutput is padded by 2 − pad) against the reference backend.
+// the input gradients, whose dOutput is padded by 2 − pad; the weight gradients, with
+// F(3×3, 2×2) in the same transform domain) against the reference backend.
 import SynapseChecks
 import SynapseEngine
 import SynapseReference
@@ -30,6 +31,47 @@ struct WinogradTests {
             // The checks reached the Winograd kernels (not only the direct fallback).
             #expect(backend.workspaces["winograd.filter"] != nil && backend.workspaces["winograd.paddedInput"] != nil)
         }
+    }
+
+    static let weightTables = [TileTables.conv3x3BackwardWeightWide, TileTables.conv3x3BackwardWeightNarrow]
+
+    @Test("weight-gradient checks pass with Winograd forced, for every Winograd candidate",
+          .enabled(if: Fixture.runDeviceTests))
+    func forcedWinogradWeightGradientMatchesReference() throws {
+        let reference = ReferenceBackend()
+        let candidates = TileTables.conv3x3BackwardWeightWide.candidates.filter { $0["ALGO"] == "winograd" }
+        #expect(!candidates.isEmpty)
+        let checks = OpChecks.standard.filter { $0.op == "conv2dBackwardWeight" }
+        // Shapes it serves (3×3, 8 to 64 input channels, output rows of more than 8) are among them.
+        #expect(checks.count >= 20)
+        for candidate in candidates {
+            let backend = try OpenCLBackend(device: Fixture.cpuDevice(), style: .cpu, tuning: .off)
+            for table in Self.weightTables { backend.chosenTiles[table.kernel] = candidate }
+            for check in checks {
+                let result = check.run(on: backend, reference: reference, seed: 0xD3)
+                #expect(result.passed, "\(TileTable.text(candidate)): \(result)")
+            }
+            // The checks reached the Winograd kernel, its in-place and copied paths.
+            #expect(backend.workspaces["winograd.dwScratch"] != nil && backend.workspaces["winograd.dwGradient"] != nil
+                    && backend.workspaces["winograd.paddedInput"] != nil)
+        }
+    }
+
+    @Test("weight gradients Winograd does not serve fall back to the direct kernel", .enabled(if: Fixture.runDeviceTests))
+    func unservedWeightGradientsFallBack() throws {
+        let backend = try OpenCLBackend(device: Fixture.cpuDevice(), style: .cpu, tuning: .off)
+        for table in Self.weightTables { backend.chosenTiles[table.kernel] = ["ALGO": "winograd", "NB": "4", "ITEMS": "2"] }
+        let reference = ReferenceBackend()
+        // 5×5 filters, 4 channels (< 8), 65 channels (> 64), output rows of 8 (≤ 8), 257 filters.
+        let shapes = [ConvShape(batch: 2, inChannels: 9, height: 13, width: 13, outChannels: 9, kernelSize: 5, padding: 2),
+                      ConvShape(batch: 2, inChannels: 4, height: 12, width: 12, outChannels: 4, padding: 1),
+                      ConvShape(batch: 1, inChannels: 65, height: 11, width: 11, outChannels: 9, padding: 0),
+                      ConvShape(batch: 2, inChannels: 9, height: 10, width: 8, outChannels: 9, padding: 1),
+                      ConvShape(batch: 1, inChannels: 8, height: 11, width: 11, outChannels: 257, padding: 0)]
+        for s in shapes {
+            #expect(OpChecks.conv2dBackwardWeight(s).run(on: backend, reference: reference).passed, "\(s)")
+        }
+        #expect(backend.workspaces["winograd.dwScratch"] == nil)
     }
 
     @Test("shapes Winograd does not serve fall back to the direct kernel", .enabled(if: Fixture.runDeviceTests))
