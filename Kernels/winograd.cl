@@ -21,12 +21,16 @@
 //      M[16][MR][NV],
 //   3. output-transforms M into the 2x2 tiles, adds the bias, applies ReLU, interleaves the two
 //      columns of each tile back into rows, and stores.
-// The input comes padded (wino_pad): planes of Hq = 2*TH + 2 rows of Wq = 2*TW + 2 floats, zeros
-// around and zero slack after the last plane, so that every load of a tile that exists reads its
-// true patch and a lane past the last tile only reads finite numbers it never stores. A pad-0
-// input is read in its own layout (Hq = H, Wq = W): when P or Q is odd, the last tile's 4th patch
-// row or column then lies past the plane or row (the next one's data, or the slack), and it only
-// enters the tile's 2nd output row or column, which is not stored (A^T's first row is 1, 1, 1, 0).
+// The input is read in its own layout [N][CH][H][W], zero-padded by PAD (a define) on the fly (no padded
+// copy): the tile loader reads each patch row with vector loads starting PAD columns left of the
+// tile; with PAD > 0 it zeroes the lanes whose column lies outside [0, W) (masks computed once per
+// block) and rows outside [0, H) are zeros without a load. A lane past the last tile computes on
+// whatever its loads bring and is not stored. A PAD = 0 input needs no masks: a patch reaches past a
+// row or the plane only for the last tile when Q or P is odd, and that 4th patch column or row
+// (the next row's or plane's data) only enters the tile's 2nd output column or row, which is not
+// stored (A^T's first row is 1, 1, 1, 0). Loads never leave [0, count) of the input: the few rows
+// at the tensor's two ends whose vector loads would (the first rows of image 0 with PAD > 0, the
+// last rows of image N - 1) are gathered lane by lane.
 
 #ifndef MR
 #define MR 16
@@ -40,7 +44,14 @@
 #ifndef NV
 #define NV 1
 #endif
+#ifndef PAD
+#define PAD 0
+#endif
 
+// Floats a patch row's vector loads span from its first: 34 (TG == 1), 18 (TG == 2), 16 (TG == 4).
+#define ROW_SPAN (TG == 1 ? 34 : TG == 2 ? 18 : 16)
+
+// The padded input of the weight gradient (wino_dw_cpu; the forward pads on the fly instead):
 // dst[pl][y][x] = src[pl][y - pad][x - pad] (zero outside), planes of Hq x Wq (Hq >= H + pad,
 // Wq >= W + pad); the extra last work-item writes `slack` zeros after the last plane. One
 // work-item per plane (PoCL runs many tiny work-items slowly), rows copied as float16 vectors.
@@ -141,13 +152,28 @@ inline float4 quarter(float16 v, int g) {
     return g == 0 ? v.s0123 : g == 1 ? v.s4567 : g == 2 ? v.s89ab : v.scdef;
 }
 
+// xs[at .. at + 15] with the lanes outside `valid` zero, lane by lane, reading only inside
+// [0, count) of xs (lanes outside it are never valid: they lie outside the plane row being read).
+// For the rows at the tensor's two ends, where a vector load would leave [0, count).
+inline float16 load16_gathered(__global const float* xs, int at, int count, int16 valid) {
+    float b[16];
+    for (int l = 0; l < 16; l++) b[l] = at + l >= 0 && at + l < count ? xs[at + l] : 0.0f;
+    return select((float16)(0.0f), vload16(0, b), valid);
+}
+
+// Lanes whose column first + lane lies in [0, W).
+inline int16 columns_inside(int first, int W) {
+    const int16 column = (int16)(first) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    return (column >= (int16)(0)) & (column < (int16)(W));
+}
+
 // grid (ceil(blocks / NV), N): a work-item takes NV consecutive tile blocks (one float16 vector
 // each; a block past the last is computed on a clamped index and not stored). TG == 1: block =
 // (tile row ty, 16 tile columns from tx0); TG > 1 (TW <= 16 / TG): block = TG tile rows from ty0,
-// lane l = tile (ty0 + l / (16 / TG), l % (16 / TG)). xq: padded input [N][CH][Hq][Wq] (+ slack); U from wino_filter;
-// out [N][K][P][Q].
-__kernel void wino_fwd_cpu(int K, int Kp, int P, int Q, int TH, int TW, int Hq, int Wq, int blocks,
-                           __global const float* xq, int xqOffset, __global const float* U, int offU,
+// lane l = tile (ty0 + l / (16 / TG), l % (16 / TG)). x: input [N][CH][H][W], `count` floats,
+// read as padded by PAD; U from wino_filter; out [N][K][P][Q].
+__kernel void wino_fwd_cpu(int K, int Kp, int P, int Q, int TH, int TW, int H, int W, int count,
+                           int blocks, __global const float* x, int xOffset, __global const float* U, int offU,
                            __global const float* bias, int offB, int hasBias, int relu,
                            __global float* out, int offO) {
     int colBlocks = TG == 1 ? (TW + 15) / 16 : 1;
@@ -163,38 +189,85 @@ __kernel void wino_fwd_cpu(int K, int Kp, int P, int Q, int TH, int TW, int Hq, 
         ty0[v] = (block / colBlocks) * TG;
         tx0[v] = (block - (block / colBlocks) * colBlocks) * 16;
     }
-    int plane = Hq * Wq;
-    __global const float* x = xq + xqOffset + (size_t)n * CH * plane;
+    int plane = H * W;
+    __global const float* xs = x + xOffset;
+    const float16 zero = (float16)(0.0f);
 
     float16 V[16 * CH * NV];
     for (int v = 0; v < NV; v++) {
+        // Padded column 2 tx0 + j is input column 2 tx0 + j - PAD; the masks of the loads at
+        // j = 0, 2, 16, 18 (TG == 1) or 0, 2 (TG > 1, tx0 = 0).
+        int x0 = 2 * tx0[v] - PAD;
+        // Whether every row load of this block, all channels, stays inside [0, count) (all but
+        // the blocks at the tensor's two ends): then no row needs checking.
+        int firstRow = 2 * ty0[v] - PAD, lastRow = 2 * min(ty0[v] + TG - 1, TH - 1) + 3 - PAD;
+        bool inside = (n * CH * plane + x0 + firstRow * W >= 0)
+                      && ((n * CH + CH - 1) * plane + x0 + lastRow * W + ROW_SPAN <= count);
+        int16 in0 = columns_inside(x0, W), in2 = columns_inside(x0 + 2, W);
+#if TG == 1
+        int16 in16 = columns_inside(x0 + 16, W), in18 = columns_inside(x0 + 18, W);
+#endif
         for (int c = 0; c < CH; c++) {
             // d[i][j]: patch row i, column j of every lane's tile. TG == 1: lane l = tile column
             // tx0 + l; TG = 2 or 4: lanes [g * 16 / TG, (g + 1) * 16 / TG) = tile row ty0 + g,
             // columns 0 .. 16 / TG - 1 (lanes past TW computed, not stored).
             float16 d[4][4];
+            int planeStart = (n * CH + c) * plane + x0;
             #pragma unroll
             for (int i = 0; i < 4; i++) {
-                __global const float* base = x + c * plane + 2 * tx0[v];
 #if TG == 1
-                __global const float* row = base + (2 * ty0[v] + i) * Wq;
-                float16 a = vload16(0, row), b = vload16(0, row + 16);
-                float16 a2 = vload16(0, row + 2), b2 = vload16(0, row + 18);
+                int y = 2 * ty0[v] + i - PAD;
+                float16 a = zero, b = zero, a2 = zero, b2 = zero;
+                if (PAD == 0 || (y >= 0 && y < H)) {
+                    int at = planeStart + y * W;
+                    if (inside || (at >= 0 && at + 34 <= count)) {
+                        a = vload16(0, xs + at); b = vload16(0, xs + at + 16);
+                        a2 = vload16(0, xs + at + 2); b2 = vload16(0, xs + at + 18);
+                        if (PAD != 0) {
+                            a = select(zero, a, in0); b = select(zero, b, in16);
+                            a2 = select(zero, a2, in2); b2 = select(zero, b2, in18);
+                        }
+                    } else {
+                        a = load16_gathered(xs, at, count, in0); b = load16_gathered(xs, at + 16, count, in16);
+                        a2 = load16_gathered(xs, at + 2, count, in2); b2 = load16_gathered(xs, at + 18, count, in18);
+                    }
+                }
                 d[i][0] = (float16)(a.even, b.even); d[i][1] = (float16)(a.odd, b.odd);
                 d[i][2] = (float16)(a2.even, b2.even); d[i][3] = (float16)(a2.odd, b2.odd);
 #elif TG == 2
-                __global const float* r0 = base + (2 * ty0[v] + i) * Wq;
-                __global const float* r1 = base + (2 * min(ty0[v] + 1, TH - 1) + i) * Wq;
-                float16 a = vload16(0, r0), a2 = vload16(0, r0 + 2);
-                float16 c0 = vload16(0, r1), c2 = vload16(0, r1 + 2);
-                d[i][0] = (float16)(a.even, c0.even); d[i][1] = (float16)(a.odd, c0.odd);
-                d[i][2] = (float16)(a2.even, c2.even); d[i][3] = (float16)(a2.odd, c2.odd);
+                // Tile rows ty0 and ty0 + 1 (clamped): lanes 0-7 and 8-15.
+                float16 a[2], a2[2];
+                #pragma unroll
+                for (int g = 0; g < 2; g++) {
+                    int y = 2 * min(ty0[v] + g, TH - 1) + i - PAD;
+                    a[g] = zero; a2[g] = zero;
+                    if (PAD == 0 || (y >= 0 && y < H)) {
+                        int at = planeStart + y * W;
+                        if (inside || (at >= 0 && at + 18 <= count)) {
+                            a[g] = vload16(0, xs + at); a2[g] = vload16(0, xs + at + 2);
+                            if (PAD != 0) { a[g] = select(zero, a[g], in0); a2[g] = select(zero, a2[g], in2); }
+                        } else {
+                            a[g] = load16_gathered(xs, at, count, in0); a2[g] = load16_gathered(xs, at + 2, count, in2);
+                        }
+                    }
+                }
+                d[i][0] = (float16)(a[0].even, a[1].even); d[i][1] = (float16)(a[0].odd, a[1].odd);
+                d[i][2] = (float16)(a2[0].even, a2[1].even); d[i][3] = (float16)(a2[0].odd, a2[1].odd);
 #else
                 float4 q[4][4];
                 #pragma unroll
                 for (int g = 0; g < 4; g++) {
-                    __global const float* r = base + (2 * min(ty0[v] + g, TH - 1) + i) * Wq;
-                    float16 a = vload16(0, r);
+                    int y = 2 * min(ty0[v] + g, TH - 1) + i - PAD;
+                    int at = planeStart + y * W;
+                    float16 a = zero;
+                    if (PAD == 0 || (y >= 0 && y < H)) {
+                        if (inside || (at >= 0 && at + 16 <= count)) {
+                            a = vload16(0, xs + at);
+                            if (PAD != 0) a = select(zero, a, in0);
+                        } else {
+                            a = load16_gathered(xs, at, count, in0);
+                        }
+                    }
                     q[g][0] = a.s0246; q[g][1] = a.s1357; q[g][2] = a.s2468; q[g][3] = a.s3579;
                 }
                 #pragma unroll
@@ -320,8 +393,8 @@ __kernel void wino_fwd_cpu(int K, int Kp, int P, int Q, int TH, int TW, int Hq, 
 //      DMR x CV float16 accumulators (lanes over channels), one broadcast of Z and CV vector
 //      loads of Vt per tile: no horizontal sums, and the accumulators stay in the scratch
 //      across blocks and images.
-// xq: the input in the forward's padded layout (wino_pad: planes of Hq x Wq, zero border and
-// slack; a pad-0 input in its own layout), dy: dOutput [N][K][P][Q], read with vector loads up
+// xq: the input in a padded layout (wino_pad: planes of Hq x Wq, zero border and slack; a pad-0
+// input in its own layout), dy: dOutput [N][K][P][Q], read with vector loads up
 // to Q + 48 floats past a plane's last row start (the next image's, or a copy with slack). The
 // scratch strides are padded off multiples of 4 KiB (16 streams on one L1 set measured slower).
 #ifndef CV

@@ -430,7 +430,8 @@ public final class OpenCLBackend: Backend {
                    [.tensor(taskGradient), .tensor(state.theta), .tensor(state.anchor), .tensor(state.bigOmega),
                     .tensor(state.smallOmega), .int(checkedInt(state.count, "parameter count")), .float(c),
                     .float(learningRate)],
-                   global: [state.count])
+                   // CPU style: 16 parameters per work-item (si_sgd_update.cl); GPU: one.
+                   global: [style == .cpu ? (state.count + 15) / 16 : state.count])
     }
 
     public func siConsolidate(_ state: ParameterState, xi: Float) throws {

@@ -171,12 +171,6 @@ extension OpenCLBackend {
                               output: Tensor, defines: [String: String]) throws {
         let p = height + 2 * pad - 2, q = width + 2 * pad - 2
         let th = ceilDiv(p, 2), tw = ceilDiv(q, 2)
-        // A pad-0 input is read in its own layout (see Kernels/winograd.cl); others are copied into
-        // planes of whole tiles with a zero border.
-        let ownLayout = pad == 0
-        let hq = ownLayout ? height : 2 * th + 2, wq = ownLayout ? width : 2 * tw + 2
-        // Zeros after the last plane: the kernel reads up to one row plus 34 floats past it.
-        let slack = 2 * wq + 64
         // Tile rows per 16-lane vector: one when a row has more than 8 tiles, 2 for 5 to 8, else 4.
         let tg = tw > 8 ? 1 : tw > 4 ? 2 : 4
         let mr = tileSize(defines, "MR")
@@ -190,38 +184,21 @@ extension OpenCLBackend {
                    global: [kp * channels])
         let blocks = tg == 1 ? th * ceilDiv(tw, 16) : ceilDiv(th, tg)
         let nv = max(1, tileSize(defines, "NV"))
-        let kernelDefines = ["MR": "\(mr)", "NV": "\(nv)", "CH": "\(channels)", "TG": "\(tg)"]
-        let main = try kernel(file: "winograd.cl", name: "wino_fwd_cpu", defines: kernelDefines)
-        let inImage = channels * height * width, outImage = filters * p * q
-        // Images [first, first + count) of xq (the padded layout) into their outputs.
-        func run(first: Int, count: Int, xq: Tensor) throws {
-            // One work-item per work-group: PoCL would otherwise give each of a group's
-            // work-items its own copy of the private scratch (tens of KiB each) on one stack.
-            try launch(main,
-                       [.int(try checkedInt(filters, "K")), .int(try checkedInt(kp, "Kp")), .int(try checkedInt(p, "P")),
-                        .int(try checkedInt(q, "Q")), .int(try checkedInt(th, "TH")), .int(try checkedInt(tw, "TW")),
-                        .int(try checkedInt(hq, "Hq")), .int(try checkedInt(wq, "Wq")), .int(try checkedInt(blocks, "blocks")),
-                        .tensor(xq), .tensor(u), .tensor(bias ?? u), .int(bias == nil ? 0 : 1), .int(relu ? 1 : 0),
-                        .tensor(output.view(at: first * outImage, shape: [count * outImage]))],
-                       global: [ceilDiv(blocks, nv), count], local: [1, 1])
-        }
-        // In its own layout the leading images are read in place: the kernel's reads past an
-        // image's last plane land in the next image. The others are copied with zero slack.
-        let head = ownLayout && inImage > 0 ? max(0, batch - ceilDiv(slack, inImage)) : 0
-        if head > 0 { try run(first: 0, count: head, xq: input.view(at: 0, shape: [head * inImage])) }
-        if head < batch {
-            let tail = batch - head
-            let paddedCount = tail * channels * hq * wq + slack
-            _ = try checkedInt(paddedCount, "Winograd padded input size")
-            let xq = try workspace("winograd.paddedInput", count: paddedCount)
-            try launch(kernel(file: "winograd.cl", name: "wino_pad"),
-                       [.int(try checkedInt(tail * channels, "planes")), .int(try checkedInt(height, "H")),
-                        .int(try checkedInt(width, "W")), .int(try checkedInt(pad, "pad")), .int(try checkedInt(hq, "Hq")),
-                        .int(try checkedInt(wq, "Wq")), .tensor(input.view(at: head * inImage, shape: [tail * inImage])),
-                        .tensor(xq), .int(try checkedInt(slack, "slack"))],
-                       global: [tail * channels + 1])
-            try run(first: head, count: tail, xq: xq)
-        }
+        let kernelDefines = ["MR": "\(mr)", "NV": "\(nv)", "CH": "\(channels)", "TG": "\(tg)", "PAD": "\(pad)"]
+        // The input is read in its own layout, padded on the fly by the kernel's tile loader
+        // (Kernels/winograd.cl; the padding is a define, so a pad-0 layer's loads carry no masks):
+        // no padded copy.
+        let inputCount = batch * channels * height * width
+        // One work-item per work-group: PoCL would otherwise give each of a group's work-items its
+        // own copy of the private scratch (tens of KiB each) on one stack.
+        try launch(kernel(file: "winograd.cl", name: "wino_fwd_cpu", defines: kernelDefines),
+                   [.int(try checkedInt(filters, "K")), .int(try checkedInt(kp, "Kp")), .int(try checkedInt(p, "P")),
+                    .int(try checkedInt(q, "Q")), .int(try checkedInt(th, "TH")), .int(try checkedInt(tw, "TW")),
+                    .int(try checkedInt(height, "H")), .int(try checkedInt(width, "W")),
+                    .int(try checkedInt(inputCount, "input size")), .int(try checkedInt(blocks, "blocks")),
+                    .tensor(input.view(at: 0, shape: [inputCount])), .tensor(u), .tensor(bias ?? u),
+                    .int(bias == nil ? 0 : 1), .int(relu ? 1 : 0), .tensor(output)],
+                   global: [ceilDiv(blocks, nv), batch], local: [1, 1])
     }
 }
 
