@@ -20,7 +20,8 @@
 //      channels (NV vector loads of V, MR broadcasts of U, MR * NV fmas), kept in a scratch
 //      M[16][MR][NV],
 //   3. output-transforms M into the 2x2 tiles, adds the bias, applies ReLU, interleaves the two
-//      columns of each tile back into rows, and stores.
+//      columns of each tile back into rows, and stores (an input gradient with the ReLU backward
+//      of the layer below: zero where that layer's output, read beside the store, is not > 0).
 // The input is read in its own layout [N][CH][H][W], zero-padded by PAD (a define) on the fly (no padded
 // copy): the tile loader reads each patch row with vector loads starting PAD columns left of the
 // tile; with PAD > 0 it zeroes the lanes whose column lies outside [0, W) (masks computed once per
@@ -112,23 +113,36 @@ __kernel void wino_filter(int F, int E, int Kp, int flip, __global const float* 
     }
 }
 
-// The first n floats of z to o (n <= 16).
-inline void store_part(float16 z, __global float* o, int n) {
+// The first n floats of z to o (n <= 16); when mk is not null (the ReLU backward of the layer
+// below), each zeroed where the float at the same offset from mk is not > 0 (relu_backward's rule).
+inline void store_part(float16 z, __global float* o, int n, __global const float* mk) {
     if (n >= 16) {
+        if (mk) z = select((float16)(0.0f), z, vload16(0, mk) > (float16)(0.0f));
         vstore16(z, 0, o);
     } else if (n > 0) {
         float b[16];
+        if (mk) {
+            float m[16];
+            for (int i = 0; i < 16; i++) m[i] = i < n ? mk[i] : 0.0f;
+            z = select((float16)(0.0f), z, vload16(0, m) > (float16)(0.0f));
+        }
         vstore16(z, 0, b);
         for (int i = 0; i < n; i++) o[i] = b[i];
     }
 }
 
-// The first n floats of z to o (n <= 8).
-inline void store_part8(float8 z, __global float* o, int n) {
+// The same for n <= 8 floats of a float8.
+inline void store_part8(float8 z, __global float* o, int n, __global const float* mk) {
     if (n >= 8) {
+        if (mk) z = select((float8)(0.0f), z, vload8(0, mk) > (float8)(0.0f));
         vstore8(z, 0, o);
     } else if (n > 0) {
         float b[8];
+        if (mk) {
+            float m[8];
+            for (int i = 0; i < 8; i++) m[i] = i < n ? mk[i] : 0.0f;
+            z = select((float8)(0.0f), z, vload8(0, m) > (float8)(0.0f));
+        }
         vstore8(z, 0, b);
         for (int i = 0; i < n; i++) o[i] = b[i];
     }
@@ -171,11 +185,12 @@ inline int16 columns_inside(int first, int W) {
 // each; a block past the last is computed on a clamped index and not stored). TG == 1: block =
 // (tile row ty, 16 tile columns from tx0); TG > 1 (TW <= 16 / TG): block = TG tile rows from ty0,
 // lane l = tile (ty0 + l / (16 / TG), l % (16 / TG)). x: input [N][CH][H][W], `count` floats,
-// read as padded by PAD; U from wino_filter; out [N][K][P][Q].
+// read as padded by PAD; U from wino_filter; out [N][K][P][Q]; when hasMask, each stored value is
+// zeroed where mask (out's shape: the output of the ReLU below an input gradient) is not > 0.
 __kernel void wino_fwd_cpu(int K, int Kp, int P, int Q, int TH, int TW, int H, int W, int count,
                            int blocks, __global const float* x, int xOffset, __global const float* U, int offU,
                            __global const float* bias, int offB, int hasBias, int relu,
-                           __global float* out, int offO) {
+                           __global const float* mask, int offMask, int hasMask, __global float* out, int offO) {
     int colBlocks = TG == 1 ? (TW + 15) / 16 : 1;
     int n = get_global_id(1);
     int b0 = get_global_id(0) * NV;
@@ -340,28 +355,33 @@ __kernel void wino_fwd_cpu(int K, int Kp, int P, int Q, int TH, int TW, int H, i
                     y10 = fmax(y10, (float16)(0.0f)); y11 = fmax(y11, (float16)(0.0f));
                 }
                 int P2 = P - 2 * ty0[v];  // output rows from the block's first
-                __global float* o = out + offO + (((size_t)n * K + k) * P + 2 * ty0[v]) * Q;
+                size_t at = (((size_t)n * K + k) * P + 2 * ty0[v]) * Q;
+                __global float* o = out + offO + at;
+                __global const float* mk = hasMask ? mask + offMask + at : 0;
 #if TG == 1
                 // Lanes 0..15 are the tiles at columns 2 (tx0 + l): interleave the two columns.
                 int q0 = 2 * tx0[v], left = Q - q0;
-                store_part(zip_lo(y00, y01), o + q0, left);
-                store_part(zip_hi(y00, y01), o + q0 + 16, left - 16);
+                store_part(zip_lo(y00, y01), o + q0, left, mk ? mk + q0 : 0);
+                store_part(zip_hi(y00, y01), o + q0 + 16, left - 16, mk ? mk + q0 + 16 : 0);
                 if (P2 > 1) {
-                    store_part(zip_lo(y10, y11), o + Q + q0, left);
-                    store_part(zip_hi(y10, y11), o + Q + q0 + 16, left - 16);
+                    store_part(zip_lo(y10, y11), o + Q + q0, left, mk ? mk + Q + q0 : 0);
+                    store_part(zip_hi(y10, y11), o + Q + q0 + 16, left - 16, mk ? mk + Q + q0 + 16 : 0);
                 }
 #elif TG == 2
                 // Lanes 0..7: tile row ty0, 8..15: ty0 + 1 (Q <= 16).
-                store_part(zip_lo(y00, y01), o, Q);
-                if (P2 > 1) store_part(zip_lo(y10, y11), o + Q, Q);
-                if (P2 > 2) store_part(zip_hi(y00, y01), o + 2 * Q, Q);
-                if (P2 > 3) store_part(zip_hi(y10, y11), o + 3 * Q, Q);
+                store_part(zip_lo(y00, y01), o, Q, mk);
+                if (P2 > 1) store_part(zip_lo(y10, y11), o + Q, Q, mk ? mk + Q : 0);
+                if (P2 > 2) store_part(zip_hi(y00, y01), o + 2 * Q, Q, mk ? mk + 2 * Q : 0);
+                if (P2 > 3) store_part(zip_hi(y10, y11), o + 3 * Q, Q, mk ? mk + 3 * Q : 0);
 #else
                 // Lanes 4g .. 4g + 3: tile row ty0 + g (Q <= 8).
                 #pragma unroll
                 for (int g = 0; g < 4; g++) {
-                    if (2 * g < P2) store_part8(zip4(quarter(y00, g), quarter(y01, g)), o + 2 * g * Q, Q);
-                    if (2 * g + 1 < P2) store_part8(zip4(quarter(y10, g), quarter(y11, g)), o + (2 * g + 1) * Q, Q);
+                    if (2 * g < P2)
+                        store_part8(zip4(quarter(y00, g), quarter(y01, g)), o + 2 * g * Q, Q, mk ? mk + 2 * g * Q : 0);
+                    if (2 * g + 1 < P2)
+                        store_part8(zip4(quarter(y10, g), quarter(y11, g)), o + (2 * g + 1) * Q, Q,
+                                    mk ? mk + (2 * g + 1) * Q : 0);
                 }
 #endif
             }

@@ -162,13 +162,19 @@ public enum OpChecks {
                                                                            kernelSize: s.kernelSize, bias: true)))
     }
 
-    public static func conv2dBackwardInput(_ s: ConvShape) -> OpCheck {
-        OpCheck(op: "conv2dBackwardInput", shape: s.description, flops: s.forwardFlops, prepare: { backend, seed in
+    /// The input gradient; `masked`: with the ReLU backward of a `reluOutput` (a ReLU output,
+    /// about half zeros) on store.
+    public static func conv2dBackwardInput(_ s: ConvShape, masked: Bool = false) -> OpCheck {
+        OpCheck(op: "conv2dBackwardInput" + (masked ? "+relu" : ""), shape: s.description, flops: s.forwardFlops,
+                prepare: { backend, seed in
             var b = CaseBuilder(backend, seed: seed)
             let dOutput = try b.tensor(b.floats(s.outputCount))
             let weight = try b.tensor(b.floats(s.weightCount))
+            let reluOutput = masked ? try b.tensor(b.floats(s.inputCount).map { max(0, $0) }) : nil
             let dInput = try b.output(s.inputCount)
-            return b.prepared { try backend.conv2dBackwardInput(s, dOutput: dOutput, weight: weight, dInput: dInput) }
+            return b.prepared {
+                try backend.conv2dBackwardInput(s, dOutput: dOutput, weight: weight, reluOutput: reluOutput, dInput: dInput)
+            }
         }, compare: OpCheck.maxError(tolerance: Tolerance.forConvolution(channels: s.outChannels,
                                                                            kernelSize: s.kernelSize)))
     }
@@ -575,7 +581,7 @@ public enum OpChecks {
         ]
         for (i, s) in networkConvShapes.enumerated() {
             checks.append(conv2dForward(s, relu: i % 2 == 1))
-            checks.append(conv2dBackwardInput(s))
+            checks.append(conv2dBackwardInput(s, masked: i % 3 != 0))
             checks.append(conv2dBackwardWeight(s))
         }
         for (outer, channels, inner) in [(1, 1, 1), (7, 33, 1), (3, 32, 900), (257, 10, 1), (2, 5, 33)] {

@@ -155,6 +155,11 @@ extension Backend {
                            stream: stream, step: step, firstIndex: 0, output: output)
     }
 
+    /// The input gradient of a convolution with no ReLU backward (`reluOutput` nil).
+    public func conv2dBackwardInput(_ shape: ConvShape, dOutput: Tensor, weight: Tensor, dInput: Tensor) throws {
+        try conv2dBackwardInput(shape, dOutput: dOutput, weight: weight, reluOutput: nil, dInput: dInput)
+    }
+
     /// Dropout's backward pass with the mask numbered from element 0 (`firstIndex` 0).
     public func dropoutBackward(dOutput: Tensor, count: Int, keepProbability: Float, seed: UInt64,
                                 stream: UInt32, step: UInt32, dInput: Tensor) throws {
@@ -252,8 +257,12 @@ public protocol Backend: AnyObject {
     /// (out-of-range input reads are 0). When `relu`, output = max(0, that).
     func conv2dForward(_ shape: ConvShape, input: Tensor, weight: Tensor, bias: Tensor,
                        relu: Bool, output: Tensor) throws
-    /// dInput[n,c,h,w] = Σ_{k,r,s} dOutput[n,k,h−r+pad,w−s+pad] · weight[k,c,r,s] (in-range terms).
-    func conv2dBackwardInput(_ shape: ConvShape, dOutput: Tensor, weight: Tensor, dInput: Tensor) throws
+    /// dInput[n,c,h,w] = Σ_{k,r,s} dOutput[n,k,h−r+pad,w−s+pad] · weight[k,c,r,s] (in-range terms),
+    /// overwritten; when `reluOutput` is given (the output of the ReLU below, dInput's shape),
+    /// dInput = 0 wherever reluOutput > 0 is false: the input gradient and `reluBackward` in one
+    /// op. dInput must not alias dOutput, weight or reluOutput.
+    func conv2dBackwardInput(_ shape: ConvShape, dOutput: Tensor, weight: Tensor, reluOutput: Tensor?,
+                             dInput: Tensor) throws
     /// dWeight[k,c,r,s] = Σ_{n,p,q} dOutput[n,k,p,q] · input[n,c,p+r−pad,q+s−pad];
     /// dBias[k] = Σ_{n,p,q} dOutput[n,k,p,q]. Both overwritten.
     func conv2dBackwardWeight(_ shape: ConvShape, input: Tensor, dOutput: Tensor,

@@ -93,8 +93,13 @@ final class ConvLayer: Layer {
     let weight, bias, dWeight, dBias: Tensor
     let outputBuffer: Tensor   // [maxBatch, K, P, Q]
     /// Set by `Network` when a max-pool right above applies this layer's ReLU backward as it
-    /// writes dOutput (`maxPool2x2ReLUBackward`), so `backward` skips its own `reluBackward`.
+    /// writes dOutput (`maxPool2x2ReLUBackward`), or a convolution right above as it writes its
+    /// input gradient, so `backward` skips its own `reluBackward`.
     var receivesMaskedGradient = false
+    /// Set by `Network` when this layer's input is the output of a convolution with ReLU right
+    /// below it: the input gradient is then written with that ReLU's backward applied (its mask
+    /// is this layer's input), and the layer below has `receivesMaskedGradient` set.
+    var masksInputGradient = false
 
     /// Weight then bias elements, per the parameter layout.
     static func parameterCount(inChannels: Int, filters: Int) -> Int { filters * inChannels * 9 + filters }
@@ -145,7 +150,8 @@ final class ConvLayer: Layer {
         try backend.conv2dBackwardWeight(convShape, input: input, dOutput: dOutput, dWeight: dWeight, dBias: dBias)
         guard let dInputBuffer else { return nil }
         let dInput = dInputBuffer.view(at: 0, shape: [context.batch] + inputShape)
-        try backend.conv2dBackwardInput(convShape, dOutput: dOutput, weight: weight, dInput: dInput)
+        try backend.conv2dBackwardInput(convShape, dOutput: dOutput, weight: weight,
+                                        reluOutput: masksInputGradient ? input : nil, dInput: dInput)
         return dInput
     }
 }

@@ -40,7 +40,8 @@ public final class Network {
     /// step s is `DropoutMask` with stream = l, step = s.
     public var dropoutSeed: UInt64
 
-    private let layers: [any Layer]
+    /// The layers (internal, not private: tests switch the fused backward passes off to compare).
+    let layers: [any Layer]
     /// Whether layer i must produce dInput: true when some earlier layer has parameters.
     private let needsInputGradient: [Bool]
     /// Two scratch buffers for activation gradients, each [maxBatch × the largest dInput].
@@ -185,7 +186,12 @@ public final class Network {
                 upper.masksInputGradient = true
                 lower.receivesMaskedGradient = true
             }
-            // Likewise a max-pool right above a convolution with ReLU (its input is the ReLU's output).
+            // Likewise a convolution right above a convolution with ReLU, and a max-pool right
+            // above a convolution with ReLU (their input is the ReLU's output).
+            if let upper = built[index] as? ConvLayer, let lower = built[index - 1] as? ConvLayer, lower.relu {
+                upper.masksInputGradient = true
+                lower.receivesMaskedGradient = true
+            }
             if let pool = built[index] as? MaxPoolLayer, let conv = built[index - 1] as? ConvLayer, conv.relu {
                 pool.appliesReLUBackward = true
                 conv.receivesMaskedGradient = true

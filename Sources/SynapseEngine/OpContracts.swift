@@ -237,12 +237,15 @@ public enum OpContract {
         try view(op, "output", output, holds: shape.outputCount)
     }
 
-    /// `conv2dBackwardInput`: a usable geometry and views of its sizes.
-    public static func conv2dBackwardInput(_ shape: ConvShape, dOutput: Tensor, weight: Tensor, dInput: Tensor) throws {
+    /// `conv2dBackwardInput`: a usable geometry and views of its sizes (reluOutput, when given,
+    /// dInput's).
+    public static func conv2dBackwardInput(_ shape: ConvShape, dOutput: Tensor, weight: Tensor, reluOutput: Tensor? = nil,
+                                           dInput: Tensor) throws {
         let op = "conv2dBackwardInput"
         try convShape(op, shape)
         try view(op, "dOutput", dOutput, holds: shape.outputCount)
         try view(op, "weight", weight, holds: shape.weightCount)
+        if let reluOutput { try view(op, "reluOutput", reluOutput, holds: shape.inputCount) }
         try view(op, "dInput", dInput, holds: shape.inputCount)
     }
 

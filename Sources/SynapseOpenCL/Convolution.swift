@@ -185,17 +185,21 @@ extension OpenCLBackend {
     }
 
     /// dInput is the valid convolution of dOutput padded by R−1−pad with the flipped, transposed
-    /// weights (so it runs on the forward kernels, with no scatter and no atomics).
-    public func conv2dBackwardInput(_ s: ConvShape, dOutput: Tensor, weight: Tensor, dInput: Tensor) throws {
+    /// weights (so it runs on the forward kernels, with no scatter and no atomics). The ReLU
+    /// backward (`reluOutput`) is applied by Winograd's store, else by `reluBackward` after.
+    public func conv2dBackwardInput(_ s: ConvShape, dOutput: Tensor, weight: Tensor, reluOutput: Tensor?,
+                                    dInput: Tensor) throws {
         let op = "conv2dBackwardInput"
-        try OpContract.conv2dBackwardInput(s, dOutput: dOutput, weight: weight, dInput: dInput)
+        try OpContract.conv2dBackwardInput(s, dOutput: dOutput, weight: weight, reluOutput: reluOutput, dInput: dInput)
         try checkConv(s, op: op)
         if s.batch == 0 || s.inChannels == 0 { return }
         if s.outChannels == 0 {
             try fill(dInput.view(at: 0, shape: [s.inputCount]), value: 0)
             return
         }
-        if try winogradBackwardInput(s, dOutput: dOutput, weight: weight, dInput: dInput) { return }
+        if try winogradBackwardInput(s, dOutput: dOutput, weight: weight, reluOutput: reluOutput, dInput: dInput) {
+            return
+        }
         let defines = style == .cpu ? try ConvolutionTiles.cpuConv(self, outChannels: s.inChannels, outWidth: s.width) : [:]
         let flipped = try flippedWeights(s, weight)
         let border = s.kernelSize - 1 - s.padding
@@ -213,6 +217,9 @@ extension OpenCLBackend {
             try gpuConv(batch: s.batch, channels: s.outChannels, h: s.outHeight, w: s.outWidth,
                         filters: s.inChannels, r: s.kernelSize, pad: border, input: dOutput, weight: flipped,
                         bias: nil, relu: false, output: dInput)
+        }
+        if let reluOutput {
+            try reluBackward(output: reluOutput, dOutput: dInput, count: s.inputCount, dInput: dInput)
         }
     }
 

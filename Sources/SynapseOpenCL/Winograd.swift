@@ -51,21 +51,30 @@ extension OpenCLBackend {
         guard defines["ALGO"] == "winograd" else { return false }
         try winogradConv(batch: s.batch, channels: s.inChannels, height: s.height, width: s.width,
                          filters: s.outChannels, pad: s.padding, input: input, weight: weight, flip: false,
-                         bias: bias, relu: relu, output: output, defines: defines)
+                         bias: bias, relu: relu, reluOutput: nil, output: output, defines: defines)
         return true
     }
 
     /// The input gradient with Winograd (a valid convolution of dOutput padded by 2 − pad with
-    /// the flipped, transposed weights, flipped inside the filter transform) when `s` qualifies
-    /// and the tuner chose it; false (nothing done) otherwise.
-    func winogradBackwardInput(_ s: ConvShape, dOutput: Tensor, weight: Tensor, dInput: Tensor) throws -> Bool {
+    /// the flipped, transposed weights, flipped inside the filter transform), with the ReLU
+    /// backward of `reluOutput` on store when given, if `s` qualifies and the tuner chose it;
+    /// false (nothing done) otherwise.
+    func winogradBackwardInput(_ s: ConvShape, dOutput: Tensor, weight: Tensor, reluOutput: Tensor?,
+                               dInput: Tensor) throws -> Bool {
         guard style == .cpu, s.kernelSize == 3, s.padding <= 2, Self.winogradChannels.contains(s.outChannels),
               s.outHeight > 0, s.outWidth > 0, s.height > 0, s.width > 0, !directTilesUnderTrial else { return false }
         let defines = try tiles(Self.winogradBackwardInputTable(width: s.width))
         guard defines["ALGO"] == "winograd" else { return false }
+        // The ReLU backward on store pays where rows are stored as whole vectors (more than 8
+        // tiles a row: 0.92x the kernel plus a separate pass on conv2's input gradient); on
+        // narrower rows, stored lane by lane, the separate pass was as fast (1.02-1.06x).
+        let onStore = ceilDiv(s.width, 2) > 8
         try winogradConv(batch: s.batch, channels: s.outChannels, height: s.outHeight, width: s.outWidth,
                          filters: s.inChannels, pad: 2 - s.padding, input: dOutput, weight: weight, flip: true,
-                         bias: nil, relu: false, output: dInput, defines: defines)
+                         bias: nil, relu: false, reluOutput: onStore ? reluOutput : nil, output: dInput, defines: defines)
+        if let reluOutput, !onStore {
+            try reluBackward(output: reluOutput, dOutput: dInput, count: s.inputCount, dInput: dInput)
+        }
         return true
     }
 
@@ -165,10 +174,11 @@ extension OpenCLBackend {
 
     /// out [batch][filters][P][Q] = the 3×3 convolution of input [batch][channels][height][width]
     /// zero-padded by `pad` (P = height + 2 pad − 2), weights [filters][channels][3][3] or, when
-    /// `flip`, the forward weights [channels][filters][3][3] of an input gradient.
+    /// `flip`, the forward weights [channels][filters][3][3] of an input gradient; each stored
+    /// value zeroed where `reluOutput` (out's shape), when given, is not > 0.
     private func winogradConv(batch: Int, channels: Int, height: Int, width: Int, filters: Int, pad: Int,
                               input: Tensor, weight: Tensor, flip: Bool, bias: Tensor?, relu: Bool,
-                              output: Tensor, defines: [String: String]) throws {
+                              reluOutput: Tensor?, output: Tensor, defines: [String: String]) throws {
         let p = height + 2 * pad - 2, q = width + 2 * pad - 2
         let th = ceilDiv(p, 2), tw = ceilDiv(q, 2)
         // Tile rows per 16-lane vector: one when a row has more than 8 tiles, 2 for 5 to 8, else 4.
@@ -197,7 +207,8 @@ extension OpenCLBackend {
                     .int(try checkedInt(height, "H")), .int(try checkedInt(width, "W")),
                     .int(try checkedInt(inputCount, "input size")), .int(try checkedInt(blocks, "blocks")),
                     .tensor(input.view(at: 0, shape: [inputCount])), .tensor(u), .tensor(bias ?? u),
-                    .int(bias == nil ? 0 : 1), .int(relu ? 1 : 0), .tensor(output)],
+                    .int(bias == nil ? 0 : 1), .int(relu ? 1 : 0), .tensor(reluOutput ?? u),
+                    .int(reluOutput == nil ? 0 : 1), .tensor(output)],
                    global: [ceilDiv(blocks, nv), batch], local: [1, 1])
     }
 }

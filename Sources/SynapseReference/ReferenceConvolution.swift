@@ -90,8 +90,9 @@ extension ReferenceBackend {
         }
     }
 
-    public func conv2dBackwardInput(_ shape: ConvShape, dOutput: Tensor, weight: Tensor, dInput: Tensor) throws {
-        try OpContract.conv2dBackwardInput(shape, dOutput: dOutput, weight: weight, dInput: dInput)
+    public func conv2dBackwardInput(_ shape: ConvShape, dOutput: Tensor, weight: Tensor, reluOutput: Tensor?,
+                                    dInput: Tensor) throws {
+        try OpContract.conv2dBackwardInput(shape, dOutput: dOutput, weight: weight, reluOutput: reluOutput, dInput: dInput)
         let op = "conv2dBackwardInput"
         let dy = try floats(dOutput, "dOutput", op)
         let w = try floats(weight, "weight", op)
@@ -105,6 +106,9 @@ extension ReferenceBackend {
             Self.gemmKernel(transposeA: true, transposeB: false, m: C * R * R, n: PQ, k: K,
                             alpha: 1, a: w, b: dy + n * K * PQ, beta: 0, c: dCol)
             Self.col2im(shape, col: dCol, image: dx + n * C * H * W)
+        }
+        if let reluOutput {
+            try reluBackward(output: reluOutput, dOutput: dInput, count: shape.inputCount, dInput: dInput)
         }
     }
 
