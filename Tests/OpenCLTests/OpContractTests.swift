@@ -124,6 +124,10 @@ private let badCalls: [BadCall] = [
         try $0.backend.conv2dBackwardInput(conv, dOutput: try $0.floats(conv.outputCount), weight: try $0.floats(conv.weightCount),
                                            dInput: try $0.floats(conv.inputCount - 1))
     },
+    BadCall(op: "conv2dBackwardInput", argument: "reluOutput") {
+        try $0.backend.conv2dBackwardInput(conv, dOutput: try $0.floats(conv.outputCount), weight: try $0.floats(conv.weightCount),
+                                           reluOutput: try $0.floats(conv.inputCount - 1), dInput: try $0.floats(conv.inputCount))
+    },
     BadCall(op: "conv2dBackwardWeight", argument: "dBias") {
         try $0.backend.conv2dBackwardWeight(conv, input: try $0.floats(conv.inputCount), dOutput: try $0.floats(conv.outputCount),
                                             dWeight: try $0.floats(conv.weightCount), dBias: try $0.floats(3))
