@@ -166,19 +166,21 @@ inline float4 quarter(float16 v, int g) {
     return g == 0 ? v.s0123 : g == 1 ? v.s4567 : g == 2 ? v.s89ab : v.scdef;
 }
 
-// xs[at .. at + 15] with the lanes outside `valid` zero, lane by lane, reading only inside
-// [0, count) of xs (lanes outside it are never valid: they lie outside the plane row being read).
-// For the rows at the tensor's two ends, where a vector load would leave [0, count).
-inline float16 load16_gathered(__global const float* xs, int at, int count, int16 valid) {
-    float b[16];
-    for (int l = 0; l < 16; l++) b[l] = at + l >= 0 && at + l < count ? xs[at + l] : 0.0f;
-    return select((float16)(0.0f), vload16(0, b), valid);
-}
-
 // Lanes whose column first + lane lies in [0, W).
 inline int16 columns_inside(int first, int W) {
     const int16 column = (int16)(first) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     return (column >= (int16)(0)) & (column < (int16)(W));
+}
+
+// xs[at .. at + 15] lane by lane, reading only inside [0, count) of xs, with PAD > 0 the lanes
+// whose column (first + lane) lies outside [0, W) zero (lanes outside [0, count) are outside the
+// plane row being read). For the rows at the tensor's two ends, where a vector load would leave
+// [0, count). The column mask is recomputed here rather than passed, so that the common path
+// does not keep it live (with PAD = 0 it is not needed at all).
+inline float16 load16_gathered(__global const float* xs, int at, int count, int first, int W) {
+    float b[16];
+    for (int l = 0; l < 16; l++) b[l] = at + l >= 0 && at + l < count ? xs[at + l] : 0.0f;
+    return PAD != 0 ? select((float16)(0.0f), vload16(0, b), columns_inside(first, W)) : vload16(0, b);
 }
 
 // grid (ceil(blocks / NV), N): a work-item takes NV consecutive tile blocks (one float16 vector
@@ -243,8 +245,8 @@ __kernel void wino_fwd_cpu(int K, int Kp, int P, int Q, int TH, int TW, int H, i
                             a2 = select(zero, a2, in2); b2 = select(zero, b2, in18);
                         }
                     } else {
-                        a = load16_gathered(xs, at, count, in0); b = load16_gathered(xs, at + 16, count, in16);
-                        a2 = load16_gathered(xs, at + 2, count, in2); b2 = load16_gathered(xs, at + 18, count, in18);
+                        a = load16_gathered(xs, at, count, x0, W); b = load16_gathered(xs, at + 16, count, x0 + 16, W);
+                        a2 = load16_gathered(xs, at + 2, count, x0 + 2, W); b2 = load16_gathered(xs, at + 18, count, x0 + 18, W);
                     }
                 }
                 d[i][0] = (float16)(a.even, b.even); d[i][1] = (float16)(a.odd, b.odd);
@@ -262,7 +264,7 @@ __kernel void wino_fwd_cpu(int K, int Kp, int P, int Q, int TH, int TW, int H, i
                             a[g] = vload16(0, xs + at); a2[g] = vload16(0, xs + at + 2);
                             if (PAD != 0) { a[g] = select(zero, a[g], in0); a2[g] = select(zero, a2[g], in2); }
                         } else {
-                            a[g] = load16_gathered(xs, at, count, in0); a2[g] = load16_gathered(xs, at + 2, count, in2);
+                            a[g] = load16_gathered(xs, at, count, x0, W); a2[g] = load16_gathered(xs, at + 2, count, x0 + 2, W);
                         }
                     }
                 }
@@ -280,7 +282,7 @@ __kernel void wino_fwd_cpu(int K, int Kp, int P, int Q, int TH, int TW, int H, i
                             a = vload16(0, xs + at);
                             if (PAD != 0) a = select(zero, a, in0);
                         } else {
-                            a = load16_gathered(xs, at, count, in0);
+                            a = load16_gathered(xs, at, count, x0, W);
                         }
                     }
                     q[g][0] = a.s0246; q[g][1] = a.s1357; q[g][2] = a.s2468; q[g][3] = a.s3579;
