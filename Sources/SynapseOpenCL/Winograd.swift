@@ -65,16 +65,9 @@ extension OpenCLBackend {
               s.outHeight > 0, s.outWidth > 0, s.height > 0, s.width > 0, !directTilesUnderTrial else { return false }
         let defines = try tiles(Self.winogradBackwardInputTable(width: s.width))
         guard defines["ALGO"] == "winograd" else { return false }
-        // The ReLU backward on store pays where rows are stored as whole vectors (more than 8
-        // tiles a row: 0.92x the kernel plus a separate pass on conv2's input gradient); on
-        // narrower rows, stored lane by lane, the separate pass was as fast (1.02-1.06x).
-        let onStore = ceilDiv(s.width, 2) > 8
         try winogradConv(batch: s.batch, channels: s.outChannels, height: s.outHeight, width: s.outWidth,
                          filters: s.inChannels, pad: 2 - s.padding, input: dOutput, weight: weight, flip: true,
-                         bias: nil, relu: false, reluOutput: onStore ? reluOutput : nil, output: dInput, defines: defines)
-        if let reluOutput, !onStore {
-            try reluBackward(output: reluOutput, dOutput: dInput, count: s.inputCount, dInput: dInput)
-        }
+                         bias: nil, relu: false, reluOutput: reluOutput, output: dInput, defines: defines)
         return true
     }
 
