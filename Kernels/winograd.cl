@@ -52,35 +52,6 @@
 // Floats a patch row's vector loads span from its first: 34 (TG == 1), 18 (TG == 2), 16 (TG == 4).
 #define ROW_SPAN (TG == 1 ? 34 : TG == 2 ? 18 : 16)
 
-// The padded input of the weight gradient (wino_dw_cpu; the forward pads on the fly instead):
-// dst[pl][y][x] = src[pl][y - pad][x - pad] (zero outside), planes of Hq x Wq (Hq >= H + pad,
-// Wq >= W + pad); the extra last work-item writes `slack` zeros after the last plane. One
-// work-item per plane (PoCL runs many tiny work-items slowly), rows copied as float16 vectors.
-__kernel void wino_pad(int planes, int H, int W, int pad, int Hq, int Wq,
-                       __global const float* src, int srcOffset, __global float* dst, int dstOffset, int slack) {
-    int pl = get_global_id(0);
-    if (pl > planes) return;
-    if (pl == planes) {
-        for (int i = 0; i < slack; i++) dst[dstOffset + (size_t)pl * Hq * Wq + i] = 0.0f;
-        return;
-    }
-    __global float* plane = dst + dstOffset + (size_t)pl * Hq * Wq;
-    for (int y = 0; y < Hq; y++) {
-        __global float* d = plane + y * Wq;
-        int h = y - pad;
-        if (h < 0 || h >= H) {
-            for (int i = 0; i < Wq; i++) d[i] = 0.0f;
-            continue;
-        }
-        __global const float* s = src + srcOffset + ((size_t)pl * H + h) * W;
-        for (int i = 0; i < pad; i++) d[i] = 0.0f;
-        int i = 0;
-        for (; i + 16 <= W; i += 16) vstore16(vload16(0, s + i), 0, d + pad + i);
-        for (; i < W; i++) d[pad + i] = s[i];
-        for (int j = pad + W; j < Wq; j++) d[j] = 0.0f;
-    }
-}
-
 // U[(xi * E + c) * Kp + k] = (G g G^T)[xi] for filter k < F of channel c (zeros for F <= k < Kp),
 // g = w[k][c] (flip = 0: a forward convolution with w [F][E][3][3]) or the input gradient's
 // flipped, transposed weight w[c][k][2 - r][2 - s] (flip = 1: w is the forward [E][F][3][3]).
@@ -415,7 +386,7 @@ __kernel void wino_fwd_cpu(int K, int Kp, int P, int Q, int TH, int TW, int H, i
 //      DMR x CV float16 accumulators (lanes over channels), one broadcast of Z and CV vector
 //      loads of Vt per tile: no horizontal sums, and the accumulators stay in the scratch
 //      across blocks and images.
-// xq: the input in a padded layout (wino_pad: planes of Hq x Wq, zero border and slack; a pad-0
+// xq: the input in a padded layout (conv_pad: planes of Hq x Wq, zero border and slack; a pad-0
 // input in its own layout), dy: dOutput [N][K][P][Q], read with vector loads up
 // to Q + 48 floats past a plane's last row start (the next image's, or a copy with slack). The
 // scratch strides are padded off multiples of 4 KiB (16 streams on one L1 set measured slower).

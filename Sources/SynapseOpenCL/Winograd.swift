@@ -99,7 +99,7 @@ extension OpenCLBackend {
         let main = try kernel(file: "winograd.cl", name: "wino_dw_cpu",
                               defines: ["CV": "\(cv)", "DMR": "\(dmr)", "TG": "\(tg)", "NB": "\(nb)"])
         // A pad-0 input is read in its own layout; others are copied into the padded layout of
-        // whole tiles (wino_pad). The kernel reads up to one row plus 34 floats past an input
+        // whole tiles (conv_pad). The kernel reads up to one row plus 34 floats past an input
         // plane, and up to Q + 48 floats past a dOutput plane's last row start: the leading
         // images are read in place (their reads land in the next image), the others copied with
         // zero slack.
@@ -123,16 +123,10 @@ extension OpenCLBackend {
         let copyFirst = ownLayout ? head : 0
         var copied = input
         if copyFirst < s.batch {
-            let count = s.batch - copyFirst, paddedCount = count * xqImage + xSlack
-            _ = try checkedInt(paddedCount, "Winograd padded input size")
-            copied = try workspace("winograd.paddedInput", count: paddedCount)
-            try launch(kernel(file: "winograd.cl", name: "wino_pad"),
-                       [.int(try checkedInt(count * c, "planes")), .int(try checkedInt(s.height, "H")),
-                        .int(try checkedInt(s.width, "W")), .int(try checkedInt(s.padding, "pad")),
-                        .int(try checkedInt(hq, "Hq")), .int(try checkedInt(wq, "Wq")),
-                        .tensor(input.view(at: copyFirst * inImage, shape: [count * inImage])),
-                        .tensor(copied), .int(try checkedInt(xSlack, "slack"))],
-                       global: [count * c + 1])
+            let count = s.batch - copyFirst   // padded() checks the copy's size
+            copied = try padded(input.view(at: copyFirst * inImage, shape: [count * inImage]), planes: count * c,
+                                height: s.height, width: s.width, rows: hq, rowLength: wq, planeStride: hq * wq,
+                                top: s.padding, left: s.padding, slack: xSlack, slot: "winograd.paddedInput")
         }
         var group = 0
         for (launchIndex, run) in launches.enumerated() {
