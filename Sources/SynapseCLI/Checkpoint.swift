@@ -13,11 +13,18 @@ import SynapseEngine
 enum Checkpoint {
     /// Identifies the layout below; bumped if it changes.
     static let format = "synapse-checkpoint-1"
+    /// The run description (`RunDescription.canonical`) and its SHA-256. Checkpoints written
+    /// before it existed lack both; their description is made from their config.
+    static let descriptionKey = "description"
+    static let descriptionDigestKey = "description_sha256"
 
     /// `<dir>/<run>.checkpoint.safetensors` (run: `ExperimentRun.stem`, e.g. "si", "si_seed3" or "validation/si_c0.1_seed0")
     static func path(in folder: String, run: String) -> String {
-        folder + "/" + run + ".checkpoint.safetensors"
+        folder + "/" + run + suffix
     }
+
+    /// The end of every checkpoint's file name.
+    static let suffix = ".checkpoint.safetensors"
 
     /// The file contents of `state` under `config`.
     static func encode(_ state: TrainerState, config: RunConfig,
@@ -39,6 +46,10 @@ enum Checkpoint {
         file.metadata["completed_tasks"] = String(state.result.completedTasks)
         for (name, value) in state.counters { file.metadata["counter." + name] = String(value) }
         file.metadata["config"] = try json(config)
+        // What the result means, for the comparison with any run that continues or reports it.
+        let description = config.description(of: state.result.options.method)
+        file.metadata[descriptionKey] = description.canonical
+        file.metadata[descriptionDigestKey] = description.digest
         file.metadata["result"] = try json(state.result)
         file.metadata["parameter_regions"] = try json(parameterRegions.map {
             ["name": $0.name, "offset": String($0.offset), "count": String($0.count)]
@@ -89,5 +100,30 @@ enum Checkpoint {
 
     static func load(from path: String) throws -> (state: TrainerState, config: RunConfig) {
         try decode(SafeTensors.read(from: path), path: path)
+    }
+
+    /// The state, config and run description in the checkpoint at `path`.
+    static func open(_ path: String) throws -> (state: TrainerState, config: RunConfig, description: RunDescription) {
+        let file = try SafeTensors.read(from: path)
+        let (state, config) = try decode(file, path: path)
+        return (state, config, try description(in: file, config: config, method: state.result.options.method, path: path))
+    }
+
+    /// The description a checkpoint was written with: its own copy (checked against its digest),
+    /// or for a file older than that copy, the description of its config.
+    static func description(in file: SafeTensors, config: RunConfig, method: Method, path: String) throws -> RunDescription {
+        guard let text = file.metadata[descriptionKey] else {
+            guard file.metadata[descriptionDigestKey] == nil else {
+                throw SafeTensorsError(path: path, "metadata \"\(descriptionDigestKey)\" without \"\(descriptionKey)\"")
+            }
+            return config.description(of: method)
+        }
+        guard let description = RunDescription(canonical: text) else {
+            throw SafeTensorsError(path: path, "metadata \"\(descriptionKey)\" is not a list of [name, value] pairs")
+        }
+        guard file.metadata[descriptionDigestKey] == description.digest else {
+            throw SafeTensorsError(path: path, "metadata \"\(descriptionDigestKey)\" does not match its description")
+        }
+        return description
     }
 }

@@ -167,6 +167,8 @@ public final class ExperimentRun {
     var afterCheckpoint: ((Int) throws -> Void)?
     /// The results folder's lock, held for the life of the run (see OutputLock).
     var outputLock: OutputLock?
+    /// Whether this run continues a folder named by --resume (messages name that flag).
+    var resumed = false
 
     init(config: RunConfig, backend: any Backend, console: Console, quiet: Bool, cluster: Cluster = .alone(),
          dataParallel: Bool = false) {
@@ -253,6 +255,9 @@ public final class ExperimentRun {
         let run = ExperimentRun(config: config, backend: opened.backend, console: console, quiet: quiet,
                                 cluster: cluster, dataParallel: options.dataParallel)
         run.outputLock = lock
+        run.resumed = options.resume != nil
+        // Nothing in the folder is continued, reported or skipped unless it was made with these settings.
+        try run.checkSavedRuns()
         Interrupts.prepare(tool: tool, out: config.out, checkpoint: nil)
         if options.dataParallel, cluster.size == 1 {
             #if MPI
@@ -538,10 +543,12 @@ public final class ExperimentRun {
         // A checkpoint of this run: finished → nothing to train; partial → continue after it.
         var saved: TrainerState?
         if Folder.exists(checkpointPath) {
-            let loaded: (state: TrainerState, config: RunConfig)
-            do { loaded = try Checkpoint.load(from: checkpointPath) } catch {
+            let loaded: (state: TrainerState, config: RunConfig, description: RunDescription)
+            do { loaded = try Checkpoint.open(checkpointPath) } catch {
                 throw ExperimentFailure.failed("cannot resume \(label) from \(checkpointPath): \(error)")
             }
+            // (Checked at the start too; again here for a checkpoint that appeared since.)
+            try compare(loaded.description, savedAt: checkpointPath, with: run)
             saved = loaded.state
             if loaded.state.result.completedTasks == tasks.count {
                 progress("[\(label)] all \(tasks.count) tasks already done (\(checkpointPath)); not retrained")

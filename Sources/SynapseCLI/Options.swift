@@ -313,7 +313,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
     }
 
     // Explicit decoding so that a config.json written before "adam_variant" existed (those runs
-    // used the standard Adam) still resumes.
+    // used the standard Adam) still resumes. What is decoded is untrusted: `validate()` checks it
+    // as it checks the flags.
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         tool = try container.decode(Tool.self, forKey: .tool)
@@ -331,54 +332,20 @@ public struct RunConfig: Codable, Equatable, Sendable {
         optimizer = try container.decodeIfPresent(Optimizer.self, forKey: .optimizer) ?? .adam
         resetOptimizerPerTask = try container.decode(Bool.self, forKey: .resetOptimizerPerTask)
         hyperParameters = try container.decode([String: Double].self, forKey: .hyperParameters)
-        // Untrusted: every value must be one a method accepts.
-        for (flag, value) in hyperParameters.sorted(by: { $0.key < $1.key }) {
-            guard let entry = MethodRegistry.hyperParameters.first(where: { $0.info.flag == flag }) else {
-                throw DecodingError.dataCorruptedError(forKey: .hyperParameters, in: container,
-                                                       debugDescription: "'\(flag)' is no method's hyper-parameter")
-            }
-            for method in entry.methods {
-                var options = ContinualOptions(method: method)
-                do { try options.setIfDeclared(flag, value) } catch {
-                    throw DecodingError.dataCorruptedError(forKey: .hyperParameters, in: container, debugDescription: "\(error)")
-                }
-            }
-        }
         evaluationBatchSize = try container.decode(Int.self, forKey: .evaluationBatchSize)
         evaluatedTasks = try container.decodeIfPresent(EvaluatedTasks.self, forKey: .evaluatedTasks) ?? .all
         seed = try container.decode(UInt64.self, forKey: .seed)
         seeds = try container.decodeIfPresent([UInt64].self, forKey: .seeds) ?? [seed]
-        guard !seeds.isEmpty, seeds.count <= SweepParsing.maximumSeeds, Set(seeds).count == seeds.count else {
-            throw DecodingError.dataCorruptedError(forKey: .seeds, in: container,
-                                                   debugDescription: "expected 1...\(SweepParsing.maximumSeeds) distinct seeds")
-        }
         sweeps = try container.decodeIfPresent([String: [Double]].self, forKey: .sweeps) ?? [:]
-        // Untrusted: the same checks as on the command line.
-        for (flag, values) in sweeps.sorted(by: { $0.key < $1.key }) {
-            guard let entry = MethodRegistry.hyperParameters.first(where: { $0.info.flag == flag }),
-                  (2...SweepParsing.maximumSeeds).contains(values.count), Set(values).count == values.count else {
-                throw DecodingError.dataCorruptedError(forKey: .sweeps, in: container,
-                                                       debugDescription: "'\(flag)': expected a hyper-parameter with 2 or more distinct values")
-            }
-            for method in entry.methods {
-                var options = ContinualOptions(method: method)
-                for value in values {
-                    do { try options.setIfDeclared(flag, value) } catch {
-                        throw DecodingError.dataCorruptedError(forKey: .sweeps, in: container, debugDescription: "\(error)")
-                    }
-                }
-            }
-        }
         selectOn = try container.decodeIfPresent(SelectOn.self, forKey: .selectOn)
         validationFraction = try container.decodeIfPresent(Double.self, forKey: .validationFraction) ?? ValidationSplit.defaultFraction
-        guard validationFraction > 0, validationFraction < 1 else {
-            throw DecodingError.dataCorruptedError(forKey: .validationFraction, in: container, debugDescription: "expected a fraction in (0, 1)")
-        }
         recordOmega = try container.decodeIfPresent(Bool.self, forKey: .recordOmega) ?? false
         tasks = try container.decode(Int.self, forKey: .tasks)
         trainLimit = try container.decodeIfPresent(Int.self, forKey: .trainLimit)
         testLimit = try container.decodeIfPresent(Int.self, forKey: .testLimit)
         out = try container.decode(String.self, forKey: .out)
+        // Untrusted: the same checks as the flags get.
+        try validate()
     }
 
     /// The trainer's options for `method` under this config.
@@ -504,36 +471,19 @@ extension RunConfig {
 
         let lr = try finite("lr", options.lr, "a number > 0", { $0 > 0 }) ?? decimal(defaults.learningRate)
         // Upper bounds keep a typo from allocating the machine away; they are far above any protocol.
-        let epochs = try count("epochs", options.epochs, 1...100_000) ?? defaults.epochsPerTask
-        let batchSize = try count("batch-size", options.batchSize, 1...65_536) ?? defaults.batchSize
-        let maxTasks = experimentProtocol.allowsMoreTasks ? 1_000 : experimentProtocol.taskCount
-        let tasks = try count("tasks", options.tasks, 1...maxTasks) ?? experimentProtocol.taskCount
+        let epochs = try count("epochs", options.epochs, epochRange) ?? defaults.epochsPerTask
+        let batchSize = try count("batch-size", options.batchSize, batchRange) ?? defaults.batchSize
+        let tasks = try count("tasks", options.tasks, taskRange(experimentProtocol)) ?? experimentProtocol.taskCount
         let epsilon = try finite("adam-epsilon", options.adamEpsilon, "a number > 0 (the protocols: 1e-7 or 1e-8)", { $0 > 0 })
             ?? decimal(defaults.epsilon)
-        // ε is used as float32: a positive value that rounds to 0 or infinity there is no ε.
-        guard Float(epsilon) > 0, Float(epsilon).isFinite else {
-            throw UsageError("--adam-epsilon \(format(epsilon)): expected a number > 0 that float32 can hold (about 1e-38...3e38)")
-        }
         let typed = try options.methodSettings()
         let settings = typed.compactMapValues { $0.count == 1 ? $0[0] : nil }
         let sweeps = typed.filter { $0.value.count > 1 }
-        // One swept hyper-parameter per method (a grid over two would need a selection rule for pairs).
-        for method in methods {
-            let swept = sweeps.keys.sorted().filter { flag in
-                MethodRegistry.hyperParameters.first { $0.info.flag == flag }?.methods.contains(method) == true
-            }
-            if swept.count > 1 {
-                throw UsageError("--\(swept[0]) and --\(swept[1]) are both lists for method \(method.rawValue): sweep one hyper-parameter at a time")
-            }
-        }
         let seed = options.seed ?? 0
         var seeds = [seed]
         if let list = options.seeds {
             if let seed = options.seed { throw UsageError("--seed \(seed) and --seeds \(list): give one of them") }
             seeds = try parseSeeds(list)
-        }
-        if options.selectOn == .validation, sweeps.isEmpty {
-            throw UsageError("--select-on validation: no hyper-parameter has a list of values to choose from (e.g. --c 0.01,0.1,1)")
         }
         let validationFraction = try finite("validation-fraction", options.validationFraction, "a fraction in (0, 1), e.g. 0.1",
                                             { $0 > 0 && $0 < 1 }) ?? ValidationSplit.defaultFraction
@@ -543,8 +493,8 @@ extension RunConfig {
         if options.recordOmega, !methods.contains(.si) {
             throw UsageError("--record-omega records SI's ω: --method must include si (e.g. --method si --c 0,0.1)")
         }
-        let trainLimit = try count("train-limit", options.trainLimit, 1...Int(Int32.max))
-        let testLimit = try count("test-limit", options.testLimit, 1...Int(Int32.max))
+        let trainLimit = try count("train-limit", options.trainLimit, limitRange)
+        let testLimit = try count("test-limit", options.testLimit, limitRange)
 
         let device = options.device ?? ""  // "" = the default device, resolved by the caller
         if let spec = options.device, spec.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -555,7 +505,7 @@ extension RunConfig {
         if options.out?.isEmpty == true { throw UsageError("--out '': expected a folder") }
         let out = options.out ?? "runs/\(tool.rawValue)-\(timestamp(now))"
 
-        return RunConfig(
+        let config = RunConfig(
             tool: tool, experimentProtocol: experimentProtocol, methods: methods, device: device,
             dataDir: dataDir, epochs: epochs, batchSize: batchSize, learningRate: lr,
             beta1: decimal(defaults.beta1), beta2: decimal(defaults.beta2), epsilon: epsilon,
@@ -566,6 +516,8 @@ extension RunConfig {
             sweeps: sweeps, selectOn: options.selectOn, validationFraction: validationFraction,
             recordOmega: options.recordOmega, tasks: tasks,
             trainLimit: trainLimit, testLimit: testLimit, out: out)
+        try config.validate()
+        return config
     }
 
     /// `--seeds` as `SweepParsing.seeds` reads it (lists and ranges, no repeats, a bounded count);

@@ -101,10 +101,14 @@ public struct SafeTensors: Equatable {
         withUnsafeBytes(of: &length) { bytes.append(contentsOf: $0) }
         bytes.append(contentsOf: headerBytes)
         for entry in entries {
+            #if _endian(little)
+            entry.values.withUnsafeBytes { bytes.append(contentsOf: $0) }   // already the file's byte order
+            #else
             for value in entry.values {
                 var bits = value.bitPattern.littleEndian
                 withUnsafeBytes(of: &bits) { bytes.append(contentsOf: $0) }
             }
+            #endif
         }
         return bytes
     }

@@ -29,6 +29,9 @@ public struct HyperParameter<Options>: @unchecked Sendable {
     /// True when changing it leaves the paper's protocol (the published numbers no longer apply).
     public let partOfProtocol: Bool
     let isValid: (Double) -> Bool
+    /// For float32 values: whether `value` survives the conversion (finite, and not flushed to 0 or
+    /// to a subnormal, whose reciprocal overflows); always true for counts.
+    let isRepresentable: (Double) -> Bool
     let get: (Options) -> Double
     let set: (inout Options, Double) -> Void
 
@@ -37,7 +40,8 @@ public struct HyperParameter<Options>: @unchecked Sendable {
                             accepted: String, partOfProtocol: Bool = false,
                             valid: @escaping (Double) -> Bool) -> HyperParameter {
         HyperParameter(flag: flag, symbol: symbol, help: help, kind: .real, accepted: accepted,
-                       partOfProtocol: partOfProtocol, isValid: { $0.isFinite && valid($0) && Float($0).isFinite },
+                       partOfProtocol: partOfProtocol, isValid: { $0.isFinite && valid($0) },
+                       isRepresentable: Float32Range.holds,
                        get: { Double("\($0[keyPath: path])") ?? Double($0[keyPath: path]) },
                        set: { $0[keyPath: path] = Float($1) })
     }
@@ -48,7 +52,7 @@ public struct HyperParameter<Options>: @unchecked Sendable {
         HyperParameter(flag: flag, symbol: symbol, help: help, kind: .count,
                        accepted: "an integer in \(range.lowerBound)...\(range.upperBound)", partOfProtocol: false,
                        isValid: { $0 == $0.rounded() && $0 >= Double(range.lowerBound) && $0 <= Double(range.upperBound) },
-                       get: { Double($0[keyPath: path]) }, set: { $0[keyPath: path] = Int($1) })
+                       isRepresentable: { _ in true }, get: { Double($0[keyPath: path]) }, set: { $0[keyPath: path] = Int($1) })
     }
 
     /// The value in `options` (a float32 as the decimal a user would type: 0.001, not 0.0010000000474974513).
@@ -59,6 +63,10 @@ public struct HyperParameter<Options>: @unchecked Sendable {
         guard isValid(value) else {
             throw ContinualError.invalidOption("--\(flag) \(HyperValues.format(value)): expected \(accepted)")
         }
+        guard isRepresentable(value) else {
+            throw ContinualError.invalidOption("--\(flag) \(HyperValues.format(value)): expected \(accepted) that float32 holds "
+                                               + "(\(Float32Range.text))")
+        }
     }
 
     /// Checks and stores `value`.
@@ -66,6 +74,20 @@ public struct HyperParameter<Options>: @unchecked Sendable {
         try check(value)
         set(&options, value)
     }
+}
+
+/// The float32 values a real option may take: 0, or a normal number (magnitude about 1.2e-38 to
+/// 3.4e38). Beyond it a value becomes infinite, 0 or a subnormal whose reciprocal overflows (ξ), so
+/// the run would fail, or silently use another value, long after it started.
+public enum Float32Range {
+    /// Whether `value` converts to float32 as 0 or a normal number.
+    public static func holds(_ value: Double) -> Bool {
+        let single = Float(value)
+        return value == 0 ? true : value.isFinite && single.isNormal
+    }
+
+    /// The range in words, for error messages.
+    public static let text = "0, or a magnitude from 1.2e-38 to 3.4e38"
 }
 
 /// The parsing and printing of hyper-parameter values: one function per value kind, here only.
