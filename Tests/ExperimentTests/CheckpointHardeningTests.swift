@@ -45,7 +45,7 @@ struct CheckpointHardeningTests {
         try writeTinyMNIST(to: folder.path, seed: 21, trainPerClass: 3, testPerClass: 2)
         let status = runTool(.splitMNIST, ["--data-dir", folder.path, "--device", "reference", "--method", "si", "--epochs", "2",
                                            "--batch-size", "4", "--tasks", "2", "--seed", "5", "--out", folder.path + "/run", "--quiet"],
-                             flow: { run in run.stopAfterTasks = 1; try Experiment.standardFlow(run) })
+                             flow: { run in run.testHooks.stopAfterTasks = 1; try Experiment.standardFlow(run) })
         guard status == 1, FileManager.default.fileExists(atPath: folder.path + "/run/si.checkpoint.safetensors") else {
             throw CocoaError(.fileNoSuchFile)
         }

@@ -172,7 +172,7 @@ struct MPITests {
         let (resumed, alone) = (temporary("resume2"), temporary("resume1"))
         defer { for path in [resumed, alone] { try? FileManager.default.removeItem(atPath: path) } }
         #expect(runTool(.splitMNIST, arguments + ["--out", resumed],
-                        flow: { run in run.stopAfterTasks = 1; try Experiment.standardFlow(run) }) != 0)
+                        flow: { run in run.testHooks.stopAfterTasks = 1; try Experiment.standardFlow(run) }) != 0)
         let two = try run("split-mnist", ["--resume", resumed, "--data-parallel"], ranks: 2)
         #expect(two.status == 0 && two.output.contains("[si] resumed after task 1/3"), "\(two.output)")
         #expect(two.output.contains("[si] data-parallel over 2 ranks: 12 steps"), "tasks 2 and 3 on both ranks: \(two.output)")

@@ -117,7 +117,7 @@ struct ProcessTests {
         // A resume takes the lock at once, cleans up, and carries on (2 epochs are enough now).
         let captured = CapturedConsole()
         let status = runTool(.splitMNIST, ["--resume", out, "--quiet"], console: captured,
-                             flow: { run in run.stopAfterTasks = 0; try Experiment.standardFlow(run) })
+                             flow: { run in run.testHooks.stopAfterTasks = 0; try Experiment.standardFlow(run) })
         #expect(!captured.errorLines.contains { $0.contains("in use") }, "\(captured.errorLines)")
         #expect(status != 2, "\(captured.errorLines)")
         #expect(!FileManager.default.fileExists(atPath: leftover))
@@ -147,7 +147,7 @@ struct ProcessTests {
         // And that command works from where it stopped.
         let captured = CapturedConsole()
         #expect(runTool(.splitMNIST, ["--resume", out, "--quiet"], console: captured,
-                        flow: { run in run.stopAfterTasks = 0; try Experiment.standardFlow(run) }) != 2,
+                        flow: { run in run.testHooks.stopAfterTasks = 0; try Experiment.standardFlow(run) }) != 2,
                 "\(captured.errorLines)")
     }
 

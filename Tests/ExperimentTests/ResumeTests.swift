@@ -29,7 +29,7 @@ struct ResumeTests {
         let k = 1 + generator.nextInt(below: 4)
         let broken = folder.path + "/broken"
         let stopped = runTool(.splitMNIST, Self.arguments(data: folder.path, out: broken, seed: seed, methods: methods),
-                              flow: { run in run.stopAfterTasks = k; try Experiment.standardFlow(run) })
+                              flow: { run in run.testHooks.stopAfterTasks = k; try Experiment.standardFlow(run) })
         #expect(stopped != 0)
         let checkpoint = try SafeTensors.read(from: broken + "/si.checkpoint.safetensors")
         #expect(checkpoint.metadata["completed_tasks"] == "\(k)")
@@ -64,7 +64,7 @@ struct ResumeTests {
         let out = folder.path + "/run"
         var arguments = Self.arguments(data: folder.path, out: out, seed: 11, methods: "finetune")
         arguments += ["--tasks", "2"]
-        #expect(runTool(.splitMNIST, arguments, flow: { run in run.stopAfterTasks = 1; try Experiment.standardFlow(run) }) != 0)
+        #expect(runTool(.splitMNIST, arguments, flow: { run in run.testHooks.stopAfterTasks = 1; try Experiment.standardFlow(run) }) != 0)
         for (flag, value) in [("--epochs", "3"), ("--seed", "12"), ("--c", "0.5"), ("--method", "si"), ("--tasks", "5"),
                               ("--device", "cpu"), ("--adam-variant", "standard"), ("--reset-optimizer", "no"),
                               ("--samples", "7"), ("--adam-epsilon", "1e-7"), ("--optimizer", "sgd"), ("--seeds", "11,12"),
@@ -88,7 +88,7 @@ struct ResumeTests {
         let all = folder.path + "/all", seen = folder.path + "/seen"
         #expect(runTool(.splitMNIST, Self.arguments(data: folder.path, out: all, seed: 4, methods: "si") + ["--tasks", "3"]) == 0)
         let arguments = Self.arguments(data: folder.path, out: seen, seed: 4, methods: "si") + ["--tasks", "3", "--evaluate", "seen"]
-        #expect(runTool(.splitMNIST, arguments, flow: { run in run.stopAfterTasks = 1; try Experiment.standardFlow(run) }) != 0)
+        #expect(runTool(.splitMNIST, arguments, flow: { run in run.testHooks.stopAfterTasks = 1; try Experiment.standardFlow(run) }) != 0)
         let captured = CapturedConsole()
         #expect(runTool(.splitMNIST, ["--resume", seen], console: captured) == 0, "\(captured.errorLines)")
         let full = try #require(matrix(try jsonObject(all + "/si.json")["accuracy"]))
@@ -110,7 +110,7 @@ struct ResumeTests {
         let captured = CapturedConsole()
         let status = runTool(.splitMNIST, Self.arguments(data: folder.path, out: out, seed: 1, methods: "si"),
                              console: captured,
-                             flow: { run in run.injectNaNAfterTasks = good; try Experiment.standardFlow(run) })
+                             flow: { run in run.testHooks.injectNaNAfterTasks = good; try Experiment.standardFlow(run) })
         #expect(status == 3)
         let message = try #require(captured.errorLines.last)
         #expect(message.contains("task \(good + 1)"), "\(message)")

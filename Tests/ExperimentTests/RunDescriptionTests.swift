@@ -64,7 +64,7 @@ struct RunDescriptionTests {
         let other = try Self.tinyData(folder, "other", seed: 4)
         let out = folder.path + "/run"
         let first = Self.arguments(data: data, out: out, ["--method", "finetune", "--test-limit", "6"])
-        #expect(runTool(.splitMNIST, first, flow: { run in run.stopAfterTasks = 1; try Experiment.standardFlow(run) }) != 0)
+        #expect(runTool(.splitMNIST, first, flow: { run in run.testHooks.stopAfterTasks = 1; try Experiment.standardFlow(run) }) != 0)
         #expect(FileManager.default.fileExists(atPath: out + "/finetune.checkpoint.safetensors"))
         try FileManager.default.removeItem(atPath: out + "/config.json")
         Self.expectRefused(Self.arguments(data: data, out: out, ["--method", "finetune", "--test-limit", "4"]),
@@ -86,7 +86,7 @@ struct RunDescriptionTests {
         let other = try Self.tinyData(folder, "other", seed: 4)
         let out = folder.path + "/run"
         #expect(runTool(.splitMNIST, Self.arguments(data: data, out: out, ["--method", "si"]),
-                        flow: { run in run.stopAfterTasks = 1; try Experiment.standardFlow(run) }) != 0)
+                        flow: { run in run.testHooks.stopAfterTasks = 1; try Experiment.standardFlow(run) }) != 0)
         let original = try Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))
         for (key, value, field, saved, asked) in [("data_dir", other as Any, "data_dir", data, other),
                                                   ("train_limit", 10 as Any, "train_limit", "none", "10"),
@@ -164,7 +164,7 @@ struct RunDescriptionTests {
         let data = try Self.tinyData(folder)
         let out = folder.path + "/run"
         #expect(runTool(.splitMNIST, Self.arguments(data: data, out: out, ["--method", "finetune"]),
-                        flow: { run in run.stopAfterTasks = 1; try Experiment.standardFlow(run) }) != 0)
+                        flow: { run in run.testHooks.stopAfterTasks = 1; try Experiment.standardFlow(run) }) != 0)
         let original = try Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))
         let listing = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
         for (key, value, named) in [("batch_size", 1_000_000 as Any, "--batch-size 1000000"), ("methods", [String]() as Any, "--method"),

@@ -26,7 +26,7 @@ struct StateDivergenceTests {
         let status = runTool(.splitMNIST, Self.arguments(out: out, ["--c", "1e38", "--xi", "1e-30"]), console: captured,
                              flow: { run in
                                  // Keep the bytes of the task-1 checkpoint the moment task 2 starts.
-                                 run.afterCheckpoint = { tasks in
+                                 run.testHooks.afterCheckpoint = { tasks in
                                      if tasks == 1 { afterTask1 = [UInt8](try Data(contentsOf: URL(fileURLWithPath: out + "/si.checkpoint.safetensors"))) }
                                  }
                                  try Experiment.standardFlow(run)
