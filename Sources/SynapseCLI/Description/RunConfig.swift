@@ -173,13 +173,6 @@ public struct RunConfig: Codable, Equatable, Sendable {
         return options
     }
 
-    /// True when the data folder looks like Fashion-MNIST (by its path): the same file format as
-    /// MNIST, but the paper's numbers are for MNIST digits, so they are not shown beside it.
-    public var looksLikeFashionMNIST: Bool {
-        experimentProtocol != .splitCIFAR10 && experimentProtocol != .splitCIFAR10_100
-            && dataDir.lowercased().contains("fashion")
-    }
-
     /// The value of hyper-parameter `flag` for `method` in this run (nil when the method has none).
     public func hyperParameter(_ flag: String, of method: Method) -> Double? {
         continualOptions(for: method).hyperParameter(flag)
@@ -205,8 +198,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
         let paper = experimentProtocol.defaults()
         func same(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(abs(a), abs(b)) }
         var found: [String] = []
-        if experimentProtocol == .splitCIFAR10 { found.append("split CIFAR-10 is not one of the paper's protocols") }
-        if looksLikeFashionMNIST { found.append("the data looks like Fashion-MNIST (the paper's numbers are for MNIST digits)") }
+        if let reason = experimentProtocol.definition.notInThePaper { found.append(reason) }
+        found += experimentProtocol.definition.dataDeviations(folder: dataDir)
         if optimizer != .adam { found.append("--optimizer \(optimizer.rawValue) (the authors': adam)") }
         if adamVariant != .keras { found.append("--adam-variant \(adamVariant.rawValue) (the authors': keras)") }
         if tasks != experimentProtocol.taskCount { found.append("--tasks \(tasks) (the protocol's: \(experimentProtocol.taskCount))") }

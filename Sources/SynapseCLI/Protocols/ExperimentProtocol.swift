@@ -1,7 +1,10 @@
-// The paper's protocols (docs/protocols.md), the defaults each tool starts from, and the numbers
-// the authors published for them.
+// The protocols the tools run, as a registry like the methods': each protocol is one file in this
+// folder (its tasks and where they come from, its network, its schedule family, its task and data
+// counts, what its data folder must hold, the numbers the authors published for it and when they
+// apply). `ProtocolRegistry.all` lists them; nothing else names a protocol's particulars.
 
 import SynapseContinual
+import SynapseData
 import SynapseEngine
 
 /// The three executables.
@@ -11,84 +14,112 @@ public enum Tool: String, Codable, Sendable, CaseIterable {
     case permutedMNIST = "permuted-mnist"
 }
 
-/// A task sequence with its network and its training schedule.
-public enum ExperimentProtocol: String, Codable, Sendable, CaseIterable {
-    /// 5 tasks of two digits, MLP 784-256-256, multi-head.
-    case splitMNIST = "split-mnist"
-    /// 10 tasks of all ten digits (task 1 unpermuted), MLP 784-2000-2000-10, single head.
-    case permutedMNIST = "permuted-mnist"
-    /// 6 tasks: CIFAR-10, then CIFAR-100 fine labels in blocks of ten; the conv net, multi-head.
-    case splitCIFAR10_100 = "split-cifar10-100"
-    /// 5 tasks of two CIFAR-10 classes each (not in the paper); the conv net, multi-head.
-    case splitCIFAR10 = "split-cifar10"
-
+/// Everything that defines one protocol. Each conforming type is one file in Protocols/.
+public protocol ProtocolDefinition {
+    /// The protocol's name (config.json's "protocol").
+    static var experimentProtocol: ExperimentProtocol { get }
     /// Human-readable name for tables and charts.
-    public var title: String {
-        switch self {
-        case .splitMNIST: return "split MNIST"
-        case .permutedMNIST: return "permuted MNIST"
-        case .splitCIFAR10_100: return "split CIFAR-10/100"
-        case .splitCIFAR10: return "split CIFAR-10"
-        }
-    }
-
+    static var title: String { get }
     /// Tasks in the full protocol.
-    public var taskCount: Int {
-        switch self {
-        case .splitMNIST, .splitCIFAR10: return 5
-        case .permutedMNIST: return 10
-        case .splitCIFAR10_100: return 6
-        }
-    }
-
+    static var taskCount: Int { get }
     /// Whether `--tasks` may exceed `taskCount` (permuted MNIST can draw any number of permutations).
-    public var allowsMoreTasks: Bool { self == .permutedMNIST }
+    static var allowsMoreTasks: Bool { get }
+    /// How tasks map to output units.
+    static var headMode: HeadMode { get }
+    /// Whose schedule (epochs, batch, optimizer reset) and method defaults it uses (docs/protocols.md).
+    static var schedule: ContinualProtocol { get }
+    /// The network for `outputUnits` output units.
+    static func architecture(outputUnits: Int) -> (inputShape: [Int], layers: [LayerSpec])
+    /// Training and test images over `tasks` tasks when all of the data set is loaded (nil for a
+    /// task count the protocol does not define).
+    static func fullDataCounts(tasks: Int) -> (train: Int, test: Int)?
+    /// Reads the data set from `folder` and cuts it into the protocol's tasks. `classNames` names
+    /// the classes of an MNIST-format set (digits or Fashion-MNIST); `warn` takes warnings.
+    static func loadTasks(folder: String, limits: TaskBuilder.Limits, taskCount: Int, seed: UInt64,
+                          warn: (String) -> Void) throws -> [ContinualTask]
+    /// What `folder` must hold, for the message of a failed load (lines after "Expected ...").
+    static func expectedData(in folder: String) -> String
+    /// The authors' published numbers (`PublishedResults`).
+    static var published: [PublishedResults.Row] { get }
+    /// Why this protocol's published numbers never apply (nil: they do when the run follows it).
+    static var notInThePaper: String? { get }
+    /// Why the data in `folder` is not the data the published numbers were measured on (empty: it may be).
+    static func dataDeviations(folder: String) -> [String]
+}
 
-    /// Training and test images over `tasks` tasks when all of the data set is loaded: MNIST has
-    /// 60,000 training and 10,000 test images (split MNIST shares them out over its 5 tasks;
-    /// permuted MNIST uses them all in every task); CIFAR-10 has 50,000 and 10,000, and each block
-    /// of 10 CIFAR-100 classes 5,000 and 1,000. nil for a task count the protocol does not define.
-    public func fullDataCounts(tasks: Int) -> (train: Int, test: Int)? {
-        switch self {
-        case .splitMNIST, .splitCIFAR10:
-            guard tasks == taskCount else { return nil }
-            return self == .splitMNIST ? (60_000, 10_000) : (50_000, 10_000)
-        case .permutedMNIST: return (60_000 * tasks, 10_000 * tasks)
-        case .splitCIFAR10_100:
-            guard tasks >= 1, tasks <= taskCount else { return nil }
-            return (50_000 + 5_000 * (tasks - 1), 10_000 + 1_000 * (tasks - 1))
-        }
+extension ProtocolDefinition {
+    public static var allowsMoreTasks: Bool { false }
+    public static var notInThePaper: String? { nil }
+    public static func dataDeviations(folder: String) -> [String] { [] }
+}
+
+/// The registry: one line per protocol.
+public enum ProtocolRegistry {
+    public static let all: [any ProtocolDefinition.Type] = [
+        SplitMNIST.self,
+        PermutedMNIST.self,
+        SplitCIFAR10_100.self,
+        SplitCIFAR10.self,
+    ]
+}
+
+/// A protocol's name; its definition is `definition` (declared in its own file).
+public struct ExperimentProtocol: Hashable, Codable, Sendable, CustomStringConvertible {
+    /// The name (config.json's "protocol", e.g. "split-mnist").
+    public let rawValue: String
+
+    /// For the protocols' own declarations.
+    init(declared name: String) { rawValue = name }
+
+    /// The registered protocol called `rawValue`, or nil.
+    public init?(rawValue: String) {
+        guard ProtocolRegistry.all.contains(where: { $0.experimentProtocol.rawValue == rawValue }) else { return nil }
+        self.rawValue = rawValue
     }
 
-    public var headMode: HeadMode { self == .permutedMNIST ? .singleHead : .multiHead }
+    /// Every registered protocol, in registry order.
+    public static var allCases: [ExperimentProtocol] { ProtocolRegistry.all.map { $0.experimentProtocol } }
 
-    /// The schedule and strengths of docs/protocols.md for this protocol. Split CIFAR-10 (not in the paper)
-    /// borrows split CIFAR-10/100's. For split CIFAR the paper shows c = 0.01 and c = 0.1; the default
-    /// is 0.1 (`--c 0.01` runs the other, and both published numbers are in `PublishedResults`).
+    /// The definition (every protocol is registered: the initialisers admit no other name).
+    public var definition: any ProtocolDefinition.Type {
+        ProtocolRegistry.all.first { $0.experimentProtocol == self }!
+    }
+
+    public var description: String { rawValue }
+
+    public init(from decoder: Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        guard let known = ExperimentProtocol(rawValue: name) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription:
+                "unknown protocol '\(name)'; expected one of \(Self.allCases.map(\.rawValue).joined(separator: ", "))"))
+        }
+        self = known
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+
+    // The definition's facts, for brevity at the call sites.
+    public var title: String { definition.title }
+    public var taskCount: Int { definition.taskCount }
+    public var allowsMoreTasks: Bool { definition.allowsMoreTasks }
+    public var headMode: HeadMode { definition.headMode }
+    public var continualProtocol: ContinualProtocol { definition.schedule }
+    public func fullDataCounts(tasks: Int) -> (train: Int, test: Int)? { definition.fullDataCounts(tasks: tasks) }
+    public func architecture(outputUnits: Int) -> (inputShape: [Int], layers: [LayerSpec]) {
+        definition.architecture(outputUnits: outputUnits)
+    }
+
+    /// The schedule and method strengths of docs/protocols.md for this protocol (its `schedule` family's).
     public func defaults(method: Method = .si, seed: UInt64 = 0) -> ContinualOptions {
         ContinualOptions(method: method, protocol: continualProtocol, seed: seed)
     }
-
-    /// Whose schedule and method defaults this protocol uses.
-    public var continualProtocol: ContinualProtocol {
-        switch self {
-        case .splitMNIST: return .splitMNIST
-        case .permutedMNIST: return .permutedMNIST
-        case .splitCIFAR10_100, .splitCIFAR10: return .splitCIFAR
-        }
-    }
-
-    /// The network of this protocol for `outputUnits` output units.
-    public func architecture(outputUnits: Int) -> (inputShape: [Int], layers: [LayerSpec]) {
-        switch self {
-        case .splitMNIST: return Architecture.splitMNIST(outputUnits: outputUnits)
-        case .permutedMNIST: return Architecture.permutedMNIST(outputUnits: outputUnits)
-        case .splitCIFAR10_100, .splitCIFAR10: return Architecture.splitCIFAR(outputUnits: outputUnits)
-        }
-    }
 }
 
-/// The authors' published results (docs/protocols.md, "Published numbers"), for the summary table.
+/// The authors' published results (docs/protocols.md, "Published numbers"), for the summary table;
+/// each protocol's rows are in its own file.
 public enum PublishedResults {
     /// A published result: the mean test accuracy over all tasks after the last task, as printed
     /// (a range where the paper gives only a range), and the per-task values where published.
@@ -97,23 +128,22 @@ public enum PublishedResults {
         public var perTask: [Double]?
     }
 
+    /// One published number: the method's name, the SI strength c it was run with where that
+    /// matters (nil: any), and the number.
+    public struct Row: Sendable {
+        public var method: String
+        public var c: Double?
+        public var entry: Entry
+
+        public init(_ method: String, c: Double? = nil, _ text: String, perTask: [Double]? = nil) {
+            self.method = method; self.c = c; entry = Entry(text: text, perTask: perTask)
+        }
+    }
+
     /// The published number for `method` with SI strength `c` under `proto`, or nil when the
     /// paper has none. For `scratch` the paper reports each task right after its own training.
     public static func lookup(_ proto: ExperimentProtocol, method: Method, c: Double) -> Entry? {
         func same(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(1, abs(b)) }
-        return table.first { $0.proto == proto && $0.method == method && ($0.c.map { same(c, $0) } ?? true) }?.entry
+        return proto.definition.published.first { $0.method == method.rawValue && ($0.c.map { same(c, $0) } ?? true) }?.entry
     }
-
-    /// (protocol, method, the c it was run with where it matters, the number).
-    static let table: [(proto: ExperimentProtocol, method: Method, c: Double?, entry: Entry)] = [
-        (.splitCIFAR10_100, .finetune, nil, Entry(text: "0.625", perTask: [0.459, 0.549, 0.570, 0.687, 0.675, 0.810])),
-        (.splitCIFAR10_100, .si, 0.01, Entry(text: "0.735", perTask: [0.746, 0.718, 0.714, 0.744, 0.704, 0.786])),
-        (.splitCIFAR10_100, .si, 0.1, Entry(text: "0.720", perTask: [0.783, 0.743, 0.682, 0.719, 0.670, 0.725])),
-        (.splitCIFAR10_100, .scratch, nil, Entry(text: "0.711", perTask: [0.804, 0.690, 0.647, 0.733, 0.679, 0.713])),
-        (.permutedMNIST, .finetune, nil, Entry(text: "0.574", perTask: nil)),
-        (.permutedMNIST, .si, 0.1, Entry(text: "0.969", perTask: nil)),
-        (.permutedMNIST, .si, 0.02, Entry(text: "0.939", perTask: nil)),
-        (.permutedMNIST, .si, 0.01, Entry(text: "0.920", perTask: nil)),
-        (.splitMNIST, .si, 1.0, Entry(text: "≈0.97–0.99", perTask: nil)),
-    ]
 }

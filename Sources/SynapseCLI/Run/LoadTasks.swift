@@ -17,24 +17,8 @@ extension ExperimentRun {
         let folder = config.dataDir
         let tasks: [ContinualTask]
         do {
-            switch proto {
-            case .splitMNIST, .permutedMNIST:
-                // Fashion-MNIST has the same files as MNIST; only the class names differ (cosmetic).
-                let names = config.looksLikeFashionMNIST ? IDX.fashionClassNames : IDX.digitClassNames
-                let mnist = try IDX.loadMNIST(folder: folder, classNames: names)
-                tasks = proto == .splitMNIST
-                    ? try TaskBuilder.splitMNIST(mnist, limits: limits)
-                    : try TaskBuilder.permutedMNIST(mnist, taskCount: config.tasks, seed: config.seed, limits: limits)
-            case .splitCIFAR10, .splitCIFAR10_100:
-                let cifar10 = try CIFAR10.load(folder: folder + "/" + CIFAR10.folderName)
-                cifar10.warnings.forEach { console.progress("warning: \($0)") }
-                if proto == .splitCIFAR10 {
-                    tasks = try TaskBuilder.splitCIFAR10(cifar10, limits: limits)
-                } else {
-                    let cifar100 = try CIFAR100.load(folder: folder + "/" + CIFAR100.folderName)
-                    tasks = try TaskBuilder.splitCIFAR10_100(cifar10: cifar10, cifar100: cifar100, limits: limits)
-                }
-            }
+            tasks = try proto.definition.loadTasks(folder: folder, limits: limits, taskCount: config.tasks, seed: config.seed,
+                                                   warn: { console.progress($0) })
         } catch let error as DataError {
             throw ExperimentFailure.data(dataHelp(error))
         }
@@ -60,21 +44,7 @@ extension ExperimentRun {
         let folder = config.dataDir
         var text = "cannot load the \(config.experimentProtocol.title) data from --data-dir \(folder)"
             + " (default: $SYNAPSE_DATA, else ./data):\n  \(error)\n"
-        switch config.experimentProtocol {
-        case .splitMNIST, .permutedMNIST:
-            text += "  Expected in \(folder): " + IDX.fileNames.map { "\($0)[.gz]" }.joined(separator: ", ")
-                + " (MNIST or Fashion-MNIST; on Debian: apt-get install dataset-fashion-mnist, "
-                + "then --data-dir /usr/share/datasets/fashion-mnist)."
-        case .splitCIFAR10, .splitCIFAR10_100:
-            text += "  Expected layout (the official binary archives, extracted side by side):\n"
-                + "    \(folder)/\(CIFAR10.folderName)/   data_batch_1.bin … data_batch_5.bin, test_batch.bin, batches.meta.txt\n"
-            if config.experimentProtocol == .splitCIFAR10_100 {
-                text += "    \(folder)/\(CIFAR100.folderName)/      train.bin, test.bin, fine_label_names.txt, coarse_label_names.txt\n"
-            }
-            text += "  i.e. tar xzf \(CIFAR10.archiveName) -C \(folder)"
-                + (config.experimentProtocol == .splitCIFAR10_100 ? " and tar xzf \(CIFAR100.archiveName) -C \(folder)" : "")
-                + (config.experimentProtocol == .splitCIFAR10_100 ? " (--split cifar10 needs only CIFAR-10)." : ".")
-        }
+        text += config.experimentProtocol.definition.expectedData(in: folder)
         return text
     }
 }
