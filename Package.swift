@@ -65,7 +65,9 @@ let package = Package(
         .executableTarget(name: "cifar-split", dependencies: ["SynapseCLI"]),
         .executableTarget(name: "split-mnist", dependencies: ["SynapseCLI"]),
         .executableTarget(name: "permuted-mnist", dependencies: ["SynapseCLI"]),
-        .executableTarget(name: "synapse-check", dependencies: ["SynapseCLI", "SynapseChecks"]),
+        .executableTarget(name: "synapse-check", dependencies: [
+            "SynapseCLI", "SynapseChecks", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "synapse-bench", dependencies: ["SynapseCLI", "SynapseChecks"],
                           path: "Benchmarks/synapse-bench"),
 

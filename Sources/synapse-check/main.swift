@@ -16,44 +16,48 @@ import SynapseEngine
 import SynapseOpenCL
 import SynapseReference
 
+import ArgumentParser
+
 func fail(_ message: String, status: Int32) -> Never {
     FileHandle.standardError.write(("synapse-check: " + message + "\n").data(using: .utf8) ?? Data())
     exit(status)
 }
 
-let usage = "usage: synapse-check [--device gpu|cpu|reference|<index>|<name>] [--style cpu|gpu] [--filter <op text>] [--small] [--every-tile] [--list-devices]"
-var deviceSpec: String?
-var style: KernelStyle?
-var filter: String?
-var small = false
-var everyTile = false
-var arguments = CommandLine.arguments.dropFirst()
-while let argument = arguments.popFirst() {
-    switch argument {
-    case "--device", "--style", "--filter":
-        guard let value = arguments.popFirst() else { fail("\(argument) needs a value\n\(usage)", status: 2) }
-        if argument == "--device" { deviceSpec = value }
-        else if argument == "--filter" { filter = value }
-        else {
-            guard let chosen = KernelStyle(rawValue: value.lowercased()) else {
-                fail("--style '\(value)': expected cpu or gpu", status: 2)
-            }
-            style = chosen
-        }
-    case "--small":
-        small = true
-    case "--every-tile":
-        everyTile = true
-    case "--list-devices":
-        do { print(try DeviceChoice.listing(), terminator: "") } catch { fail("\(error)", status: 2) }
-        exit(0)
-    case "-h", "--help":
-        print(usage)
-        exit(0)
-    default:
-        fail("unknown argument '\(argument)'\n\(usage)", status: 2)
-    }
+extension KernelStyle: ExpressibleByArgument {}
+
+/// The options (swift-argument-parser, as the experiment tools parse theirs).
+struct CheckOptions: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "synapse-check",
+        abstract: "Runs every kernel-vs-reference check on one device and prints op, shape, max error, tolerance and verdict.",
+        discussion: "Exit status: 0 all passed, 1 a mismatch, 2 a bad device or bad arguments.")
+
+    @Option(help: ArgumentHelp("gpu, cpu, reference, a device index or a name substring (default: gpu when present, else cpu).", valueName: "device"))
+    var device: String?
+    @Option(help: ArgumentHelp("Kernel style (default: the device's).", valueName: "cpu|gpu"))
+    var style: KernelStyle?
+    @Option(help: ArgumentHelp("Only the checks whose op contains this text.", valueName: "op text"))
+    var filter: String?
+    @Flag(help: "Only the checks of at most OpChecks.smallFlopLimit operations (for a simulator such as Oclgrind).")
+    var small = false
+    @Flag(name: .customLong("every-tile"), help: "Also every other candidate of each tile table, on three checks of each op it serves.")
+    var everyTile = false
+    @Flag(name: .customLong("list-devices"), help: "Print the devices present and exit.")
+    var listDevices = false
 }
+
+let options: CheckOptions
+do {
+    options = try CheckOptions.parseAsRoot() as? CheckOptions ?? { print(CheckOptions.helpMessage()); exit(0) }()
+} catch {
+    if CheckOptions.exitCode(for: error) == .success { print(CheckOptions.fullMessage(for: error)); exit(0) }
+    fail(CheckOptions.message(for: error) + "\n" + CheckOptions.usageString(), status: 2)
+}
+if options.listDevices {
+    do { print(try DeviceChoice.listing(), terminator: "") } catch { fail("\(error)", status: 2) }
+    exit(0)
+}
+let (deviceSpec, style, filter, small, everyTile) = (options.device, options.style, options.filter, options.small, options.everyTile)
 
 let backend: any Backend
 do {
