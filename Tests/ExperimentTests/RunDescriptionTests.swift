@@ -127,7 +127,7 @@ struct RunDescriptionTests {
         let pairs = try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String]])
         let fields = Dictionary(pairs.map { ($0[0], $0[1]) }, uniquingKeysWith: { a, _ in a })
         #expect(fields["method"] == "si" && fields["method_options.c"] == "0.25" && fields["data_dir"] == data)
-        #expect(fields["seed"] == "5" && fields["tasks"] == "2" && fields["epochs"] == "1" && fields["batch_size"] == "6")
+        #expect(fields["seed"] == "5" && fields["tasks"] == "2" && fields["epochsPerTask"] == "1" && fields["batchSize"] == "6")
         #expect(file.metadata["description_sha256"] == SHA256.hex(Array(text.utf8)))
     }
 

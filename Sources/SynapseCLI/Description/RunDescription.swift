@@ -62,37 +62,67 @@ public struct RunDescription: Equatable, Sendable {
 extension RunConfig {
     /// The description of `method`'s run under this config (its seed is `seed`; a swept
     /// hyper-parameter must already be set to the run's value, as `ExperimentRun.config(of:)` does).
-    /// Every setting a result depends on is here; the results folder (`out`) and the lists that
-    /// name other runs (methods, seeds, sweeps) are not.
+    ///
+    /// What the trainer is given comes from the trainer's own options (`ContinualOptions`, every
+    /// key of its encoding, the method's hyper-parameters as "method_options.<flag>"), so an option
+    /// added there is part of the description without a line here. Then what the experiment adds:
+    /// the tool, protocol and data, and what the run records. The results folder (`out`) and the
+    /// lists that name other runs (methods, seeds, sweeps) are not part of one run's description.
     public func description(of method: Method) -> RunDescription {
-        var fields: [RunDescription.Field] = []
+        var fields = Self.flattened(continualOptions(for: method))
         func add(_ name: String, _ value: String) { fields.append(.init(name: name, value: value)) }
         add("tool", tool.rawValue)
         add("protocol", experimentProtocol.rawValue)
-        add("method", method.rawValue)
-        for (flag, value) in continualOptions(for: method).methodOptions.values {
-            add("method_options.\(flag)", format(value))
-        }
         add("data_dir", dataDir)
         add("device", device)
         add("tasks", String(tasks))
         add("train_limit", trainLimit.map(String.init) ?? "none")
         add("test_limit", testLimit.map(String.init) ?? "none")
-        add("epochs", String(epochs))
-        add("batch_size", String(batchSize))
-        add("optimizer", optimizer.rawValue)
-        add("learning_rate", format(learningRate))
-        add("adam_beta1", format(beta1))
-        add("adam_beta2", format(beta2))
-        add("adam_epsilon", format(epsilon))
-        add("adam_variant", adamVariant.rawValue)
-        add("reset_optimizer_per_task", resetOptimizerPerTask ? "yes" : "no")
-        add("evaluation_batch_size", String(evaluationBatchSize))
-        add("evaluated_tasks", evaluatedTasks.rawValue)
-        add("seed", String(seed))
         add("select_on", selectOn?.rawValue ?? "none")
         add("validation_fraction", format(validationFraction))
         add("record_omega", recordOmega ? "yes" : "no")
         return RunDescription(fields: fields)
+    }
+
+    /// Every leaf of `options`' JSON encoding, "outer.inner" for nested objects, in key order;
+    /// numbers as `format` writes them.
+    static func flattened(_ options: ContinualOptions) -> [RunDescription.Field] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(options), let tree = try? JSONDecoder().decode(JSONLeaves.self, from: data) else {
+            return [.init(name: "options", value: "(not encodable)")]
+        }
+        return tree.leaves.sorted { $0.name < $1.name }
+    }
+}
+
+/// A decoded JSON value reduced to its leaves as (dotted name, text).
+private struct JSONLeaves: Decodable {
+    var leaves: [RunDescription.Field] = []
+
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int?
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { stringValue = String(intValue); self.intValue = intValue }
+    }
+
+    init(from decoder: Decoder) throws { leaves = try Self.leaves(decoder, prefix: "") }
+
+    private static func leaves(_ decoder: Decoder, prefix: String) throws -> [RunDescription.Field] {
+        if let object = try? decoder.container(keyedBy: Key.self) {
+            return try object.allKeys.flatMap { key in
+                try leaves(try object.superDecoder(forKey: key), prefix: prefix.isEmpty ? key.stringValue : prefix + "." + key.stringValue)
+            }
+        }
+        let value = try decoder.singleValueContainer()
+        let text: String
+        if value.decodeNil() { text = "null" }
+        else if let flag = try? value.decode(Bool.self) { text = flag ? "yes" : "no" }
+        else if let whole = try? value.decode(UInt64.self) { text = String(whole) }   // exact (seeds)
+        else if let whole = try? value.decode(Int64.self) { text = String(whole) }
+        else if let number = try? value.decode(Double.self) { text = format(number) }
+        else { text = try value.decode(String.self) }
+        return [.init(name: prefix, value: text)]
     }
 }
