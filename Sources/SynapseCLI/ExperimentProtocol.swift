@@ -65,7 +65,7 @@ public enum ExperimentProtocol: String, Codable, Sendable, CaseIterable {
     /// The schedule and strengths of docs/protocols.md for this protocol. Split CIFAR-10 (not in the paper)
     /// borrows split CIFAR-10/100's. For split CIFAR the paper shows c = 0.01 and c = 0.1; the default
     /// is 0.1 (`--c 0.01` runs the other, and both published numbers are in `PublishedResults`).
-    public func defaults(method: Method = .si, seed: UInt64 = 0) -> ContinualOptions {
+    public func defaults(method: Method = MethodRegistry.standard, seed: UInt64 = 0) -> ContinualOptions {
         ContinualOptions(method: method, protocol: continualProtocol, seed: seed)
     }
 
@@ -97,12 +97,16 @@ public enum PublishedResults {
         public var perTask: [Double]?
     }
 
-    /// The published number for `method` with SI strength `c` under `proto`, or nil when the
-    /// paper has none. For `scratch` the paper reports each task right after its own training.
-    public static func lookup(_ proto: ExperimentProtocol, method: Method, c: Double) -> Entry? {
+    /// The published number for a run with `options` under `proto`, or nil when the paper has
+    /// none. For `scratch` the paper reports each task right after its own training.
+    public static func lookup(_ proto: ExperimentProtocol, options: ContinualOptions) -> Entry? {
         func same(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(1, abs(b)) }
-        return table.first { $0.proto == proto && $0.method == method && ($0.c.map { same(c, $0) } ?? true) }?.entry
+        let c = options.hyperParameter(strengthColumn) ?? 0
+        return table.first { $0.proto == proto && $0.method == options.method && ($0.c.map { same(c, $0) } ?? true) }?.entry
     }
+
+    /// The hyper-parameter the table's `c` column holds (SI's strength, the only one the paper varies).
+    static let strengthColumn = "c"
 
     /// (protocol, method, the c it was run with where it matters, the number).
     static let table: [(proto: ExperimentProtocol, method: Method, c: Double?, entry: Entry)] = [

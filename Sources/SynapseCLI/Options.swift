@@ -87,10 +87,6 @@ public struct ExperimentOptions: ParsableArguments {
                                valueName: "f"))
     public var validationFraction: Double?
 
-    @Flag(name: .customLong("record-omega"),
-          help: "Record SI's ω at each task's end, before consolidation (DIR/<run>.omega.safetensors), and draw the synapse-dynamics figure (DIR/synapse-dynamics.svg: the correlation of ω between tasks per layer, one panel per c; e.g. --method si --c 0,0.1).")
-    public var recordOmega = false
-
     @Option(parsing: .unconditional, help: ArgumentHelp("Run only the first n tasks (default: all of the protocol's).", valueName: "n"))
     public var tasks: Int?
 
@@ -109,9 +105,10 @@ public struct ExperimentOptions: ParsableArguments {
     @Flag(help: "No progress on stderr (results and the summary are still printed).")
     public var quiet = false
 
-    /// The methods' hyper-parameter flags (`--c 0.1`, `--lambda=10`): not declared here but by each
-    /// method's options (SynapseContinual/Methods), so they are collected unparsed and read by
-    /// `methodSettings()`; help lists them in the tools' discussion.
+    /// The methods' hyper-parameter flags (`--c 0.1`, `--lambda=10`) and recording switches
+    /// (`--record-omega`): not declared here but by each method (SynapseContinual/Methods), so they
+    /// are collected unparsed and read by `methodSettings()` and `recordings()`; help lists them in
+    /// the tools' discussion.
     @Argument(parsing: .allUnrecognized, help: .hidden)
     public var methodArguments: [String] = []
 
@@ -139,6 +136,7 @@ public struct ExperimentOptions: ParsableArguments {
                 text = String(flag[flag.index(after: equals)...])
                 flag = String(flag[..<equals])
             }
+            if text == nil, MethodRegistry.recordings.contains(where: { $0.recording.flag == flag }) { i += 1; continue }   // `recordings()`
             guard let entry = declared.first(where: { $0.info.flag == flag }) else {
                 throw UsageError("\(argument): unknown option (see --help)")
             }
@@ -170,6 +168,19 @@ public struct ExperimentOptions: ParsableArguments {
             i += 1
         }
         return settings
+    }
+
+    /// The names of the per-task recordings switched on (`--record-omega`: "omega"), each declared
+    /// by a method (`TaskRecording`).
+    /// - Throws: `UsageError` when a switch is given twice.
+    public func recordings() throws -> [String] {
+        var names: [String] = []
+        for argument in methodArguments {
+            guard let (recording, _) = MethodRegistry.recordings.first(where: { "--" + $0.recording.flag == argument }) else { continue }
+            guard !names.contains(recording.name) else { throw UsageError("--\(recording.flag) is given twice") }
+            names.append(recording.name)
+        }
+        return names
     }
 }
 
@@ -236,8 +247,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var selectOn: SelectOn?
     /// Held-out fraction of each task's training split for `--select-on validation`.
     public var validationFraction: Double
-    /// Record SI's per-task ω (`--record-omega`) for the synapse-dynamics figure.
-    public var recordOmega: Bool
+    /// The per-task recordings switched on (`TaskRecording.name`, e.g. "omega" by `--record-omega`).
+    public var recordings: [String]
     public var tasks: Int
     /// nil: every training image.
     public var trainLimit: Int?
@@ -252,7 +263,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         case resetOptimizerPerTask = "reset_optimizer_per_task", hyperParameters = "hyper_parameters"
         case methodOptions = "method_options"
         case evaluationBatchSize = "evaluation_batch_size", evaluatedTasks = "evaluated_tasks", seed, tasks, optimizer, seeds, sweeps
-        case selectOn = "select_on", validationFraction = "validation_fraction", recordOmega = "record_omega"
+        case selectOn = "select_on", validationFraction = "validation_fraction", recordings
         case trainLimit = "train_limit", testLimit = "test_limit", out
     }
 
@@ -286,7 +297,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try container.encode(sweeps, forKey: .sweeps)
         try container.encode(selectOn, forKey: .selectOn)
         try container.encode(validationFraction, forKey: .validationFraction)
-        try container.encode(recordOmega, forKey: .recordOmega)
+        try container.encode(recordings, forKey: .recordings)
         try container.encode(tasks, forKey: .tasks)
         try container.encode(trainLimit, forKey: .trainLimit)
         try container.encode(testLimit, forKey: .testLimit)
@@ -298,7 +309,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
                 adamVariant: AdamVariant, optimizer: Optimizer = .adam, resetOptimizerPerTask: Bool,
                 hyperParameters: [String: Double], evaluationBatchSize: Int, evaluatedTasks: EvaluatedTasks = .all, seed: UInt64, seeds: [UInt64]? = nil,
                 sweeps: [String: [Double]] = [:], selectOn: SelectOn? = nil,
-                validationFraction: Double = ValidationSplit.defaultFraction, recordOmega: Bool = false,
+                validationFraction: Double = ValidationSplit.defaultFraction, recordings: [String] = [],
                 tasks: Int, trainLimit: Int?, testLimit: Int?, out: String) {
         self.tool = tool; self.experimentProtocol = experimentProtocol; self.methods = methods
         self.device = device; self.dataDir = dataDir; self.epochs = epochs; self.batchSize = batchSize
@@ -307,7 +318,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         self.hyperParameters = hyperParameters
         self.evaluationBatchSize = evaluationBatchSize; self.evaluatedTasks = evaluatedTasks; self.seed = seed; self.seeds = seeds ?? [seed]
         self.sweeps = sweeps; self.selectOn = selectOn; self.validationFraction = validationFraction
-        self.recordOmega = recordOmega
+        self.recordings = recordings
         self.tasks = tasks
         self.trainLimit = trainLimit; self.testLimit = testLimit; self.out = out
     }
@@ -374,7 +385,10 @@ public struct RunConfig: Codable, Equatable, Sendable {
         guard validationFraction > 0, validationFraction < 1 else {
             throw DecodingError.dataCorruptedError(forKey: .validationFraction, in: container, debugDescription: "expected a fraction in (0, 1)")
         }
-        recordOmega = try container.decodeIfPresent(Bool.self, forKey: .recordOmega) ?? false
+        recordings = try container.decodeIfPresent([String].self, forKey: .recordings) ?? []
+        for name in recordings where !MethodRegistry.recordings.contains(where: { $0.recording.name == name }) {
+            throw DecodingError.dataCorruptedError(forKey: .recordings, in: container, debugDescription: "'\(name)' is no method's recording")
+        }
         tasks = try container.decode(Int.self, forKey: .tasks)
         trainLimit = try container.decodeIfPresent(Int.self, forKey: .trainLimit)
         testLimit = try container.decodeIfPresent(Int.self, forKey: .testLimit)
@@ -540,8 +554,9 @@ extension RunConfig {
         if options.validationFraction != nil, options.selectOn == nil {
             throw UsageError("--validation-fraction is used only with --select-on validation")
         }
-        if options.recordOmega, !methods.contains(.si) {
-            throw UsageError("--record-omega records SI's ω: --method must include si (e.g. --method si --c 0,0.1)")
+        let recordings = try options.recordings()
+        for (recording, method) in MethodRegistry.recordings where recordings.contains(recording.name) && !methods.contains(method) {
+            throw UsageError("--\(recording.flag) is recorded by \(method.rawValue): --method must include \(method.rawValue)")
         }
         let trainLimit = try count("train-limit", options.trainLimit, 1...Int(Int32.max))
         let testLimit = try count("test-limit", options.testLimit, 1...Int(Int32.max))
@@ -564,7 +579,7 @@ extension RunConfig {
             hyperParameters: settings, evaluationBatchSize: defaults.evaluationBatchSize,
             evaluatedTasks: options.evaluate ?? defaults.evaluatedTasks, seed: seeds[0], seeds: seeds,
             sweeps: sweeps, selectOn: options.selectOn, validationFraction: validationFraction,
-            recordOmega: options.recordOmega, tasks: tasks,
+            recordings: recordings, tasks: tasks,
             trainLimit: trainLimit, testLimit: testLimit, out: out)
     }
 
