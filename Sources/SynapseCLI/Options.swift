@@ -29,7 +29,7 @@ public struct ExperimentOptions: ParsableArguments {
             help: ArgumentHelp("Data folder (default: $SYNAPSE_DATA, else ./data).", valueName: "path"))
     public var dataDir: String?
 
-    @Option(help: ArgumentHelp("Comma list of methods, run in turn with the same seed and data: \(Method.allCases.map(\.rawValue).joined(separator: ", ")) (default: si,finetune; see below).",
+    @Option(help: ArgumentHelp("Comma list of methods, run in turn with the same seed and data: \(Method.allCases.map(\.rawValue).joined(separator: ", ")) (default: \(MethodRegistry.toolDefaults.map(\.rawValue).joined(separator: ",")); see below).",
                                valueName: "list"))
     public var method: String?
 
@@ -499,7 +499,7 @@ extension RunConfig {
     public static func resolve(tool: Tool, experimentProtocol: ExperimentProtocol, options: ExperimentOptions,
                                environment: [String: String], now: Date = Date()) throws -> RunConfig {
         let defaults = experimentProtocol.defaults()
-        let methods = try parseMethods(options.method ?? "si,finetune")
+        let methods = try options.method.map(parseMethods) ?? MethodRegistry.toolDefaults
 
         func finite(_ flag: String, _ value: Double?, _ accepted: String, _ ok: (Double) -> Bool) throws -> Double? {
             guard let value else { return nil }
@@ -589,7 +589,7 @@ extension RunConfig {
         do { return try SweepParsing.seeds(list) } catch let error as SweepError { throw UsageError(error.message) }
     }
 
-    /// "si,finetune" → [.si, .finetune]; unknown or repeated names are usage errors.
+    /// "si,finetune" → those two methods, in that order; unknown or repeated names are usage errors.
     static func parseMethods(_ list: String) throws -> [Method] {
         let names = list.split(separator: ",", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }

@@ -11,7 +11,7 @@ import SynapseEngine
 
 /// A continual-learning method, selectable by name (`rawValue`, the command-line name). The known
 /// methods are those in `MethodRegistry.all`; each method's file declares its static member
-/// (`Method.si`, `Method.ewc`, ...).
+/// (`extension Method { public static let <name> = Method(declared: "<name>") }`).
 public struct Method: Hashable, Codable, Sendable, CustomStringConvertible {
     /// The command-line name (also the JSON value and the file-name stem of results).
     public let rawValue: String
@@ -64,6 +64,9 @@ public struct Method: Hashable, Codable, Sendable, CustomStringConvertible {
 public enum MethodRegistry {
     /// The method a run trains when none is named (the paper's).
     public static let standard: Method = .si
+
+    /// The methods the tools run when `--method` is not given: SI and its lower bound, fine-tuning.
+    public static let toolDefaults: [Method] = [.si, .finetune]
 
     /// Every method, one line each.
     public static let all: [any ContinualMethod.Type] = [

@@ -90,7 +90,7 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
 
     /// Options for `method` starting from protocol `proto`'s schedule and the method's defaults for
     /// it; every other argument overrides one shared value (nil: the protocol's). `settings` holds
-    /// hyper-parameter values by flag (`["c": 0.5, "lambda": 10]`); each is applied when `method`
+    /// hyper-parameter values by flag (`["lambda": 10, "samples": 500]`); each is applied when `method`
     /// has that hyper-parameter and ignored otherwise (as on the command line, where `--lambda`
     /// sets every listed method that has a λ). All values are checked by `validate`.
     public init(method: Method = MethodRegistry.standard, protocol proto: ContinualProtocol = .splitMNIST, epochsPerTask: Int? = nil,
