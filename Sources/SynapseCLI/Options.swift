@@ -556,7 +556,7 @@ extension RunConfig {
         }
         let recordings = try options.recordings()
         for (recording, method) in MethodRegistry.recordings where recordings.contains(recording.name) && !methods.contains(method) {
-            throw UsageError("--\(recording.flag) is recorded by \(method.rawValue): --method must include \(method.rawValue)")
+            throw UsageError("--\(recording.flag) records what \(method.rawValue) computes: --method must include \(method.rawValue)")
         }
         let trainLimit = try count("train-limit", options.trainLimit, 1...Int(Int32.max))
         let testLimit = try count("test-limit", options.testLimit, 1...Int(Int32.max))

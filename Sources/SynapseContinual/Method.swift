@@ -122,9 +122,12 @@ public protocol ContinualMethod: AnyObject {
 
     /// The minibatches of epoch `e` of task `t`: which rows each holds, from which source (a task's
     /// training split, `ContinualTrainer.trainingRows(ofTask:)`, or an array the method keeps), in
-    /// which order. Called before the epoch, and by `ContinualTrainer.epochSize` for epoch 0; every
-    /// epoch of a task must have the same number of minibatches, whatever the method has learned.
-    /// Default: task t alone (`EpochSchedule.wholeTasks([t], ...)`).
+    /// which order. Called before each epoch, and by `ContinualTrainer.epochSize` (for any task,
+    /// before it trains, e.g. on resume), so the minibatches' number and sizes and the sources'
+    /// row counts must depend only on t and the run (seed, sizes, options), never on what the
+    /// method has learned; every epoch of a task has the same number of minibatches. Data-parallel,
+    /// every rank must compose the same schedule. Default: task t alone
+    /// (`EpochSchedule.wholeTasks([t], ...)`).
     func schedule(task t: Int, epoch e: Int, trainer: ContinualTrainer) throws -> EpochSchedule
 
     /// Before task `t` trains (e.g. a fresh network).
@@ -156,6 +159,10 @@ public protocol ContinualMethod: AnyObject {
 
     /// The method's own arrays for a checkpoint (beyond θ, θ*, Ω, ω and Adam's m, v).
     func checkpointArrays() throws -> [String: [Float]]
+
+    /// Every name `checkpointArrays` may use (a checkpoint holding an array no method declares is
+    /// refused). Default: none.
+    static var checkpointArrayNames: [String] { get }
 
     /// Restores the arrays of `checkpointArrays` after `completedTasks` finished tasks.
     func restore(arrays: [String: [Float]], completedTasks: Int, parameterCount: Int) throws
@@ -189,6 +196,7 @@ extension ContinualMethod {
     public static var measuredWhenLearned: Bool { false }
     public func consolidate(afterTask t: Int, trainer: ContinualTrainer) throws {}
     public func checkpointArrays() throws -> [String: [Float]] { [:] }
+    public static var checkpointArrayNames: [String] { [] }
     public func restore(arrays: [String: [Float]], completedTasks: Int, parameterCount: Int) throws {}
     public static func label(_ options: Options) -> String {
         let values = options.values

@@ -70,13 +70,15 @@ public final class EWC: ContinualMethod {
     /// θ*_t are not kept, because the penalty's gradient depends on them only through these sums.
     public func checkpointArrays() throws -> [String: [Float]] {
         guard let fisherSum, let fisherAnchorSum else { return [:] }
-        return ["ewc.fisherSum": fisherSum, "ewc.fisherAnchorSum": fisherAnchorSum]
+        return [Self.checkpointArrayNames[0]: fisherSum, Self.checkpointArrayNames[1]: fisherAnchorSum]
     }
+
+    public static let checkpointArrayNames = ["ewc.fisherSum", "ewc.fisherAnchorSum"]
 
     public func restore(arrays: [String: [Float]], completedTasks: Int, parameterCount: Int) throws {
         guard completedTasks > 0 else { fisherSum = nil; fisherAnchorSum = nil; return }
-        fisherSum = try checkpointArray(arrays, "ewc.fisherSum", count: parameterCount)
-        fisherAnchorSum = try checkpointArray(arrays, "ewc.fisherAnchorSum", count: parameterCount)
+        fisherSum = try checkpointArray(arrays, Self.checkpointArrayNames[0], count: parameterCount)
+        fisherAnchorSum = try checkpointArray(arrays, Self.checkpointArrayNames[1], count: parameterCount)
     }
 
     public static func label(_ options: EWCOptions) -> String { "ewc (λ=\(HyperValues.format(options.value("lambda")!)))" }
