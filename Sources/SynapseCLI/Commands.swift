@@ -46,6 +46,7 @@ func methodHelp(_ proto: ExperimentProtocol) -> String {
         }
         text += "  --\(info.flag) <\(info.symbol)>  \(info.help), \(info.accepted) (default: \(defaults.joined(separator: ", ")))\n"
     }
+    text += "\nMethod recordings (a switch each, for the method that declares it):\n"
     for (recording, method) in MethodRegistry.recordings {
         text += "  --\(recording.flag)  (\(method.rawValue)) \(recording.help)\n"
     }
