@@ -108,7 +108,10 @@ final class TrainingStepBench {
     /// Enqueues one training step with SI strength `c` (never waits).
     func trainStep(strength c: Float) throws {
         adamStep += 1
-        try step.enqueue(images: images, labels: poolLabels, indices: minibatch, rows: batch, liveUnits: liveUnits,
+        let pool = RowSource(images: images, labels: poolLabels, count: poolBatches * batch, task: 0, liveUnits: liveUnits,
+                             origin: .kept("pool"))
+        let part = BatchPart(source: pool, offset: (globalStep % poolBatches) * batch, rows: batch)
+        try step.enqueue(batch: TrainingBatch(parts: [part]), indices: indices,
                          strength: c, hyper: AdamHyper(), adamStep: adamStep,
                          dropoutStep: UInt32(truncatingIfNeeded: globalStep), lossSlot: lossSum)
         globalStep += 1

@@ -1,6 +1,8 @@
 // The continual-learning method abstraction and its registry. A method is one file in Methods/:
-// its options (hyper-parameters, defaults, validation), what it adds to each training step, what it
-// does before and after each task, which tasks an epoch trains on, and the arrays it checkpoints.
+// its options (hyper-parameters, defaults, validation), what it adds to each training step (a
+// penalty, an extra loss on the outputs, a change of the gradient before the update), what it does
+// before and after each task, what each epoch's minibatches hold (its batch schedule), the arrays
+// it checkpoints and the arrays it can record at each task's end.
 // The trainer (Trainer.swift) is the loop and the evaluation; it never asks which method it runs.
 // docs/methods.md explains the design and walks through adding a method.
 
@@ -9,7 +11,7 @@ import SynapseEngine
 
 /// A continual-learning method, selectable by name (`rawValue`, the command-line name). The known
 /// methods are those in `MethodRegistry.all`; each method's file declares its static member
-/// (`Method.si`, `Method.ewc`, ...).
+/// (`extension Method { public static let <name> = Method(declared: "<name>") }`).
 public struct Method: Hashable, Codable, Sendable, CustomStringConvertible {
     /// The command-line name (also the JSON value and the file-name stem of results).
     public let rawValue: String
@@ -60,6 +62,12 @@ public struct Method: Hashable, Codable, Sendable, CustomStringConvertible {
 
 /// The registry: one line per method. The order is the order of `Method.allCases` (help, tests).
 public enum MethodRegistry {
+    /// The method a run trains when none is named (the paper's).
+    public static let standard: Method = .si
+
+    /// The methods the tools run when `--method` is not given: SI and its lower bound, fine-tuning.
+    public static let toolDefaults: [Method] = [.si, .finetune]
+
     /// Every method, one line each.
     public static let all: [any ContinualMethod.Type] = [
         SynapticIntelligence.self,
@@ -87,6 +95,11 @@ public enum MethodRegistry {
         }
         return result
     }
+
+    /// Every per-task recording any method declares, with the method that declares it.
+    public static var recordings: [(recording: TaskRecording, method: Method)] {
+        all.flatMap { type in type.recordings.map { ($0, type.method) } }
+    }
 }
 
 /// One continual-learning method: an instance lives for one trainer (one run of one method) and
@@ -107,19 +120,39 @@ public protocol ContinualMethod: AnyObject {
     /// (0: no penalty).
     var penaltyStrength: Float { get }
 
-    /// The tasks whose training data an epoch of task `t` trains on (default: `[t]`).
-    static func tasksTrained(inEpochOf t: Int) -> [Int]
+    /// The minibatches of epoch `e` of task `t`: which rows each holds, from which source (a task's
+    /// training split, `ContinualTrainer.trainingRows(ofTask:)`, or an array the method keeps), in
+    /// which order. Called before each epoch, and by `ContinualTrainer.epochSize` (for any task,
+    /// before it trains, e.g. on resume), so the minibatches' number and sizes and the sources'
+    /// row counts must depend only on t and the run (seed, sizes, options), never on what the
+    /// method has learned; every epoch of a task has the same number of minibatches. Data-parallel,
+    /// every rank must compose the same schedule. Default: task t alone
+    /// (`EpochSchedule.wholeTasks([t], ...)`).
+    func schedule(task t: Int, epoch e: Int, trainer: ContinualTrainer) throws -> EpochSchedule
 
     /// Before task `t` trains (e.g. a fresh network).
     func prepare(task t: Int, trainer: ContinualTrainer) throws
 
-    /// During a training step of task `t`, after the masked cross-entropy has written `dLogits`
-    /// (float32 [rows, outputUnits], the gradient of the minibatch's mean loss) and before the
-    /// backward pass: an extra loss on the outputs adds its gradient to `dLogits` (the recorded
-    /// training loss stays the cross-entropy alone). `indices` (int32 [rows]) are the rows' indices in task `batch.task`'s
-    /// training split. Only enqueues. Default: nothing.
-    func addToLogitGradient(task t: Int, batch: TrainingBatch, indices: Tensor, logits: Tensor, dLogits: Tensor,
+    /// During a training step of task `t`, once per part of the minibatch, after the masked
+    /// cross-entropy has written that part's `dLogits` (float32 [part.rows, outputUnits], the
+    /// gradient of the part's mean loss; a minibatch of several parts weights each part by its
+    /// share of the rows afterwards) and before the backward pass: an extra loss on the outputs
+    /// adds its gradient to `dLogits` (the recorded training loss stays the cross-entropy alone).
+    /// `logits` are the part's rows; `indices` (int32 [part.rows]) the rows' indices in
+    /// `part.source`. Data-parallel, `part` is the share of a part this process computes. Only
+    /// enqueues. Default: nothing.
+    func addToLogitGradient(task t: Int, part: BatchPart, indices: Tensor, logits: Tensor, dLogits: Tensor,
                             trainer: ContinualTrainer) throws
+
+    /// During a training step of task `t`, after the backward pass (data-parallel: after the
+    /// gradient has been summed over the ranks, so every rank sees the same one) and before the
+    /// fused update: `gradient` (float32 [parameterCount], the network's gradient buffer) holds the
+    /// minibatch's unregularised task gradient, and the method may read it and overwrite it in
+    /// place, e.g. a projection g ← g − (g·g_ref / g_ref·g_ref)·g_ref. The update then uses it as
+    /// the task gradient: the penalty is added to it, and SI's ω integrates it. The method may run
+    /// the network (forward and backward overwrite the gradient buffer, so keep a copy first).
+    /// Only enqueues. Default: nothing.
+    func adjustGradient(task t: Int, batch: TrainingBatch, gradient: Tensor, trainer: ContinualTrainer) throws
 
     /// After task `t` has trained, before evaluation: the consolidation (importance, anchor).
     func consolidate(afterTask t: Int, trainer: ContinualTrainer) throws
@@ -127,20 +160,43 @@ public protocol ContinualMethod: AnyObject {
     /// The method's own arrays for a checkpoint (beyond θ, θ*, Ω, ω and Adam's m, v).
     func checkpointArrays() throws -> [String: [Float]]
 
+    /// Every name `checkpointArrays` may use (a checkpoint holding an array no method declares is
+    /// refused). Default: none.
+    static var checkpointArrayNames: [String] { get }
+
     /// Restores the arrays of `checkpointArrays` after `completedTasks` finished tasks.
     func restore(arrays: [String: [Float]], completedTasks: Int, parameterCount: Int) throws
 
     /// The method with the strengths it used, for tables ("si (c=0.1)").
     static func label(_ options: Options) -> String
+
+    /// The arrays the method can record at each task's end (`ContinualTrainer.record`), each
+    /// switched on by its own command-line flag. Default: none.
+    static var recordings: [TaskRecording] { get }
+
+    /// The title of this run's panel in a recording's figure (`TaskRecording.Figure`). Default: `label`.
+    static func figurePanelTitle(_ options: Options) -> String
+
+    /// True when each task's accuracy right after its own training ("when learned") is the number
+    /// that measures the method, not the accuracy after the last task (a fresh network per task).
+    /// Default: false.
+    static var measuredWhenLearned: Bool { get }
 }
 
 extension ContinualMethod {
-    public static func tasksTrained(inEpochOf t: Int) -> [Int] { [t] }
+    public func schedule(task t: Int, epoch e: Int, trainer: ContinualTrainer) throws -> EpochSchedule {
+        .wholeTasks([t], task: t, epoch: e, trainer: trainer)
+    }
     public func prepare(task t: Int, trainer: ContinualTrainer) throws {}
-    public func addToLogitGradient(task t: Int, batch: TrainingBatch, indices: Tensor, logits: Tensor, dLogits: Tensor,
+    public func addToLogitGradient(task t: Int, part: BatchPart, indices: Tensor, logits: Tensor, dLogits: Tensor,
                                    trainer: ContinualTrainer) throws {}
+    public func adjustGradient(task t: Int, batch: TrainingBatch, gradient: Tensor, trainer: ContinualTrainer) throws {}
+    public static var recordings: [TaskRecording] { [] }
+    public static func figurePanelTitle(_ options: Options) -> String { label(options) }
+    public static var measuredWhenLearned: Bool { false }
     public func consolidate(afterTask t: Int, trainer: ContinualTrainer) throws {}
     public func checkpointArrays() throws -> [String: [Float]] { [:] }
+    public static var checkpointArrayNames: [String] { [] }
     public func restore(arrays: [String: [Float]], completedTasks: Int, parameterCount: Int) throws {}
     public static func label(_ options: Options) -> String {
         let values = options.values
@@ -157,6 +213,11 @@ extension ContinualMethod {
         (options as? Options).map { label($0) } ?? method.rawValue
     }
 
+    /// `figurePanelTitle` for type-erased options (`label(of:)` when they are not this method's).
+    public static func figurePanelTitle(of options: any MethodOptions) -> String {
+        (options as? Options).map { figurePanelTitle($0) } ?? label(of: options)
+    }
+
     /// A method instance from type-erased options (which must be this method's).
     static func make(_ options: any MethodOptions, trainer: ContinualTrainer) throws -> any ContinualMethod {
         guard let own = options as? Options else {
@@ -166,13 +227,32 @@ extension ContinualMethod {
     }
 }
 
-/// The minibatch a training step runs: which task's data, where its indices start in the epoch's
-/// index array, and how many rows.
-public struct TrainingBatch: Sendable {
-    /// The task whose training data the minibatch holds.
-    public let task: Int
-    /// Where its indices start in the epoch's index array.
-    public let offset: Int
-    /// Examples in the minibatch (the last of an epoch may be short).
-    public let rows: Int
+/// Named per-parameter arrays a method can record at each task's end (SI's ω before its
+/// consolidation), switched on by a command-line flag the method declares. The tools write the
+/// arrays of task t as tensor "<name>.task<t+1>" of `<run>.<name>.safetensors` and, when the
+/// recording has a figure, draw it from every run that recorded it.
+public struct TaskRecording: Sendable, Equatable {
+    /// A figure drawn from the recorded arrays: per layer, the correlation between tasks
+    /// (`OmegaCorrelation.perLayer`), one panel per run (titled by `figurePanelTitle`).
+    public struct Figure: Sendable, Equatable {
+        /// File stem in the results folder ("synapse-dynamics": .svg and .csv).
+        public let file: String
+        /// What it shows, after the protocol's title ("correlation of ω between tasks, per layer").
+        public let title: String
+
+        public init(file: String, title: String) { self.file = file; self.title = title }
+    }
+
+    /// The arrays' name ("omega"): the file and tensor names.
+    public let name: String
+    /// The command-line switch without dashes ("record-omega"); it takes no value.
+    public let flag: String
+    /// One line for `--help`: what is recorded.
+    public let help: String
+    /// The figure drawn from it, if any.
+    public let figure: Figure?
+
+    public init(name: String, flag: String, help: String, figure: Figure?) {
+        self.name = name; self.flag = flag; self.help = help; self.figure = figure
+    }
 }

@@ -90,10 +90,10 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
 
     /// Options for `method` starting from protocol `proto`'s schedule and the method's defaults for
     /// it; every other argument overrides one shared value (nil: the protocol's). `settings` holds
-    /// hyper-parameter values by flag (`["c": 0.5, "lambda": 10]`); each is applied when `method`
+    /// hyper-parameter values by flag (`["lambda": 10, "samples": 500]`); each is applied when `method`
     /// has that hyper-parameter and ignored otherwise (as on the command line, where `--lambda`
     /// sets every listed method that has a λ). All values are checked by `validate`.
-    public init(method: Method = .si, protocol proto: ContinualProtocol = .splitMNIST, epochsPerTask: Int? = nil,
+    public init(method: Method = MethodRegistry.standard, protocol proto: ContinualProtocol = .splitMNIST, epochsPerTask: Int? = nil,
                 batchSize: Int? = nil, evaluationBatchSize: Int = 500, evaluatedTasks: EvaluatedTasks = .all, learningRate: Float = 1e-3, beta1: Float = 0.9,
                 beta2: Float = 0.999, epsilon: Float = 1e-8, resetOptimizerAtTaskBoundary: Bool? = nil,
                 adamVariant: AdamVariant = .keras, optimizer: Optimizer = .adam, seed: UInt64 = 0,
@@ -115,17 +115,17 @@ public struct ContinualOptions: Codable, Sendable, Equatable {
     private var settingsErrors: [String] = []
 
     /// Split MNIST (docs/protocols.md): batch 64, 10 epochs, c 1.0, ξ 1e-3, Adam reset per task.
-    public static func splitMNIST(method: Method = .si, seed: UInt64 = 0) -> ContinualOptions {
+    public static func splitMNIST(method: Method = MethodRegistry.standard, seed: UInt64 = 0) -> ContinualOptions {
         ContinualOptions(method: method, protocol: .splitMNIST, seed: seed)
     }
 
     /// Permuted MNIST (docs/protocols.md): batch 256, 20 epochs, c 0.1, ξ 0.1, NO Adam reset.
-    public static func permutedMNIST(method: Method = .si, seed: UInt64 = 0) -> ContinualOptions {
+    public static func permutedMNIST(method: Method = MethodRegistry.standard, seed: UInt64 = 0) -> ContinualOptions {
         ContinualOptions(method: method, protocol: .permutedMNIST, seed: seed)
     }
 
     /// Split CIFAR-10/100 (docs/protocols.md): batch 256, 60 epochs, c 0.1 (the paper also runs 0.01), ξ 1e-3, Adam reset.
-    public static func splitCIFAR(method: Method = .si, seed: UInt64 = 0) -> ContinualOptions {
+    public static func splitCIFAR(method: Method = MethodRegistry.standard, seed: UInt64 = 0) -> ContinualOptions {
         ContinualOptions(method: method, protocol: .splitCIFAR, seed: seed)
     }
 

@@ -62,7 +62,7 @@ public enum SweepParsing {
 public struct MethodSweep: Sendable, Equatable {
     /// The method's command-line name, e.g. "si", "online-ewc".
     public var method: String
-    /// The swept hyper-parameter's name, e.g. "c" or "lambda"; nil when nothing is swept.
+    /// The swept hyper-parameter's name, e.g. `c` or `lambda`; nil when nothing is swept.
     public var parameter: String?
     /// The values of `parameter`; ignored when `parameter` is nil.
     public var values: [Double]

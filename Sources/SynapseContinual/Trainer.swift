@@ -25,13 +25,13 @@ public struct TrainingProgress: Sendable {
 }
 
 /// Trains a `TaskSequence` with one method on one backend: the loop and the evaluation. What the
-/// method adds (penalty strength, extra loss, work before and after each task, which tasks an epoch
-/// trains on, extra checkpoint arrays) comes from its `ContinualMethod` (Methods/).
+/// method adds (penalty strength, extra loss, change of the gradient, work before and after each
+/// task, what each epoch's minibatches hold, extra checkpoint arrays, per-task recordings) comes
+/// from its `ContinualMethod` (Methods/).
 ///
-/// When an epoch trains on several tasks (`joint`), each task is shuffled on its own and cut into
-/// minibatches, and those minibatches run in a seeded random order. Each minibatch therefore holds
-/// one task's examples and uses that task's live units, so every example keeps its own head
-/// (multi-head) exactly as when it was trained alone.
+/// Each epoch runs the minibatches of the method's `EpochSchedule` in order. Every part of a
+/// minibatch uses its own task's live units, so every example keeps its own head (multi-head)
+/// whichever minibatch it is in.
 public final class ContinualTrainer {
     /// The device every op runs on.
     public let backend: any Backend
@@ -49,8 +49,9 @@ public final class ContinualTrainer {
     public private(set) var globalStep = 0
     /// Adam's step count t since the last reset (the next update uses t + 1).
     public private(set) var adamStep = 0
-    /// The method being trained (made from `options.methodOptions`).
-    public private(set) var method: (any ContinualMethod)!
+    /// The method being trained (made from `options.methodOptions`; tests may put in a method of
+    /// their own, through `@testable import`).
+    public internal(set) var method: (any ContinualMethod)!
 
     /// Tasks finished (trained, consolidated, evaluated).
     public var completedTasks: Int { result.completedTasks }
@@ -70,14 +71,10 @@ public final class ContinualTrainer {
 
     let data: DeviceTasks
     let maxBatch: Int
-    /// int32: the current epoch's example order (all tasks so far back to back for `joint`).
-    private let batchIndices: Tensor
+    /// int32: the current epoch's index array (`EpochSchedule.order`), grown to the longest epoch so far.
+    private var batchIndices: Tensor?
     /// int32: 0, 1, 2, ... (evaluation reads the splits in order).
     private let identityIndices: Tensor
-    /// int32: examples chosen for an importance estimate, and the labels drawn for the Fisher
-    /// (grown by the estimators to the sample count they need).
-    var sampleIndices: Tensor
-    var sampleLabels: Tensor
     /// The training step (public so that a benchmark can time exactly this step).
     public let trainingStep: TrainingStep
     /// Scratch shared with the training step (evaluation, importances and `meanLoss` reuse it).
@@ -85,11 +82,11 @@ public final class ContinualTrainer {
     var losses: Tensor { trainingStep.losses }
     var dLogits: Tensor { trainingStep.dLogits }
     private let lossSum: Tensor
-    /// float32 [2 × the most steps of any epoch]: element 2i holds the summed loss of step i of
+    /// float32 [2 × the most steps of any epoch so far]: element 2i holds the summed loss of step i of
     /// the current epoch (nats), so a non-finite loss can be traced to its exact step; element
     /// 2i + 1 holds the `stateHealth` flags taken after step i at every loss read (0 elsewhere),
     /// so one download brings both.
-    private let stepLosses: Tensor
+    private var stepLosses: Tensor?
 
     /// Steps between two reads of the loss slots. Each read is a small blocking download that
     /// drains the device queue, so the device idles while the host enqueues the next step: a
@@ -99,8 +96,6 @@ public final class ContinualTrainer {
     static let divergenceCheckInterval = 32
     /// float32 [2·tasks]: correct counts, task-incremental then class-incremental for each task.
     private let counters: Tensor
-    /// The latest task's Fisher or MAS importance.
-    let taskImportance: Tensor
 
     /// Builds the network (`layers` must end in `.output(units: sequence.outputUnits)`), uploads
     /// every task's data once and sets θ* ← θ, ω ← 0, Ω ← 0.
@@ -140,22 +135,12 @@ public final class ContinualTrainer {
         try backend.copy(state.theta, to: state.anchor)
 
         data = try DeviceTasks(backend: backend, sequence: sequence)
-        // The longest epoch, in examples and in steps (⌈n/batch⌉ per task trained in the epoch).
-        let trainCounts = sequence.tasks.map(\.train.count)
-        let epochTasks = (0..<sequence.count).map { options.method.implementation.tasksTrained(inEpochOf: $0) }
-        let epochExamples = epochTasks.map { $0.map { trainCounts[$0] }.reduce(0, +) }.max()!
-        let epochSteps = epochTasks.map { $0.map { (trainCounts[$0] + options.batchSize - 1) / options.batchSize }.reduce(0, +) }.max()!
-        batchIndices = try ints(epochExamples)
         let longest = sequence.tasks.map { max($0.train.count, $0.test.count) }.max()!
         identityIndices = try ints(longest)
         try backend.upload((0..<longest).map { Int32($0) }, to: identityIndices)
-        sampleIndices = try ints(1)
-        sampleLabels = try ints(1)
         trainingStep = try TrainingStep(network: network, state: state)
         lossSum = try floats(1)
-        stepLosses = try floats(2 * epochSteps)
         counters = try floats(2 * sequence.count)
-        taskImportance = try floats(p)
         result = ContinualResult(options: options, headMode: sequence.headMode, device: backend.deviceName,
                                  taskNames: sequence.tasks.map(\.name))
         method = try options.method.implementation.make(options.methodOptions, trainer: self)
@@ -208,27 +193,45 @@ public final class ContinualTrainer {
 
     // MARK: Training
 
-    /// The minibatches of epoch `e` of task `t` and the index order to upload (one array for the epoch).
-    private func schedule(task t: Int, epoch e: Int) -> (batches: [TrainingBatch], order: [Int32]) {
-        let sources = options.method.implementation.tasksTrained(inEpochOf: t)
-        var batches: [TrainingBatch] = []
-        var order: [Int32] = []
-        for s in sources {
-            let offset = order.count
-            let n = sequence.tasks[s].train.count
-            order += CounterRandom(seed: options.seed, purpose: .epochShuffle, task: t, epoch: e, stream: s).permutation(n)
-            var start = 0
-            while start < n {   // the last, partial batch is kept
-                let rows = min(options.batchSize, n - start)
-                batches.append(TrainingBatch(task: s, offset: offset + start, rows: rows))
-                start += rows
+    /// Task t's training split as a source of minibatch rows (its images, labels and live units).
+    public func trainingRows(ofTask t: Int) -> RowSource {
+        let split = data.train[t]
+        return RowSource(images: split.pixels, labels: split.labels, count: split.count, task: t,
+                         liveUnits: sequence.units(ofTask: t), origin: .trainingSplit)
+    }
+
+    /// The method's schedule of epoch `e` of task `t`, checked: every minibatch holds
+    /// 1...`maxBatch` rows in parts of at least one row, and every index a part reads lies in the
+    /// index array and inside its source.
+    /// - Throws: `ContinualError.mismatch` naming the first minibatch that does not fit.
+    func epochSchedule(task t: Int, epoch e: Int) throws -> EpochSchedule {
+        let schedule = try method.schedule(task: t, epoch: e, trainer: self)
+        guard !schedule.batches.isEmpty else {
+            throw ContinualError.mismatch("the \(options.method.rawValue) schedule of task \(t + 1), epoch \(e + 1) has no minibatches")
+        }
+        for (i, batch) in schedule.batches.enumerated() {
+            func misfit(_ what: String) -> ContinualError {
+                .mismatch("the \(options.method.rawValue) schedule of task \(t + 1), epoch \(e + 1): minibatch \(i + 1) \(what)")
+            }
+            guard !batch.parts.isEmpty, batch.rows <= maxBatch else { throw misfit("has \(batch.rows) rows (expected 1...\(maxBatch))") }
+            for part in batch.parts {
+                guard part.rows >= 1, part.offset >= 0, part.offset + part.rows <= schedule.order.count else {
+                    throw misfit("has a part of \(part.rows) rows at \(part.offset), outside the \(schedule.order.count) indices")
+                }
+                if let bad = schedule.order[part.offset..<(part.offset + part.rows)].first(where: { $0 < 0 || Int($0) >= part.source.count }) {
+                    throw misfit("reads row \(bad) of a source of \(part.source.count) rows (task \(part.source.task + 1), \(part.source.origin))")
+                }
             }
         }
-        if sources.count > 1 {
-            let mix = CounterRandom(seed: options.seed, purpose: .jointOrder, task: t, epoch: e).permutation(batches.count)
-            batches = mix.map { batches[Int($0)] }
-        }
-        return (batches, order)
+        return schedule
+    }
+
+    /// Training steps and examples of one epoch of task t, as the method schedules it: the one
+    /// place an epoch's size is computed (buffers, progress, the resume check). Every epoch of a
+    /// task has this size.
+    public func epochSize(task t: Int) throws -> (steps: Int, examples: Int) {
+        let schedule = try epochSchedule(task: t, epoch: 0)
+        return (schedule.batches.count, schedule.examples)
     }
 
     /// Runs the epochs of task t; returns the mean loss of each epoch and the mean images/s.
@@ -245,10 +248,18 @@ public final class ContinualTrainer {
         var epochLosses: [Double] = []
         var totalImages = 0
         var totalSeconds = 0.0
+        var firstEpochSteps: Int?
         for e in 0..<options.epochsPerTask {
             let start = clock.now
-            let (batches, order) = schedule(task: t, epoch: e)
-            try backend.upload(order, to: batchIndices.view(at: 0, shape: [order.count]))
+            let schedule = try epochSchedule(task: t, epoch: e)
+            let batches = schedule.batches, order = schedule.order
+            guard batches.count == (firstEpochSteps ?? batches.count) else {
+                throw ContinualError.mismatch("the \(options.method.rawValue) schedule of task \(t + 1) has \(batches.count) minibatches in epoch \(e + 1) but \(firstEpochSteps!) in epoch 1 (every epoch of a task must have the same)")
+            }
+            firstEpochSteps = batches.count
+            let batchIndices = try buffer(&self.batchIndices, .int32, count: max(order.count, 1))
+            let stepLosses = try buffer(&self.stepLosses, .float32, count: 2 * batches.count)
+            if !order.isEmpty { try backend.upload(order, to: batchIndices.view(at: 0, shape: [order.count])) }
             try backend.fill(stepLosses.view(at: 0, shape: [2 * batches.count]), value: 0)
             let firstStep = globalStep
             var slots: [Float] = []   // the losses read so far, in step order
@@ -280,7 +291,7 @@ public final class ContinualTrainer {
             }
             for (i, batch) in batches.enumerated() {
                 try beforeStepHook?(t, e, i)
-                try step(batch, task: t, lossSlot: stepLosses.view(at: 2 * i, shape: [1]))
+                try step(batch, task: t, indices: batchIndices, lossSlot: stepLosses.view(at: 2 * i, shape: [1]))
                 let read = (i + 1) % Self.divergenceCheckInterval == 0
                 if read || i == batches.count - 1 {
                     try backend.stateHealth(state, result: stepLosses.view(at: 2 * i + 1, shape: [1]))
@@ -288,45 +299,65 @@ public final class ContinualTrainer {
                 if read { try readSlots(through: i + 1) }
             }
             try readSlots(through: batches.count)
-            let loss = slots.reduce(0.0) { $0 + Double($1) } / Double(order.count)
+            let examples = schedule.examples
+            let loss = slots.reduce(0.0) { $0 + Double($1) } / Double(examples)
             let elapsed = seconds(clock.now - start)
             epochLosses.append(loss)
-            totalImages += order.count
+            totalImages += examples
             totalSeconds += elapsed
             progress?(TrainingProgress(
                 task: t, taskCount: sequence.count, epoch: e, epochCount: options.epochsPerTask, loss: loss,
                 averageAccuracy: result.taskIncremental.averageAccuracy,
-                imagesPerSecond: Double(order.count) / max(elapsed, 1e-9)))
+                imagesPerSecond: Double(examples) / max(elapsed, 1e-9)))
         }
         return (epochLosses, Double(totalImages) / max(totalSeconds, 1e-9))
     }
 
-    /// Called by a method that integrates ω (SI) at each task's end, BEFORE its consolidation resets
-    /// ω, with the task index and ω over the whole parameter buffer (the synapse-dynamics figure).
-    /// nil (the default): ω is not downloaded. When set, the download is one host wait per task, at its end.
-    public var taskOmegaObserver: ((_ task: Int, _ omega: [Float]) throws -> Void)?
+    /// `buffer` when it holds at least `count` elements, else a new one of `count` elements
+    /// (the old one released first).
+    private func buffer(_ buffer: inout Tensor?, _ type: ElementType, count: Int) throws -> Tensor {
+        if let existing = buffer, existing.count >= count { return existing }
+        buffer = nil
+        let grown = Tensor(storage: try backend.allocate(type, count: count), shape: [count])
+        buffer = grown
+        return grown
+    }
+
+    /// Where a method's per-task recordings go (`TaskRecording`), by recording name: each is
+    /// called with the task index and the recorded values. A recording without an entry is not
+    /// computed (nothing is downloaded).
+    public var recorders: [String: (_ task: Int, _ values: [Float]) throws -> Void] = [:]
+
+    /// For methods, at task t's end: hands the values of recording `name` to its recorder when the
+    /// run records it; `values` (typically a download: one host wait) runs only then.
+    public func record(_ name: String, task t: Int, values: () throws -> [Float]) throws {
+        guard let recorder = recorders[name] else { return }
+        try recorder(t, try values())
+    }
 
     /// Tests only: called before each step is enqueued with (task, epoch, step within the epoch),
     /// all 0-based, e.g. to overwrite θ with NaN so that exactly that step's loss is NaN.
     var beforeStepHook: ((Int, Int, Int) throws -> Void)?
 
-    /// One training step, enqueued only (see `TrainingStep`), with the method's strength and this
-    /// step's Adam hyper-parameters; its summed loss is added to `lossSlot`.
-    private func step(_ batch: TrainingBatch, task t: Int, lossSlot: Tensor) throws {
-        let split = data.train[batch.task]
-        let indices = batchIndices.view(at: batch.offset, shape: [batch.rows])
+    /// One training step, enqueued only (see `TrainingStep`), with the method's strength, extra
+    /// loss and change of the gradient and this step's Adam hyper-parameters; its summed loss is
+    /// added to `lossSlot`. `indices` holds the epoch's index array.
+    private func step(_ batch: TrainingBatch, task t: Int, indices: Tensor, lossSlot: Tensor) throws {
         let (rank, size) = ranks
         adamStep += 1
-        try trainingStep.enqueue(images: split.pixels, labels: split.labels, indices: indices, rows: batch.rows,
-                                 liveUnits: sequence.units(ofTask: batch.task), strength: method.penaltyStrength,
+        try trainingStep.enqueue(batch: batch, indices: indices, strength: method.penaltyStrength,
                                  optimizer: options.optimizer, hyper: options.adam(atStep: adamStep), adamStep: adamStep,
                                  dropoutStep: UInt32(truncatingIfNeeded: globalStep), lossSlot: lossSlot,
-                                 extraLoss: { logits, dLogits, share in
-                                     // The rows this process computes, as a minibatch of their own.
+                                 extraLoss: { p, rows, logits, dLogits in
+                                     // The rows of the part this process computes, as a part of their own.
+                                     let part = batch.parts[p]
                                      try self.method.addToLogitGradient(
-                                         task: t, batch: TrainingBatch(task: batch.task, offset: batch.offset + share.first, rows: share.count),
-                                         indices: indices.view(at: share.first, shape: [share.count]), logits: logits,
+                                         task: t, part: BatchPart(source: part.source, offset: part.offset + rows.lowerBound, rows: rows.count),
+                                         indices: indices.view(at: part.offset + rows.lowerBound, shape: [rows.count]), logits: logits,
                                          dLogits: dLogits, trainer: self)
+                                 },
+                                 adjustGradient: { gradient in
+                                     try self.method.adjustGradient(task: t, batch: batch, gradient: gradient, trainer: self)
                                  },
                                  share: size > 1 ? .slice(of: batch.rows, rank: rank, size: size) : nil)
         globalStep += 1
@@ -483,10 +514,7 @@ public final class ContinualTrainer {
         // Counters, result rows, array sizes and health, against this run (throws the first misfit).
         try SavedStateCheck.validate(saved, for: SavedStateCheck.Run(
             options: options, taskNames: result.taskNames,
-            stepsPerEpoch: sequence.tasks.indices.map { t in
-                options.method.implementation.tasksTrained(inEpochOf: t)
-                    .reduce(0) { $0 + (sequence.tasks[$1].train.count + options.batchSize - 1) / options.batchSize }
-            },
+            stepsPerEpoch: try sequence.tasks.indices.map { try epochSize(task: $0).steps },
             parameterCount: network.parameterCount))
         let p = network.parameterCount
         func array(_ name: String) throws -> [Float] { try checkpointArray(saved.arrays, name, count: p) }

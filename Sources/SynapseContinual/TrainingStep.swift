@@ -4,10 +4,13 @@
 import SynapseEngine
 
 /// One SI/Adam training step on one minibatch, exactly as `ContinualTrainer` runs it:
-/// gather (pixels/255) → gather labels → forward (dropout on) → masked softmax cross-entropy →
-/// add the minibatch's summed loss to a one-element slot → the method's extra loss, if any → backward (the UNREGULARISED task
-/// gradient) → `reducer` (data-parallel: the whole minibatch's gradient from every rank's share) →
-/// fused update (penalty c·2Ω⊙(θ−θ*) added inside, Adam, ω ← ω − g_task⊙Δθ, θ ← θ + Δθ).
+/// gather each part's rows (pixels/255) and labels → forward (dropout on) → masked softmax
+/// cross-entropy, per part on its own task's units → add the minibatch's summed loss to a
+/// one-element slot → the method's extra loss, if any → (several parts: each part's gradient
+/// weighted by its share of the rows) → backward (the UNREGULARISED task gradient) → `reducer`
+/// (data-parallel: the whole minibatch's gradient from every rank's share) → the method's change
+/// of the gradient, if any → fused update (penalty c·2Ω⊙(θ−θ*) added inside, Adam,
+/// ω ← ω − g_task⊙Δθ, θ ← θ + Δθ).
 ///
 /// It owns the step's scratch buffers (labels, per-row losses, dLogits) for up to
 /// `network.maxBatch` rows. Nothing here waits for the device.
@@ -26,6 +29,9 @@ public final class TrainingStep {
     let losses: Tensor
     /// float32 [maxBatch, outputUnits].
     let dLogits: Tensor
+    /// float32 [maxBatch, outputUnits]: each part's own dLogits before its weighting (allocated by
+    /// the first minibatch of several parts).
+    private var partDLogits: Tensor?
     /// Between backward and update when this process computes only a share of each minibatch
     /// (nil: it computes whole minibatches and the gradient is used as it is).
     public var reducer: (any GradientReducer)?
@@ -51,12 +57,10 @@ public final class TrainingStep {
 
     /// Enqueues one training step.
     /// - Parameters:
-    ///   - images: uint8 [n, network.inputSize], the images as stored.
-    ///   - sourceLabels: int32 [n], their class labels (global unit indices of the head).
-    ///   - indices: int32 [rows], which rows of `images`/`labels` form the minibatch.
-    ///   - rows: minibatch size, 1...network.maxBatch (a partial last batch is a smaller `rows`;
-    ///     the loss is the mean over these rows).
-    ///   - liveUnits: the output units of the minibatch's task; the others are masked out.
+    ///   - batch: the minibatch: its parts' sources (uint8 images [n, network.inputSize], int32
+    ///     labels [n], the live units) and where each part's indices start in `indices`; 1...network.maxBatch rows
+    ///     (a partial last batch is a smaller one; the loss is the mean over its rows).
+    ///   - indices: int32: the index array the parts point into (the trainer's: the epoch's).
     ///   - strength: the `c` of the fused update (`ContinualMethod.penaltyStrength`; 0 = no penalty).
     ///   - optimizer: Adam (`fusedSIUpdate`) or plain SGD (`fusedSISGDUpdate`, lr from `hyper`).
     ///   - hyper: Adam's hyper-parameters for this update (`ContinualOptions.adam(atStep:)`).
@@ -64,21 +68,28 @@ public final class TrainingStep {
     ///   - dropoutStep: keys this step's dropout masks (the trainer passes its global step).
     ///   - lossSlot: float32, one element: the minibatch's SUMMED cross-entropy is added to it (nats)
     ///     (with a share: the summed cross-entropy of this process's rows only).
-    ///   - extraLoss: a method's loss on the outputs (LwF's distillation): called with the logits and
-    ///     dLogits ([share.count, outputUnits]) of the rows this process computes, and that share of
-    ///     the minibatch, after the cross-entropy and before the backward pass; it adds its gradient
-    ///     (of its mean over those rows) to dLogits. Only enqueues.
+    ///   - extraLoss: a method's loss on the outputs (LwF's distillation), called once per part
+    ///     this process computes rows of, with the part's index in `batch.parts`, those rows (0-based
+    ///     within the part) and their logits and dLogits ([rows, outputUnits]), after the
+    ///     cross-entropy and before the backward pass; it adds the gradient of its mean over those
+    ///     rows to dLogits. Only enqueues.
+    ///   - adjustGradient: a method's change of the gradient (`ContinualMethod.adjustGradient`),
+    ///     called with the network's gradient buffer after the backward pass and the reduction,
+    ///     before the update. Only enqueues.
     ///   - share: the rows of the minibatch this process computes (nil: all of them); a share
     ///     smaller than the minibatch needs a `reducer`.
-    /// - Throws: `ContinualError.invalidOption` when `rows` is outside 1...network.maxBatch or the
-    ///   share does not fit it; backend errors.
-    public func enqueue(images: Tensor, labels sourceLabels: Tensor, indices: Tensor, rows: Int,
-                        liveUnits: Range<Int>, strength: Float, optimizer: Optimizer = .adam, hyper: AdamHyper, adamStep: Int,
-                        dropoutStep: UInt32, lossSlot: Tensor,
-                        extraLoss: ((_ logits: Tensor, _ dLogits: Tensor, _ share: BatchShare) throws -> Void)? = nil,
+    /// - Throws: `ContinualError.invalidOption` when the minibatch has no rows or more than
+    ///   network.maxBatch, a part has no rows or lies outside `indices`, or the share does not fit
+    ///   it; backend errors.
+    public func enqueue(batch: TrainingBatch, indices: Tensor, strength: Float, optimizer: Optimizer = .adam,
+                        hyper: AdamHyper, adamStep: Int, dropoutStep: UInt32, lossSlot: Tensor,
+                        extraLoss: ((_ part: Int, _ rows: Range<Int>, _ logits: Tensor, _ dLogits: Tensor) throws -> Void)? = nil,
+                        adjustGradient: ((_ gradient: Tensor) throws -> Void)? = nil,
                         share: BatchShare? = nil) throws {
-        guard rows >= 1, rows <= network.maxBatch, indices.count >= rows else {
-            throw ContinualError.invalidOption("a training step takes 1...\(network.maxBatch) rows (and as many indices), found \(rows) rows and \(indices.count) indices")
+        let rows = batch.rows
+        guard rows >= 1, rows <= network.maxBatch,
+              batch.parts.allSatisfy({ $0.rows >= 1 && $0.offset >= 0 && $0.offset + $0.rows <= indices.count }) else {
+            throw ContinualError.invalidOption("a training step takes 1...\(network.maxBatch) rows in parts of ≥ 1 row inside the \(indices.count) indices, found parts (offset, rows) \(batch.parts.map { ($0.offset, $0.rows) })")
         }
         let share = share ?? .whole(rows)
         guard share.total == rows, share.first >= 0, share.count >= 0, share.first + share.count <= rows,
@@ -86,23 +97,65 @@ public final class TrainingStep {
             throw ContinualError.invalidOption("a training step's share must be rows first..<first+count of its \(rows) rows (and a share smaller than the minibatch needs a gradient reducer), found \(share)")
         }
         if share.count > 0 {
-            let mine = indices.view(at: share.first, shape: [share.count])
-            try backend.gatherRows(images, indices: mine, rows: share.count, rowLength: network.inputSize,
-                                   scale: 1.0 / 255.0, into: network.input)
-            try backend.gatherLabels(sourceLabels, indices: mine, rows: share.count, into: labels)
+            // The parts' rows inside the share: (part index, rows within the part, first row in the share).
+            var pieces: [(part: Int, rows: Range<Int>, at: Int)] = []
+            var start = 0
+            for (p, part) in batch.parts.enumerated() {
+                let low = max(start, share.first), high = min(start + part.rows, share.first + share.count)
+                if low < high { pieces.append((p, (low - start)..<(high - start), low - share.first)) }
+                start += part.rows
+            }
+            let width = network.inputSize
+            for piece in pieces {
+                let part = batch.parts[piece.part]
+                let mine = indices.view(at: part.offset + piece.rows.lowerBound, shape: [piece.rows.count])
+                try backend.gatherRows(part.source.images, indices: mine, rows: piece.rows.count, rowLength: width,
+                                       scale: 1.0 / 255.0, into: network.input.view(at: piece.at * width, shape: [piece.rows.count, width]))
+                try backend.gatherLabels(part.source.labels, indices: mine, rows: piece.rows.count,
+                                         into: labels.view(at: piece.at, shape: [piece.rows.count]))
+            }
             let logits = try network.forward(batch: share.count, training: true, step: dropoutStep, rowOffset: share.first)
             let dLogitsView = dLogits.leadingRows(share.count)
-            try backend.softmaxCrossEntropy(logits: logits, labels: labels, batch: share.count, units: outputUnits,
-                                            unitStart: liveUnits.lowerBound, unitCount: liveUnits.count,
-                                            losses: losses, dLogits: dLogitsView)
+            // One part: its dLogits are the minibatch's. Several: each part's mean-loss gradient is
+            // weighted by the part's share of the rows, so the sum is the gradient of the mean over all rows.
+            let perPart: Tensor
+            if pieces.count == 1 {
+                perPart = dLogits
+            } else {
+                if partDLogits == nil {
+                    partDLogits = Tensor(storage: try backend.allocate(.float32, count: dLogits.count), shape: dLogits.shape)
+                }
+                perPart = partDLogits!
+            }
+            func rowsOf(_ tensor: Tensor, _ piece: (part: Int, rows: Range<Int>, at: Int)) -> Tensor {
+                tensor.view(at: piece.at * outputUnits, shape: [piece.rows.count, outputUnits])
+            }
+            for piece in pieces {
+                let live = batch.parts[piece.part].source.liveUnits
+                try backend.softmaxCrossEntropy(logits: rowsOf(logits, piece), labels: labels.view(at: piece.at, shape: [piece.rows.count]),
+                                                batch: piece.rows.count, units: outputUnits,
+                                                unitStart: live.lowerBound, unitCount: live.count,
+                                                losses: losses.view(at: piece.at, shape: [piece.rows.count]),
+                                                dLogits: rowsOf(perPart, piece))
+            }
             try backend.accumulateSum(losses, count: share.count, into: lossSlot)
-            try extraLoss?(logits, dLogitsView, share)
+            for piece in pieces {
+                try extraLoss?(piece.part, piece.rows, rowsOf(logits, piece), rowsOf(perPart, piece))
+            }
+            if pieces.count > 1 {
+                try backend.fill(dLogitsView, value: 0)
+                for piece in pieces {
+                    try backend.accumulate(rowsOf(perPart, piece), into: rowsOf(dLogits, piece),
+                                           scale: Float(piece.rows.count) / Float(share.count), transform: .identity)
+                }
+            }
             // `gradients` is now the UNREGULARISED task gradient; the penalty is added inside the fused update.
             try network.backward(dLogits: dLogitsView, batch: share.count, step: dropoutStep)
         } else {
             try backend.fill(network.gradients, value: 0)   // no rows here: contributes nothing to the sum
         }
         if let reducer { try reducer.reduce(network.gradients, on: backend, share: share) }
+        try adjustGradient?(network.gradients)
         switch optimizer {
         case .adam:
             try backend.fusedSIUpdate(state, taskGradient: network.gradients, strength: strength,

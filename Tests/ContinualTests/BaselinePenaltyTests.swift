@@ -37,12 +37,12 @@ struct BaselinePenaltyTests {
         let theta = try trainer.backend.download(trainer.state.theta).map(Double.init)
         let live = trainer.sequence.units(ofTask: t)
         if kind == "fisher" {
-            let estimate = try trainer.fisherDiagonal(task: t, samples: samples)
+            let estimate = try ImportanceEstimator(trainer: trainer).fisherDiagonal(task: t, samples: samples)
             let inputs = estimate.sampleIndices.map { input(trainer.sequence, task: t, Int($0)) }
             let reference = PenaltyReference.fisher(tiny, theta: theta, inputs: inputs, labels: estimate.drawnLabels.map(Int.init), live: live)
             return (theta, reference, try trainer.backend.download(estimate.values))
         }
-        let estimate = try trainer.masImportance(task: t, samples: samples)
+        let estimate = try ImportanceEstimator(trainer: trainer).masImportance(task: t, samples: samples)
         let inputs = estimate.sampleIndices.map { input(trainer.sequence, task: t, Int($0)) }
         return (theta, PenaltyReference.masImportance(tiny, theta: theta, inputs: inputs, live: live),
                 try trainer.backend.download(estimate.values))

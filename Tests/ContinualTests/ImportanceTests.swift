@@ -33,7 +33,7 @@ struct ImportanceTests {
     @Test("EWC Fisher equals the mean of squared per-sample gradients of −log p(drawn label)", arguments: [1, 33])
     func fisherMatchesDirectComputation(samples: Int) throws {
         let (trainer, backend, tasks) = try trainedTrainer(samples: samples)
-        let estimate = try trainer.fisherDiagonal(task: 1, samples: samples)
+        let estimate = try ImportanceEstimator(trainer: trainer).fisherDiagonal(task: 1, samples: samples)
         let fisher = try backend.download(estimate.values)
         #expect(estimate.sampleIndices.count == samples && estimate.drawnLabels.count == samples)
         #expect(estimate.drawnLabels.allSatisfy { (3..<6).contains($0) }, "labels are drawn among task 2's units only")
@@ -61,7 +61,7 @@ struct ImportanceTests {
     @Test("Fisher labels are drawn from the model's predictive distribution")
     func fisherLabelsFollowPrediction() throws {
         let (trainer, backend, tasks) = try trainedTrainer(samples: 40)
-        let estimate = try trainer.fisherDiagonal(task: 1, samples: 40)
+        let estimate = try ImportanceEstimator(trainer: trainer).fisherDiagonal(task: 1, samples: 40)
         var meanProbability = [Double](repeating: 0, count: 3)
         for index in estimate.sampleIndices {
             let logits = try backend.download(try forwardOne(trainer, backend, tasks[1], Int(index)))
@@ -81,7 +81,7 @@ struct ImportanceTests {
     @Test("MAS importance equals the mean of |∂‖f‖²/∂θ| over samples, f the live logits", arguments: [1, 33])
     func masMatchesDirectComputation(samples: Int) throws {
         let (trainer, backend, tasks) = try trainedTrainer(samples: samples)
-        let estimate = try trainer.masImportance(task: 1, samples: samples)
+        let estimate = try ImportanceEstimator(trainer: trainer).masImportance(task: 1, samples: samples)
         let importance = try backend.download(estimate.values)
         let dLogits = Tensor(storage: try backend.allocate(.float32, count: 6), shape: [1, 6])
         var expected = [Double](repeating: 0, count: importance.count)

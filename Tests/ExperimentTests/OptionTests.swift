@@ -55,6 +55,8 @@ struct OptionTests {
             (["--out", file + "/sub"], "--out"),
             (["--resume", scratch + "/never-ran"], "--resume"),
             (["--no-such-flag"], "--no-such-flag"),
+            (["--method", "finetune", "--record-omega"], "--record-omega"),   // a recording of a method not run
+            (["--record-omega", "--record-omega"], "--record-omega"),
         ]
     }
 
@@ -119,6 +121,7 @@ struct OptionTests {
             let captured = CapturedConsole()
             #expect(runTool(tool, ["--help"], console: captured) == 0)
             #expect(captured.output.contains("--data-dir"))
+            #expect(captured.output.contains("--record-omega"))   // declared by SI, listed with the method flags
             #expect(captured.output.contains("Exit status"))
         }
         let captured = CapturedConsole()

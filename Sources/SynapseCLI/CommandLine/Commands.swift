@@ -11,7 +11,8 @@ func discussion(_ protocols: [ExperimentProtocol]) -> String {
         let d = proto.defaults()
         text += "  \(proto.title): \(proto.taskCount) tasks, Adam lr \(format(decimal(d.learningRate))), batch \(d.batchSize), "
             + "\(d.epochsPerTask) epochs/task, Adam reset per task: \(d.resetOptimizerAtTaskBoundary ? "yes" : "no"), "
-            + "c \(format(d.hyperParameter("c") ?? 0)), ξ \(format(d.hyperParameter("xi") ?? 0))\n"
+            + MethodRegistry.hyperParameters.filter { $0.methods.contains(d.method) && $0.info.kind == .real }
+                .map { "\($0.info.symbol) \(format(d.hyperParameter($0.info.flag) ?? 0))" }.joined(separator: ", ") + "\n"
     }
     let d = ExperimentProtocol.splitMNIST.defaults()
     text += "  Every protocol: Adam β1 \(format(decimal(d.beta1))), β2 \(format(decimal(d.beta2))), "
@@ -44,6 +45,10 @@ func methodHelp(_ proto: ExperimentProtocol) -> String {
             "\(m.rawValue) \(proto.defaults(method: m).hyperParameter(info.flag).map(format) ?? "?")"
         }
         text += "  --\(info.flag) <\(info.symbol)>  \(info.help), \(info.accepted) (default: \(defaults.joined(separator: ", ")))\n"
+    }
+    text += "\nMethod recordings (a switch each, for the method that declares it):\n"
+    for (recording, method) in MethodRegistry.recordings {
+        text += "  --\(recording.flag)  (\(method.rawValue)) \(recording.help)\n"
     }
     return text
 }

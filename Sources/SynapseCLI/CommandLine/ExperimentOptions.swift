@@ -29,7 +29,7 @@ public struct ExperimentOptions: ParsableArguments {
             help: ArgumentHelp("Data folder (default: $SYNAPSE_DATA, else ./data).", valueName: "path"))
     public var dataDir: String?
 
-    @Option(help: ArgumentHelp("Comma list of methods, run in turn with the same seed and data: \(Method.allCases.map(\.rawValue).joined(separator: ", ")) (default: si,finetune; see below).",
+    @Option(help: ArgumentHelp("Comma list of methods, run in turn with the same seed and data: \(Method.allCases.map(\.rawValue).joined(separator: ", ")) (default: \(MethodRegistry.toolDefaults.map(\.rawValue).joined(separator: ",")); see below).",
                                valueName: "list"))
     public var method: String?
 
@@ -87,10 +87,6 @@ public struct ExperimentOptions: ParsableArguments {
                                valueName: "f"))
     public var validationFraction: Double?
 
-    @Flag(name: .customLong("record-omega"),
-          help: "Record SI's ω at each task's end, before consolidation (DIR/<run>.omega.safetensors), and draw the synapse-dynamics figure (DIR/synapse-dynamics.svg: the correlation of ω between tasks per layer, one panel per c; e.g. --method si --c 0,0.1).")
-    public var recordOmega = false
-
     @Option(parsing: .unconditional, help: ArgumentHelp("Run only the first n tasks (default: all of the protocol's).", valueName: "n"))
     public var tasks: Int?
 
@@ -109,9 +105,10 @@ public struct ExperimentOptions: ParsableArguments {
     @Flag(help: "No progress on stderr (results and the summary are still printed).")
     public var quiet = false
 
-    /// The methods' hyper-parameter flags (`--c 0.1`, `--lambda=10`): not declared here but by each
-    /// method's options (SynapseContinual/Methods), so they are collected unparsed and read by
-    /// `methodSettings()`; help lists them in the tools' discussion.
+    /// The methods' hyper-parameter flags (`--c 0.1`, `--lambda=10`) and recording switches
+    /// (`--record-omega`): not declared here but by each method (SynapseContinual/Methods), so they
+    /// are collected unparsed and read by `methodSettings()` and `recordings()`; help lists them in
+    /// the tools' discussion.
     @Argument(parsing: .allUnrecognized, help: .hidden)
     public var methodArguments: [String] = []
 
@@ -139,6 +136,7 @@ public struct ExperimentOptions: ParsableArguments {
                 text = String(flag[flag.index(after: equals)...])
                 flag = String(flag[..<equals])
             }
+            if text == nil, MethodRegistry.recordings.contains(where: { $0.recording.flag == flag }) { i += 1; continue }   // `recordings()`
             guard let entry = declared.first(where: { $0.info.flag == flag }) else {
                 throw UsageError("\(argument): unknown option (see --help)")
             }
@@ -170,6 +168,19 @@ public struct ExperimentOptions: ParsableArguments {
             i += 1
         }
         return settings
+    }
+
+    /// The names of the per-task recordings switched on (`--record-omega`: "omega"), each declared
+    /// by a method (`TaskRecording`).
+    /// - Throws: `UsageError` when a switch is given twice.
+    public func recordings() throws -> [String] {
+        var names: [String] = []
+        for argument in methodArguments {
+            guard let (recording, _) = MethodRegistry.recordings.first(where: { "--" + $0.recording.flag == argument }) else { continue }
+            guard !names.contains(recording.name) else { throw UsageError("--\(recording.flag) is given twice") }
+            names.append(recording.name)
+        }
+        return names
     }
 }
 

@@ -14,7 +14,7 @@ extension RunConfig {
     public static func resolve(tool: Tool, experimentProtocol: ExperimentProtocol, options: ExperimentOptions,
                                environment: [String: String], now: Date = Date()) throws -> RunConfig {
         let defaults = experimentProtocol.defaults()
-        let methods = try parseMethods(options.method ?? "si,finetune")
+        let methods = try options.method.map(parseMethods) ?? MethodRegistry.toolDefaults
 
         func finite(_ flag: String, _ value: Double?, _ accepted: String, _ ok: (Double) -> Bool) throws -> Double? {
             guard let value else { return nil }
@@ -52,9 +52,7 @@ extension RunConfig {
         if options.validationFraction != nil, options.selectOn == nil {
             throw UsageError("--validation-fraction is used only with --select-on validation")
         }
-        if options.recordOmega, !methods.contains(.si) {
-            throw UsageError("--record-omega records SI's ω: --method must include si (e.g. --method si --c 0,0.1)")
-        }
+        let recordings = try options.recordings()
         let trainLimit = try count("train-limit", options.trainLimit, limitRange)
         let testLimit = try count("test-limit", options.testLimit, limitRange)
 
@@ -76,7 +74,7 @@ extension RunConfig {
             hyperParameters: settings, evaluationBatchSize: defaults.evaluationBatchSize,
             evaluatedTasks: options.evaluate ?? defaults.evaluatedTasks, seed: seeds[0], seeds: seeds,
             sweeps: sweeps, selectOn: options.selectOn, validationFraction: validationFraction,
-            recordOmega: options.recordOmega, tasks: tasks,
+            recordings: recordings, tasks: tasks,
             trainLimit: trainLimit, testLimit: testLimit, out: out)
         try config.validate()
         return config
@@ -88,7 +86,7 @@ extension RunConfig {
         do { return try SweepParsing.seeds(list) } catch let error as SweepError { throw UsageError(error.message) }
     }
 
-    /// "si,finetune" → [.si, .finetune]; unknown or repeated names are usage errors.
+    /// "si,finetune" → those two methods, in that order; unknown or repeated names are usage errors.
     static func parseMethods(_ list: String) throws -> [Method] {
         let names = list.split(separator: ",", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }

@@ -42,8 +42,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var selectOn: SelectOn?
     /// Held-out fraction of each task's training split for `--select-on validation`.
     public var validationFraction: Double
-    /// Record SI's per-task ω (`--record-omega`) for the synapse-dynamics figure.
-    public var recordOmega: Bool
+    /// The per-task recordings switched on (`TaskRecording.name`, e.g. "omega" by `--record-omega`).
+    public var recordings: [String]
     public var tasks: Int
     /// nil: every training image.
     public var trainLimit: Int?
@@ -58,7 +58,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         case resetOptimizerPerTask = "reset_optimizer_per_task", hyperParameters = "hyper_parameters"
         case methodOptions = "method_options"
         case evaluationBatchSize = "evaluation_batch_size", evaluatedTasks = "evaluated_tasks", seed, tasks, optimizer, seeds, sweeps
-        case selectOn = "select_on", validationFraction = "validation_fraction", recordOmega = "record_omega"
+        case selectOn = "select_on", validationFraction = "validation_fraction", recordings, recordOmega = "record_omega"
         case trainLimit = "train_limit", testLimit = "test_limit", out
     }
 
@@ -92,7 +92,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try container.encode(sweeps, forKey: .sweeps)
         try container.encode(selectOn, forKey: .selectOn)
         try container.encode(validationFraction, forKey: .validationFraction)
-        try container.encode(recordOmega, forKey: .recordOmega)
+        try container.encode(recordings, forKey: .recordings)
         try container.encode(tasks, forKey: .tasks)
         try container.encode(trainLimit, forKey: .trainLimit)
         try container.encode(testLimit, forKey: .testLimit)
@@ -104,7 +104,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
                 adamVariant: AdamVariant, optimizer: Optimizer = .adam, resetOptimizerPerTask: Bool,
                 hyperParameters: [String: Double], evaluationBatchSize: Int, evaluatedTasks: EvaluatedTasks = .all, seed: UInt64, seeds: [UInt64]? = nil,
                 sweeps: [String: [Double]] = [:], selectOn: SelectOn? = nil,
-                validationFraction: Double = ValidationSplit.defaultFraction, recordOmega: Bool = false,
+                validationFraction: Double = ValidationSplit.defaultFraction, recordings: [String] = [],
                 tasks: Int, trainLimit: Int?, testLimit: Int?, out: String) {
         self.tool = tool; self.experimentProtocol = experimentProtocol; self.methods = methods
         self.device = device; self.dataDir = dataDir; self.epochs = epochs; self.batchSize = batchSize
@@ -113,7 +113,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         self.hyperParameters = hyperParameters
         self.evaluationBatchSize = evaluationBatchSize; self.evaluatedTasks = evaluatedTasks; self.seed = seed; self.seeds = seeds ?? [seed]
         self.sweeps = sweeps; self.selectOn = selectOn; self.validationFraction = validationFraction
-        self.recordOmega = recordOmega
+        self.recordings = recordings
         self.tasks = tasks
         self.trainLimit = trainLimit; self.testLimit = testLimit; self.out = out
     }
@@ -145,7 +145,10 @@ public struct RunConfig: Codable, Equatable, Sendable {
         sweeps = try container.decodeIfPresent([String: [Double]].self, forKey: .sweeps) ?? [:]
         selectOn = try container.decodeIfPresent(SelectOn.self, forKey: .selectOn)
         validationFraction = try container.decodeIfPresent(Double.self, forKey: .validationFraction) ?? ValidationSplit.defaultFraction
-        recordOmega = try container.decodeIfPresent(Bool.self, forKey: .recordOmega) ?? false
+        // Saved before recordings were declared by methods: "record_omega": true was `--record-omega`.
+        let legacy = try container.decodeIfPresent(Bool.self, forKey: .recordOmega) == true
+            ? MethodRegistry.recordings.filter { $0.recording.flag == "record-omega" }.map(\.recording.name) : []
+        recordings = try container.decodeIfPresent([String].self, forKey: .recordings) ?? legacy
         tasks = try container.decode(Int.self, forKey: .tasks)
         trainLimit = try container.decodeIfPresent(Int.self, forKey: .trainLimit)
         testLimit = try container.decodeIfPresent(Int.self, forKey: .testLimit)

@@ -80,7 +80,7 @@ extension RunConfig {
         add("test_limit", testLimit.map(String.init) ?? "none")
         add("select_on", selectOn?.rawValue ?? "none")
         add("validation_fraction", format(validationFraction))
-        add("record_omega", recordOmega ? "yes" : "no")
+        add("recordings", recordings.sorted().joined(separator: ","))
         return RunDescription(fields: fields)
     }
 

@@ -59,6 +59,15 @@ extension RunConfig {
         guard !seeds.isEmpty, seeds.count <= SweepParsing.maximumSeeds, Set(seeds).count == seeds.count, seeds.contains(seed) else {
             throw UsageError("--seeds: expected 1...\(SweepParsing.maximumSeeds) distinct seeds including --seed \(seed)")
         }
+        for (k, name) in recordings.enumerated() {
+            guard let (recording, method) = MethodRegistry.recordings.first(where: { $0.recording.name == name }) else {
+                throw UsageError("recordings: '\(name)' is no method's recording")
+            }
+            guard !recordings[..<k].contains(name) else { throw UsageError("--\(recording.flag) is given twice") }
+            guard methods.contains(method) else {
+                throw UsageError("--\(recording.flag) records what \(method.rawValue) computes: --method must include \(method.rawValue)")
+            }
+        }
         if selectOn == .validation, sweeps.isEmpty {
             throw UsageError("--select-on validation: no hyper-parameter has a list of values to choose from (e.g. --c 0.01,0.1,1)")
         }

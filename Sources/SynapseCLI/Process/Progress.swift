@@ -25,29 +25,25 @@ final class ProgressReporter {
     private let quiet: Bool
     private let label: String
     private let sequence: TaskSequence
-    private let options: ContinualOptions
+    /// Training images in one epoch of each task (`ContinualTrainer.epochSize`).
+    private let epochImages: [Int]
     /// Images trained and seconds spent in this process (not counting restored tasks): the rate for the ETA.
     private var images = 0.0
     private var seconds = 0.0
 
-    init(console: Console, quiet: Bool, label: String, sequence: TaskSequence, options: ContinualOptions) {
+    init(console: Console, quiet: Bool, label: String, sequence: TaskSequence, epochImages: [Int]) {
         self.console = console; self.quiet = quiet; self.label = label
-        self.sequence = sequence; self.options = options
-    }
-
-    /// Training images in one epoch of task t (the method says which tasks an epoch trains on).
-    private func epochImages(_ t: Int) -> Int {
-        options.method.implementation.tasksTrained(inEpochOf: t).map { sequence.tasks[$0].train.count }.reduce(0, +)
+        self.sequence = sequence; self.epochImages = epochImages
     }
 
     func epoch(_ p: TrainingProgress) {
-        let done = Double(epochImages(p.task))
+        let done = Double(epochImages[p.task])
         images += done
         seconds += done / max(p.imagesPerSecond, 1e-9)
         guard !quiet else { return }
-        var remaining = Double(epochImages(p.task) * (p.epochCount - p.epoch - 1))
+        var remaining = Double(epochImages[p.task] * (p.epochCount - p.epoch - 1))
         if p.task + 1 < p.taskCount {
-            for t in (p.task + 1)..<p.taskCount { remaining += Double(epochImages(t) * p.epochCount) }
+            for t in (p.task + 1)..<p.taskCount { remaining += Double(epochImages[t] * p.epochCount) }
         }
         let rate = images / max(seconds, 1e-9)
         let accuracy = p.averageAccuracy.map { String(format: "%.3f", $0) } ?? "  —  "

@@ -113,7 +113,7 @@ public struct ExperimentProtocol: Hashable, Codable, Sendable, CustomStringConve
     }
 
     /// The schedule and method strengths of docs/protocols.md for this protocol (its `schedule` family's).
-    public func defaults(method: Method = .si, seed: UInt64 = 0) -> ContinualOptions {
+    public func defaults(method: Method = MethodRegistry.standard, seed: UInt64 = 0) -> ContinualOptions {
         ContinualOptions(method: method, protocol: continualProtocol, seed: seed)
     }
 }
@@ -140,10 +140,14 @@ public enum PublishedResults {
         }
     }
 
-    /// The published number for `method` with SI strength `c` under `proto`, or nil when the
-    /// paper has none. For `scratch` the paper reports each task right after its own training.
-    public static func lookup(_ proto: ExperimentProtocol, method: Method, c: Double) -> Entry? {
+    /// The published number for a run with `options` under `proto`, or nil when the paper has
+    /// none. For `scratch` the paper reports each task right after its own training.
+    public static func lookup(_ proto: ExperimentProtocol, options: ContinualOptions) -> Entry? {
         func same(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(1, abs(b)) }
-        return proto.definition.published.first { $0.method == method.rawValue && ($0.c.map { same(c, $0) } ?? true) }?.entry
+        let c = options.hyperParameter(strengthColumn) ?? 0
+        return proto.definition.published.first { $0.method == options.method.rawValue && ($0.c.map { same(c, $0) } ?? true) }?.entry
     }
+
+    /// The hyper-parameter the tables' `c` column holds (SI's strength, the only one the paper varies).
+    static let strengthColumn = "c"
 }

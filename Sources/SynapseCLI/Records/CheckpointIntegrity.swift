@@ -72,7 +72,7 @@ enum CheckpointIntegrity {
         if let unknown = state.counters.keys.first(where: { !known.contains($0) }) {
             throw fail("unknown counter \"\(unknown)\"; expected only \(known.sorted())")
         }
-        let arrays: Set<String> = ["theta", "anchor", "importance", "omega", "adam.m", "adam.v", "ewc.fisherSum", "ewc.fisherAnchorSum"]
+        let arrays = Set(TrainerState.coreArrays + MethodRegistry.all.flatMap { $0.checkpointArrayNames })
         if let unknown = state.arrays.keys.first(where: { !arrays.contains($0) }) {
             throw fail("unknown tensor \"\(unknown)\"; expected only \(arrays.sorted())")
         }

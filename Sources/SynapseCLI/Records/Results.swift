@@ -156,8 +156,7 @@ public struct MethodReport: Codable, Equatable {
             + (dataDeviations ?? ["the data loaded was not counted against the protocol's"])
         protocolDeviations = deviations
         if finished, deviations.isEmpty,
-           let entry = PublishedResults.lookup(config.experimentProtocol, method: method,
-                                               c: result.options.hyperParameter("c") ?? 0) {
+           let entry = PublishedResults.lookup(config.experimentProtocol, options: result.options) {
             published = Published(averageAccuracy: entry.text, perTask: entry.perTask)
         } else {
             published = nil
@@ -246,10 +245,12 @@ public enum Summary {
             + "output units (the paper's measure); class-inc: argmax over the units of every task seen so far; "
             + "when learned: each task right after its own training (mean of R[j][j]).\n"
         if showPaper {
+            // Methods measured right after each task's own training (a fresh network per task).
+            let whenLearned = Set(reports.filter { $0.method.implementation.measuredWhenLearned && $0.published != nil }.map(\.method.rawValue))
             text += "paper: Zenke, Poole & Ganguli 2017 (docs/protocols.md), mean test accuracy after the last task, run with "
                 + "Keras 2.0's Adam as this run (--adam-variant keras)"
-                + (reports.contains { $0.method == .scratch && $0.published != nil }
-                   ? " (for scratch: right after each task's own training, so compare it with 'when learned')" : "")
+                + (whenLearned.isEmpty ? ""
+                   : " (for \(whenLearned.sorted().joined(separator: ", ")): right after each task's own training, so compare it with 'when learned')")
                 + ".\n"
         }
         // Why the paper's number is missing: the first run without one says (the runs share the settings and data).
@@ -337,7 +338,7 @@ public enum Summary {
 /// `selection-<method>.json`: how a swept hyper-parameter's value was chosen on the validation split.
 public struct SelectionRecord: Codable, Equatable {
     public var method: String
-    /// The swept hyper-parameter's flag ("c", "lambda").
+    /// The swept hyper-parameter's flag (`c`, `lambda`).
     public var parameter: String
     public var values: [Double]
     public var seeds: [UInt64]

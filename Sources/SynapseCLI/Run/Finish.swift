@@ -70,29 +70,27 @@ extension ExperimentRun {
         } catch {
             throw ExperimentFailure.failed("cannot write the summary: \(error)")
         }
-        var omegaFigure = false
-        if config.recordOmega {
-            // One panel per SI configuration (its first seed): with consolidation (c > 0) and without (c = 0).
+        var figures: [String] = []
+        for (recording, method) in MethodRegistry.recordings where config.recordings.contains(recording.name) {
+            guard let drawn = recording.figure else { continue }
+            // One panel per configuration of the method that records it (its first seed).
             var panels: [PaperFigures.CorrelationPanel] = []
-            for (run, report) in results where run.method == Method.si.rawValue && run.seed == config.seeds[0] {
-                let path = OmegaRecord.path(in: out, stem: stem(run, stage: .test))
-                let record: (omegas: [[Float]], regions: [(name: String, offset: Int, count: Int)])
-                do { record = try OmegaRecord.load(path) } catch {
-                    throw ExperimentFailure.failed("cannot draw the synapse-dynamics figure: \(error)")
+            for (run, report) in results where run.method == method.rawValue && run.seed == config.seeds[0] {
+                let record: (values: [[Float]], regions: [(name: String, offset: Int, count: Int)])
+                do { record = try TaskRecords.load(recording.name, from: TaskRecords.path(in: out, stem: stem(run, stage: .test), name: recording.name)) } catch {
+                    throw ExperimentFailure.failed("cannot draw the \(drawn.file) figure: \(error)")
                 }
-                let c = report.trainerOptions.hyperParameter("c") ?? 0
-                panels.append(PaperFigures.CorrelationPanel(
-                    title: c > 0 ? "with consolidation (c = \(format(c)))" : "without consolidation (c = 0)",
-                    layers: OmegaCorrelation.perLayer(record.omegas, regions: record.regions)))
+                panels.append(PaperFigures.CorrelationPanel(title: method.implementation.figurePanelTitle(of: report.trainerOptions.methodOptions),
+                                                            layers: OmegaCorrelation.perLayer(record.values, regions: record.regions)))
             }
-            let figure = PaperFigures.omegaCorrelation(panels, title: "\(config.experimentProtocol.title): correlation of ω between tasks, per layer (seed \(config.seeds[0]))")
+            let figure = PaperFigures.omegaCorrelation(panels, title: "\(config.experimentProtocol.title): \(drawn.title) (seed \(config.seeds[0]))")
             do {
-                try AtomicFile.write(text: figure.svg, to: out + "/synapse-dynamics.svg")
-                try AtomicFile.write(text: figure.csv, to: out + "/synapse-dynamics.csv")
+                try AtomicFile.write(text: figure.svg, to: out + "/\(drawn.file).svg")
+                try AtomicFile.write(text: figure.csv, to: out + "/\(drawn.file).csv")
             } catch {
-                throw ExperimentFailure.failed("cannot write the synapse-dynamics figure: \(error)")
+                throw ExperimentFailure.failed("cannot write the \(drawn.file) figure: \(error)")
             }
-            omegaFigure = true
+            figures.append(drawn.file)
         }
         console.output(Summary.table(reports, config: config))
         if several { console.output(Summary.seedTable(aggregates, config: config)) }
@@ -105,7 +103,7 @@ extension ExperimentRun {
         console.output("Results: \(out)/{\(stems.joined(separator: ","))}.json, \(out)/summary.csv"
                        + (several ? ", \(out)/runs.csv" : "") + ", \(out)/accuracy.svg, \(out)/average-accuracy.svg"
                        + (config.selectOn == .validation ? ", \(out)/selection-<method>.json, \(out)/validation-<method>.svg" : "")
-                       + (omegaFigure ? ", \(out)/synapse-dynamics.svg" : "") + "\n")
+                       + figures.map { ", \(out)/\($0).svg" }.joined() + "\n")
         if failures.isEmpty {
             try? FileManager.default.removeItem(atPath: out + "/failed.txt")   // an earlier attempt's, now resolved
         } else {

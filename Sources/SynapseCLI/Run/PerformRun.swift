@@ -70,12 +70,13 @@ extension ExperimentRun {
             throw ExperimentFailure.failed("\(label): \(error)")
         }
 
-        if config.recordOmega, stage == .test, method == .si {
-            let path = OmegaRecord.path(in: out, stem: stem)
+        for recording in method.implementation.recordings where stage == .test && config.recordings.contains(recording.name) {
+            let path = TaskRecords.path(in: out, stem: stem, name: recording.name)
             let regions = trainer.network.parameterRegions
-            trainer.taskOmegaObserver = { t, omega in try OmegaRecord.store(task: t, omega: omega, regions: regions, at: path) }
+            trainer.recorders[recording.name] = { t, values in try TaskRecords.store(recording.name, task: t, values: values, regions: regions, at: path) }
         }
-        let reporter = ProgressReporter(console: console, quiet: quiet, label: label, sequence: tasks, options: options)
+        let reporter = ProgressReporter(console: console, quiet: quiet, label: label, sequence: tasks,
+                                        epochImages: try tasks.tasks.indices.map { try trainer.epochSize(task: $0).examples })
         var lastCheckpoint: String? = saved == nil ? nil : checkpointPath
         let clock = ContinuousClock()
         let trainingStart = clock.now

@@ -36,14 +36,20 @@ public final class EWC: ContinualMethod {
     private var fisherSum: [Float]?
     private var fisherAnchorSum: [Float]?
 
-    public init(options: EWCOptions, trainer: ContinualTrainer) { self.options = options }
+    /// The Fisher of each task, at its end.
+    private let estimator: ImportanceEstimator
+
+    public init(options: EWCOptions, trainer: ContinualTrainer) throws {
+        self.options = options
+        estimator = try ImportanceEstimator(trainer: trainer)
+    }
 
     /// The fused update's penalty gradient is 2·strength·Ω(θ−θ*); EWC's is λF(θ−θ*).
     public var penaltyStrength: Float { options.lambda / 2 }
 
     public func consolidate(afterTask t: Int, trainer: ContinualTrainer) throws {
         let backend = trainer.backend, state = trainer.state
-        let fisher = try backend.download(try trainer.fisherDiagonal(task: t, samples: options.samples).values)
+        let fisher = try backend.download(try estimator.fisherDiagonal(task: t, samples: options.samples).values)
         let theta = try backend.download(state.theta)
         var sum = fisherSum ?? [Float](repeating: 0, count: theta.count)
         var anchorSum = fisherAnchorSum ?? [Float](repeating: 0, count: theta.count)
@@ -64,13 +70,15 @@ public final class EWC: ContinualMethod {
     /// θ*_t are not kept, because the penalty's gradient depends on them only through these sums.
     public func checkpointArrays() throws -> [String: [Float]] {
         guard let fisherSum, let fisherAnchorSum else { return [:] }
-        return ["ewc.fisherSum": fisherSum, "ewc.fisherAnchorSum": fisherAnchorSum]
+        return [Self.checkpointArrayNames[0]: fisherSum, Self.checkpointArrayNames[1]: fisherAnchorSum]
     }
+
+    public static let checkpointArrayNames = ["ewc.fisherSum", "ewc.fisherAnchorSum"]
 
     public func restore(arrays: [String: [Float]], completedTasks: Int, parameterCount: Int) throws {
         guard completedTasks > 0 else { fisherSum = nil; fisherAnchorSum = nil; return }
-        fisherSum = try checkpointArray(arrays, "ewc.fisherSum", count: parameterCount)
-        fisherAnchorSum = try checkpointArray(arrays, "ewc.fisherAnchorSum", count: parameterCount)
+        fisherSum = try checkpointArray(arrays, Self.checkpointArrayNames[0], count: parameterCount)
+        fisherAnchorSum = try checkpointArray(arrays, Self.checkpointArrayNames[1], count: parameterCount)
     }
 
     public static func label(_ options: EWCOptions) -> String { "ewc (λ=\(HyperValues.format(options.value("lambda")!)))" }

@@ -71,12 +71,13 @@ public final class LwF: ContinualMethod {
         }
     }
 
-    public func addToLogitGradient(task t: Int, batch: TrainingBatch, indices: Tensor, logits: Tensor, dLogits: Tensor,
+    /// Distils on the rows of task t's training split (the outputs were recorded on them).
+    public func addToLogitGradient(task t: Int, part: BatchPart, indices: Tensor, logits: Tensor, dLogits: Tensor,
                                    trainer: ContinualTrainer) throws {
-        guard batch.task == t, recordedRows > 0 else { return }
+        guard part.source.task == t, part.source.origin == .trainingSplit, recordedRows > 0 else { return }
         for head in earlierHeads {
             try trainer.backend.distillation(
-                logits: logits, targets: recorded, indices: indices, batch: batch.rows, units: trainer.sequence.outputUnits,
+                logits: logits, targets: recorded, indices: indices, batch: part.rows, units: trainer.sequence.outputUnits,
                 targetRows: recordedRows, unitStart: head.lowerBound, unitCount: head.count,
                 temperature: options.temperature, weight: options.lambda, losses: losses, dLogits: dLogits)
         }

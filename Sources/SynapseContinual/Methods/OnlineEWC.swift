@@ -37,14 +37,20 @@ public final class OnlineEWC: ContinualMethod {
     public static let summary = "online EWC: one running Fisher F ← γF + F_task, anchored at the latest θ"
     let options: OnlineEWCOptions
 
-    public init(options: OnlineEWCOptions, trainer: ContinualTrainer) { self.options = options }
+    /// The Fisher of each task, at its end.
+    private let estimator: ImportanceEstimator
+
+    public init(options: OnlineEWCOptions, trainer: ContinualTrainer) throws {
+        self.options = options
+        estimator = try ImportanceEstimator(trainer: trainer)
+    }
 
     /// The fused update's penalty gradient is 2·strength·Ω(θ−θ*); this penalty's is λF(θ−θ*).
     public var penaltyStrength: Float { options.lambda / 2 }
 
     public func consolidate(afterTask t: Int, trainer: ContinualTrainer) throws {
         let backend = trainer.backend, state = trainer.state
-        let fisher = try backend.download(try trainer.fisherDiagonal(task: t, samples: options.samples).values)
+        let fisher = try backend.download(try estimator.fisherDiagonal(task: t, samples: options.samples).values)
         var running = try backend.download(state.bigOmega)
         for k in 0..<running.count { running[k] = options.gamma * running[k] + fisher[k] }
         try backend.upload(running, to: state.bigOmega)

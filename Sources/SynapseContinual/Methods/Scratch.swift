@@ -13,6 +13,9 @@ public final class Scratch: ContinualMethod {
     public static let summary = "a fresh network and optimizer for every task"
     public init(options: NoOptions, trainer: ContinualTrainer) {}
     public var penaltyStrength: Float { 0 }
+    /// After the last task only the last task's network is left: what measures scratch is each
+    /// task's accuracy right after its own training.
+    public static var measuredWhenLearned: Bool { true }
 
     public func prepare(task t: Int, trainer: ContinualTrainer) throws {
         guard t > 0 else { return }

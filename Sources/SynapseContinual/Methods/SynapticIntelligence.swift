@@ -45,12 +45,25 @@ public final class SynapticIntelligence: ContinualMethod {
 
     public var penaltyStrength: Float { options.c }
 
+    /// ω at each task's end, before consolidation (`--record-omega`), over the whole parameter
+    /// buffer: the synapse-dynamics figure of the paper, the correlation of ω between tasks per layer.
+    public static let omega = TaskRecording(
+        name: "omega", flag: "record-omega",
+        help: "Record SI's ω at each task's end, before consolidation (DIR/<run>.omega.safetensors), and draw the synapse-dynamics figure (DIR/synapse-dynamics.svg: the correlation of ω between tasks per layer, one panel per c; e.g. --method si --c 0,0.1).",
+        figure: .init(file: "synapse-dynamics", title: "correlation of ω between tasks, per layer"))
+
+    public static var recordings: [TaskRecording] { [omega] }
+
     public func consolidate(afterTask t: Int, trainer: ContinualTrainer) throws {
-        if let observe = trainer.taskOmegaObserver {
-            try observe(t, try trainer.backend.download(trainer.state.smallOmega))
-        }
+        try trainer.record(Self.omega.name, task: t) { try trainer.backend.download(trainer.state.smallOmega) }
         try trainer.backend.siConsolidate(trainer.state, xi: options.xi)
     }
 
     public static func label(_ options: SIOptions) -> String { "si (c=\(HyperValues.format(SIOptions.parameters[0].value(in: options))))" }
+
+    /// A run with c > 0 consolidates; c = 0 is the same path integral without consolidation.
+    public static func figurePanelTitle(_ options: SIOptions) -> String {
+        let c = SIOptions.parameters[0].value(in: options)
+        return c > 0 ? "with consolidation (c = \(HyperValues.format(c)))" : "without consolidation (c = 0)"
+    }
 }

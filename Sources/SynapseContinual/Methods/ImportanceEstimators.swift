@@ -1,6 +1,6 @@
-// The importance estimates the methods share: the diagonal Fisher (EWC, online EWC) and the MAS
-// importance, both at the current θ of a trainer, from a seeded sample of a task's training
-// examples. Host waits here are fine: they run once per task, at its end.
+// The importance estimates of the penalty methods, at the current θ of a trainer, from a seeded
+// sample of a task's training examples: the sampling and the diagonal Fisher (EWC, online EWC)
+// here, the MAS importance in MAS.swift. Host waits here are fine: they run once per task, at its end.
 
 import Foundation
 import SynapseEngine
@@ -15,11 +15,33 @@ public struct ImportanceEstimate {
     public let drawnLabels: [Int32]
 }
 
-extension ContinualTrainer {
+/// Estimates a per-parameter importance of a task for a method that keeps one (made in the method's
+/// `init`): it owns the sample buffers and the result array.
+public final class ImportanceEstimator {
+    /// The trainer whose network, θ and data are used (it owns the method that owns this estimator).
+    unowned let trainer: ContinualTrainer
+    /// int32: examples chosen for an estimate, and the labels drawn for the Fisher (grown to the
+    /// sample count needed).
+    var sampleIndices: Tensor
+    var sampleLabels: Tensor
+    /// float32 [parameterCount]: the latest estimate.
+    let values: Tensor
+
+    /// Buffers for `trainer`'s network.
+    public init(trainer: ContinualTrainer) throws {
+        self.trainer = trainer
+        let backend = trainer.backend
+        sampleIndices = Tensor(storage: try backend.allocate(.int32, count: 1), shape: [1])
+        sampleLabels = Tensor(storage: try backend.allocate(.int32, count: 1), shape: [1])
+        let p = trainer.network.parameterCount
+        values = Tensor(storage: try backend.allocate(.float32, count: max(p, 1)), shape: [p])
+    }
+
     /// Chooses min(count, train size) training examples of task t, seeded by (seed, purpose, t).
     func chooseSamples(task t: Int, count: Int, purpose: RandomPurpose) throws -> [Int32] {
-        let n = data.train[t].count
-        let chosen = Array(CounterRandom(seed: options.seed, purpose: purpose, task: t, epoch: 0).permutation(n).prefix(min(count, n)))
+        let backend = trainer.backend
+        let n = trainer.data.train[t].count
+        let chosen = Array(CounterRandom(seed: trainer.options.seed, purpose: purpose, task: t, epoch: 0).permutation(n).prefix(min(count, n)))
         if sampleIndices.count < chosen.count {
             sampleIndices = Tensor(storage: try backend.allocate(.int32, count: chosen.count), shape: [chosen.count])
             sampleLabels = Tensor(storage: try backend.allocate(.int32, count: chosen.count), shape: [chosen.count])
@@ -34,10 +56,12 @@ extension ContinualTrainer {
     /// Dropout is off (evaluation mode): the deterministic network is the model being protected.
     public func fisherDiagonal(task t: Int, samples: Int) throws -> ImportanceEstimate {
         let chosen = try chooseSamples(task: t, count: samples, purpose: .fisherSamples)
+        let (backend, network, data, sequence) = (trainer.backend, trainer.network, trainer.data, trainer.sequence)
+        let (maxBatch, dLogits, losses) = (trainer.maxBatch, trainer.dLogits, trainer.losses)
         let split = data.train[t]
         let live = sequence.units(ofTask: t)
         let units = sequence.outputUnits
-        let draws = CounterRandom(seed: options.seed, purpose: .fisherLabels, task: t, epoch: 0)
+        let draws = CounterRandom(seed: trainer.options.seed, purpose: .fisherLabels, task: t, epoch: 0)
         // 1. The predictive distributions, a chunk at a time (host waits are fine at task end).
         var drawn: [Int32] = []
         var start = 0
@@ -63,7 +87,7 @@ extension ContinualTrainer {
         }
         try backend.upload(drawn, to: sampleLabels.view(at: 0, shape: [drawn.count]))
         // 2. Per-example gradients of −log p(y|x), squared and averaged.
-        try backend.fill(taskImportance, value: 0)
+        try backend.fill(values, value: 0)
         let one = dLogits.leadingRows(1)
         for s in 0..<chosen.count {
             try backend.gatherRows(split.pixels, indices: sampleIndices.view(at: s, shape: [1]), rows: 1,
@@ -73,30 +97,9 @@ extension ContinualTrainer {
                                             units: units, unitStart: live.lowerBound, unitCount: live.count,
                                             losses: losses, dLogits: one)
             try network.backward(dLogits: one, batch: 1, step: 0)
-            try backend.accumulate(network.gradients, into: taskImportance, scale: 1 / Float(chosen.count), transform: .square)
+            try backend.accumulate(network.gradients, into: values, scale: 1 / Float(chosen.count), transform: .square)
         }
-        return ImportanceEstimate(values: taskImportance, sampleIndices: chosen, drawnLabels: drawn)
+        return ImportanceEstimate(values: values, sampleIndices: chosen, drawnLabels: drawn)
     }
 
-    /// MAS importance of task t at the current θ: mean over `samples` examples of
-    /// |∂‖f(x)‖²/∂θ|, f = the logits of task t's live units (dropout off). Built from backend ops:
-    /// dLogits = 2·f on the live units, 0 elsewhere, back-propagated one example at a time.
-    public func masImportance(task t: Int, samples: Int) throws -> ImportanceEstimate {
-        let chosen = try chooseSamples(task: t, count: samples, purpose: .masSamples)
-        let split = data.train[t]
-        let live = sequence.units(ofTask: t)
-        try backend.fill(taskImportance, value: 0)
-        let one = dLogits.leadingRows(1)
-        for s in 0..<chosen.count {
-            try backend.gatherRows(split.pixels, indices: sampleIndices.view(at: s, shape: [1]), rows: 1,
-                                   rowLength: sequence.imageSize, scale: 1.0 / 255.0, into: network.input)
-            let logits = try network.forward(batch: 1, training: false, step: 0)
-            try backend.fill(one, value: 0)
-            try backend.accumulate(logits.view(at: live.lowerBound, shape: [live.count]),
-                                   into: one.view(at: live.lowerBound, shape: [live.count]), scale: 2, transform: .identity)
-            try network.backward(dLogits: one, batch: 1, step: 0)
-            try backend.accumulate(network.gradients, into: taskImportance, scale: 1 / Float(chosen.count), transform: .absolute)
-        }
-        return ImportanceEstimate(values: taskImportance, sampleIndices: chosen, drawnLabels: [])
-    }
 }
