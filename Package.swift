@@ -2,17 +2,7 @@
 import PackageDescription
 
 // Synapse: continual learning with Synaptic Intelligence on OpenCL devices.
-// Module map (one concern each):
-//   SynapseEngine      backend-neutral: tensors, the Backend protocol, layers, models, Adam/SI state layout
-//   SynapseReference   the pure-Swift backend: the definition of every op
-//   SynapseOpenCL      the OpenCL backend (the only importer of COpenCL); kernels embedded from Kernels/;
-//                      its tile tuner checks candidates against SynapseReference
-//   SynapseContinual   SI and the baselines, the task trainer, continual-learning metrics
-//   SynapseData        CIFAR-10/100 and IDX readers, task builders
-//   SynapseChecks      kernel-vs-reference checks shared by tests, synapse-check and synapse-bench
-//   SynapseCLI         what the executables share: device choice, options, result files
-//   SynapseMPI         Open MPI for sweeps over ranks and data-parallel training (the only importer
-//                      of CMPI); built only with the MPI trait: `swift build --traits MPI`
+// The module map (what each target is for and what it depends on) is docs/architecture.md.
 
 let package = Package(
     name: "Synapse",

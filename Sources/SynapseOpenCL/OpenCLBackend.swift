@@ -1,5 +1,5 @@
 // The OpenCL backend: one device, one context, one in-order queue. Every op enqueues kernels
-// and returns; only downloads and `synchronize` wait. Kernels live in Kernels/ (one op per file).
+// and returns; only downloads and `synchronize` wait. Kernels live in Kernels/ (one file per op, with the helper kernels it launches).
 import COpenCL
 import Foundation
 import SynapseEngine

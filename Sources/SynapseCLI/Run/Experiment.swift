@@ -8,7 +8,7 @@
 //   train   for each run (method × seed, × value for a test-set sweep): build the protocol's network
 //           and its trainer, then task after task train → consolidate → evaluate → checkpoint →
 //           write the run's JSON (SynapseContinual); each run is `perform`, one SweepRun in, one file out
-//   finish  gathered from the files on disk: summary.csv, accuracy.svg (± SEM over seeds), the table on stdout
+//   finish  from the reports kept as each run wrote its file (rank 0 of a job: every rank's): summary.csv, accuracy.svg (± SEM over seeds), the table on stdout
 //
 // Under mpirun (a build with the MPI trait) the runs are shared out over the ranks through a job
 // queue served by rank 0, which gathers every result and writes the summary; with --data-parallel
