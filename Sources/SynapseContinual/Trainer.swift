@@ -44,11 +44,11 @@ public final class ContinualTrainer {
     /// θ (the network's parameters), θ*, Ω, ω, Adam m and v.
     public let state: ParameterState
     /// Everything measured so far (rows for the finished tasks).
-    public private(set) var result: ContinualResult
+    public internal(set) var result: ContinualResult
     /// Training steps taken in the whole run (keys the dropout masks).
-    public private(set) var globalStep = 0
+    public internal(set) var globalStep = 0
     /// Adam's step count t since the last reset (the next update uses t + 1).
-    public private(set) var adamStep = 0
+    public internal(set) var adamStep = 0
     /// The method being trained (made from `options.methodOptions`; tests may put in a method of
     /// their own, through `@testable import`).
     public internal(set) var method: (any ContinualMethod)!
@@ -67,21 +67,21 @@ public final class ContinualTrainer {
         }
     }
     /// The ranks taking part (1 when training alone).
-    private var ranks: (rank: Int, size: Int) { dataParallel.map { ($0.rank, $0.size) } ?? (0, 1) }
+    var ranks: (rank: Int, size: Int) { dataParallel.map { ($0.rank, $0.size) } ?? (0, 1) }
 
     let data: DeviceTasks
     let maxBatch: Int
     /// int32: the current epoch's index array (`EpochSchedule.order`), grown to the longest epoch so far.
     private var batchIndices: Tensor?
     /// int32: 0, 1, 2, ... (evaluation reads the splits in order).
-    private let identityIndices: Tensor
+    let identityIndices: Tensor
     /// The training step (public so that a benchmark can time exactly this step).
     public let trainingStep: TrainingStep
     /// Scratch shared with the training step (evaluation, importances and `meanLoss` reuse it).
     var labels: Tensor { trainingStep.labels }
     var losses: Tensor { trainingStep.losses }
     var dLogits: Tensor { trainingStep.dLogits }
-    private let lossSum: Tensor
+    let lossSum: Tensor
     /// float32 [2 × the most steps of any epoch so far]: element 2i holds the summed loss of step i of
     /// the current epoch (nats), so a non-finite loss can be traced to its exact step; element
     /// 2i + 1 holds the `stateHealth` flags taken after step i at every loss read (0 elsewhere),
@@ -95,7 +95,7 @@ public final class ContinualTrainer {
     /// within one short stretch of an epoch.
     static let divergenceCheckInterval = 32
     /// float32 [2·tasks]: correct counts, task-incremental then class-incremental for each task.
-    private let counters: Tensor
+    let counters: Tensor
 
     /// Builds the network (`layers` must end in `.output(units: sequence.outputUnits)`), uploads
     /// every task's data once and sets θ* ← θ, ω ← 0, Ω ← 0.
@@ -386,183 +386,8 @@ public final class ContinualTrainer {
         if !keepingStepCount { adamStep = 0 }
     }
 
-    // MARK: Evaluation
-
-    /// Accuracy of every evaluated task j on its test split at the current θ (dropout off):
-    /// task-incremental (argmax over task j's units) and class-incremental (argmax over the units
-    /// of tasks 0...t; nil for j > t in multi-head mode). The evaluated tasks are every task, or
-    /// with `EvaluatedTasks.seen` tasks 0...t only (shorter rows). One host wait for all tasks.
-    public func evaluate(afterTask t: Int) throws -> (taskIncremental: [Double], classIncremental: [Double?]) {
-        try backend.fill(counters, value: 0)
-        let (rank, size) = ranks
-        let seen = sequence.unitsSeen(throughTask: t)
-        let evaluated = options.evaluatedTasks == .seen ? min(t + 1, sequence.count) : sequence.count
-        func classDefined(_ j: Int) -> Bool { sequence.headMode == .singleHead || j <= t }
-        for j in 0..<evaluated {
-            let split = data.test[j]
-            let own = sequence.units(ofTask: j)
-            let mine = size > 1 ? BatchShare.slice(of: split.count, rank: rank, size: size) : .whole(split.count)
-            try forEachInferenceBatch(of: split, rows: mine.first..<(mine.first + mine.count)) { logits, rows in
-                try backend.countCorrect(logits: logits, labels: labels, batch: rows, units: sequence.outputUnits,
-                                         unitStart: own.lowerBound, unitCount: own.count,
-                                         counter: counters.view(at: 2 * j, shape: [1]))
-                if classDefined(j) {
-                    try backend.countCorrect(logits: logits, labels: labels, batch: rows, units: sequence.outputUnits,
-                                             unitStart: seen.lowerBound, unitCount: seen.count,
-                                             counter: counters.view(at: 2 * j + 1, shape: [1]))
-                }
-            }
-        }
-        var counts = try backend.download(counters)
-        try dataParallel?.allreduceSum(&counts)   // each rank counted its slice of every test split
-        let taskIncremental = (0..<evaluated).map { Double(counts[2 * $0]) / Double(data.test[$0].count) }
-        let classIncremental = (0..<evaluated).map { j -> Double? in
-            classDefined(j) ? Double(counts[2 * j + 1]) / Double(data.test[j].count) : nil
-        }
-        return (taskIncremental, classIncremental)
-    }
-
-    /// Which split `meanLoss` reads.
-    public enum Split { case train, test }
-
-    /// Mean cross-entropy of task t over a whole split at the current θ, dropout off (nats per example).
-    public func meanLoss(task t: Int, split which: Split) throws -> Double {
-        let split = which == .train ? data.train[t] : data.test[t]
-        let live = sequence.units(ofTask: t)
-        try backend.fill(lossSum, value: 0)
-        try forEachInferenceBatch(of: split) { logits, rows in
-            try backend.softmaxCrossEntropy(logits: logits, labels: labels, batch: rows, units: sequence.outputUnits,
-                                            unitStart: live.lowerBound, unitCount: live.count,
-                                            losses: losses, dLogits: dLogits.leadingRows(rows))
-            try backend.accumulateSum(losses, count: rows, into: lossSum)
-        }
-        return Double(try backend.download(lossSum)[0]) / Double(split.count)
-    }
-
-    /// Walks rows `range` of `split` in order (all of them when nil), `maxBatch` rows at a time (the
-    /// last batch may be smaller): gathers the rows (pixels/255) and their labels into `labels`, runs
-    /// the forward pass with dropout off and hands `body` the logits and the row count. Only
-    /// enqueues; no host wait.
-    func forEachInferenceBatch(of split: DeviceSplit, rows range: Range<Int>? = nil,
-                               _ body: (_ logits: Tensor, _ rows: Int) throws -> Void) throws {
-        let range = range ?? 0..<split.count
-        var start = range.lowerBound
-        while start < range.upperBound {
-            let rows = min(maxBatch, range.upperBound - start)
-            let indices = identityIndices.view(at: start, shape: [rows])
-            try backend.gatherRows(split.pixels, indices: indices, rows: rows, rowLength: sequence.imageSize,
-                                   scale: 1.0 / 255.0, into: network.input)
-            try backend.gatherLabels(split.labels, indices: indices, rows: rows, into: labels)
-            let logits = try network.forward(batch: rows, training: false, step: 0)
-            try body(logits, rows)
-            start += rows
-        }
-    }
-
-    // MARK: Data-parallel agreement
-
-    /// Data-parallel only: every rank compares a digest of its whole checkpointed state (θ, θ*, Ω,
-    /// ω, Adam m and v, the method's arrays) with rank 0's; any difference stops every rank with an error naming the ranks that differ.
-    /// - Throws: `ContinualError.mismatch` on every rank when any rank's state differs.
-    public func checkRanksAgree(afterTask t: Int) throws {
-        guard let communicator = dataParallel, communicator.size > 1 else { return }
-        // Everything a checkpoint holds: θ, θ*, Ω, ω, Adam m and v, and the method's own arrays.
-        let saved = try captureState()
-        let mine = stateDigest(saved.arrays.keys.sorted().map { saved.arrays[$0]! })
-        var reference = (0..<8).map { UInt8(truncatingIfNeeded: mine >> (8 * $0)) }
-        try communicator.broadcast(&reference, root: 0)
-        let rankZero = reference.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * $1.offset) }
-        var differs = [Float](repeating: 0, count: communicator.size)
-        differs[communicator.rank] = mine == rankZero ? 0 : 1
-        try communicator.allreduceSum(&differs)
-        let bad = differs.indices.filter { differs[$0] != 0 }
-        guard bad.isEmpty else {
-            throw ContinualError.mismatch("data-parallel ranks disagree after task \(t + 1): rank(s) \(bad.map(String.init).joined(separator: ", ")) "
-                                          + "hold a different θ, θ*, Ω, ω or Adam state than rank 0 (state digest \(String(rankZero, radix: 16)) on rank 0)")
-        }
-    }
-
-    // MARK: Resumability
-
-    /// The complete state after a finished task: enough to continue the run exactly (shuffles,
-    /// dropout and Fisher labels are pure functions of (seed, task, epoch, step), so counters suffice).
-    ///
-    /// Arrays (float32, `parameterCount` each): "theta", "anchor", "importance", "omega", "adam.m",
-    /// "adam.v", and the method's own (`ContinualMethod.checkpointArrays`, e.g. EWC's Fisher sums).
-    /// Counters: "completedTasks", "globalStep", "adamStep".
-    public func captureState() throws -> TrainerState {
-        var arrays: [String: [Float]] = [
-            "theta": try backend.download(state.theta),
-            "anchor": try backend.download(state.anchor),
-            "importance": try backend.download(state.bigOmega),
-            "omega": try backend.download(state.smallOmega),
-            "adam.m": try backend.download(state.m),
-            "adam.v": try backend.download(state.v),
-        ]
-        for (name, values) in try method.checkpointArrays() {
-            guard arrays[name] == nil else { throw ContinualError.badState("the method's array '\(name)' clashes with the trainer's") }
-            arrays[name] = values
-        }
-        return TrainerState(arrays: arrays,
-                            counters: ["completedTasks": completedTasks, "globalStep": globalStep, "adamStep": adamStep],
-                            result: result)
-    }
-
-    /// Restores a state captured by `captureState` (same tasks, network and options); `run` then
-    /// continues with task `completedTasks`.
-    public func restore(_ saved: TrainerState) throws {
-        // Counters, result rows, array sizes and health, against this run (throws the first misfit).
-        try SavedStateCheck.validate(saved, for: SavedStateCheck.Run(
-            options: options, taskNames: result.taskNames,
-            stepsPerEpoch: try sequence.tasks.indices.map { try epochSize(task: $0).steps },
-            parameterCount: network.parameterCount))
-        let p = network.parameterCount
-        func array(_ name: String) throws -> [Float] { try checkpointArray(saved.arrays, name, count: p) }
-        func counter(_ name: String) throws -> Int {
-            guard let value = saved.counters[name] else { throw ContinualError.badState("counter '\(name)' is missing") }
-            return value
-        }
-        let completed = try counter("completedTasks")
-        let names = ["theta": state.theta, "anchor": state.anchor, "importance": state.bigOmega,
-                     "omega": state.smallOmega, "adam.m": state.m, "adam.v": state.v]
-        var loaded: [(Tensor, [Float])] = []
-        for (name, tensor) in names { loaded.append((tensor, try array(name))) }
-        let steps = (try counter("globalStep"), try counter("adamStep"))
-        // The method's state is restored into a fresh instance first, so a failure leaves this trainer as it was.
-        let restored = try options.method.implementation.make(options.methodOptions, trainer: self)
-        try restored.restore(arrays: saved.arrays, completedTasks: completed, parameterCount: p)
-        for (tensor, values) in loaded { try backend.upload(values, to: tensor) }
-        method = restored
-        (globalStep, adamStep) = steps
-        result = saved.result
-    }
-
     private func seconds(_ duration: Duration) -> Double {
         let parts = duration.components
         return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
-    }
-}
-
-/// The array `name` of a saved state, checked to hold `count` values.
-func checkpointArray(_ arrays: [String: [Float]], _ name: String, count: Int) throws -> [Float] {
-    guard let values = arrays[name] else { throw ContinualError.badState("array '\(name)' is missing") }
-    guard values.count == count else {
-        throw ContinualError.badState("array '\(name)' has \(values.count) values, the network has \(count) parameters")
-    }
-    return values
-}
-
-/// A trainer's complete state between tasks, as named arrays and counters (see `captureState`).
-public struct TrainerState: Codable, Sendable {
-    /// Named float32 arrays (see `ContinualTrainer.captureState`).
-    public var arrays: [String: [Float]]
-    /// Named counters: "completedTasks", "globalStep", "adamStep".
-    public var counters: [String: Int]
-    /// The result so far (its options identify the run).
-    public var result: ContinualResult
-
-    /// A state from its parts.
-    public init(arrays: [String: [Float]], counters: [String: Int], result: ContinualResult) {
-        self.arrays = arrays; self.counters = counters; self.result = result
     }
 }
