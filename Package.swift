@@ -14,6 +14,9 @@ import PackageDescription
 //   SynapseMPI         Open MPI for sweeps over ranks and data-parallel training (the only importer
 //                      of CMPI); built only with the MPI trait: `swift build --traits MPI`
 
+// Swift 6 language mode (complete concurrency checking), target by target.
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
 let package = Package(
     name: "Synapse",
     products: [
@@ -47,7 +50,7 @@ let package = Package(
         .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["embed-kernels"]),
 
         // MARK: Libraries
-        .target(name: "SynapseEngine"),
+        .target(name: "SynapseEngine", swiftSettings: swift6),
         .target(name: "SynapseReference", dependencies: ["SynapseEngine"]),
         .target(name: "SynapseOpenCL", dependencies: ["SynapseEngine", "SynapseReference", "COpenCL"],
                 plugins: ["EmbedKernels"]),
