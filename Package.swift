@@ -51,13 +51,13 @@ let package = Package(
 
         // MARK: Libraries
         .target(name: "SynapseEngine", swiftSettings: swift6),
-        .target(name: "SynapseReference", dependencies: ["SynapseEngine"]),
+        .target(name: "SynapseReference", dependencies: ["SynapseEngine"], swiftSettings: swift6),
         .target(name: "SynapseOpenCL", dependencies: ["SynapseEngine", "SynapseReference", "COpenCL"],
                 plugins: ["EmbedKernels"]),
         .target(name: "SynapseContinual", dependencies: ["SynapseEngine", "SynapseData"]),
-        .target(name: "SynapseData", dependencies: ["CZlib"]),
+        .target(name: "SynapseData", dependencies: ["CZlib"], swiftSettings: swift6),
         .target(name: "SynapseMPI", dependencies: ["SynapseContinual", "CMPI"]),
-        .target(name: "SynapseChecks", dependencies: ["SynapseEngine", "SynapseReference"]),
+        .target(name: "SynapseChecks", dependencies: ["SynapseEngine", "SynapseReference"], swiftSettings: swift6),
         .target(name: "SynapseCLI", dependencies: [
             "SynapseEngine", "SynapseReference", "SynapseOpenCL", "SynapseContinual", "SynapseData",
             .target(name: "SynapseMPI", condition: .when(traits: ["MPI"])),
