@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "SynapseEngine", swiftSettings: swift6),
         .target(name: "SynapseReference", dependencies: ["SynapseEngine"], swiftSettings: swift6),
         .target(name: "SynapseOpenCL", dependencies: ["SynapseEngine", "SynapseReference", "COpenCL"],
-                plugins: ["EmbedKernels"]),
+                swiftSettings: swift6, plugins: ["EmbedKernels"]),
         .target(name: "SynapseContinual", dependencies: ["SynapseEngine", "SynapseData"]),
         .target(name: "SynapseData", dependencies: ["CZlib"], swiftSettings: swift6),
         .target(name: "SynapseMPI", dependencies: ["SynapseContinual", "CMPI"]),
