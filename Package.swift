@@ -56,7 +56,7 @@ let package = Package(
                 swiftSettings: swift6, plugins: ["EmbedKernels"]),
         .target(name: "SynapseContinual", dependencies: ["SynapseEngine", "SynapseData"]),
         .target(name: "SynapseData", dependencies: ["CZlib"], swiftSettings: swift6),
-        .target(name: "SynapseMPI", dependencies: ["SynapseContinual", "CMPI"]),
+        .target(name: "SynapseMPI", dependencies: ["SynapseContinual", "CMPI"], swiftSettings: swift6),
         .target(name: "SynapseChecks", dependencies: ["SynapseEngine", "SynapseReference"], swiftSettings: swift6),
         .target(name: "SynapseCLI", dependencies: [
             "SynapseEngine", "SynapseReference", "SynapseOpenCL", "SynapseContinual", "SynapseData",
