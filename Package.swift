@@ -46,7 +46,7 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev"])]),
 
         // MARK: Build tools (kernel embedding)
-        .executableTarget(name: "embed-kernels"),
+        .executableTarget(name: "embed-kernels", swiftSettings: swift6),
         .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["embed-kernels"]),
 
         // MARK: Libraries
@@ -68,7 +68,7 @@ let package = Package(
         .executableTarget(name: "cifar-split", dependencies: ["SynapseCLI"]),
         .executableTarget(name: "split-mnist", dependencies: ["SynapseCLI"]),
         .executableTarget(name: "permuted-mnist", dependencies: ["SynapseCLI"]),
-        .executableTarget(name: "synapse-check", dependencies: ["SynapseCLI", "SynapseChecks"]),
+        .executableTarget(name: "synapse-check", dependencies: ["SynapseCLI", "SynapseChecks"], swiftSettings: swift6),
         .executableTarget(name: "synapse-bench", dependencies: ["SynapseCLI", "SynapseChecks"],
                           path: "Benchmarks/synapse-bench"),
 
