@@ -60,8 +60,9 @@ public struct Method: Hashable, Codable, Sendable, CustomStringConvertible {
 
 /// The registry: one line per method. The order is the order of `Method.allCases` (help, tests).
 public enum MethodRegistry {
-    /// Every method, one line each.
-    public static let all: [any ContinualMethod.Type] = [
+    /// Every method, one line each. Computed, not a stored `let`: metatypes of a protocol that
+    /// is not `SendableMetatype` (Swift 6.2; the tools version is 6.1) are not Sendable globals.
+    public static var all: [any ContinualMethod.Type] { [
         SynapticIntelligence.self,
         FineTune.self,
         Scratch.self,
@@ -70,7 +71,7 @@ public enum MethodRegistry {
         OnlineEWC.self,
         MAS.self,
         LwF.self,
-    ]
+    ] }
 
     /// Every hyper-parameter any method declares, once per flag (first declaration wins for the
     /// text), with the methods that declare it.
