@@ -15,7 +15,7 @@ public enum HyperValueKind: String, Sendable {
 }
 
 /// One declared hyper-parameter: its flag, meaning, accepted range and how it is stored.
-public struct HyperParameter<Options>: @unchecked Sendable {
+public struct HyperParameter<Options>: Sendable {
     /// The command-line name without dashes (`c` for `--c`); also the JSON key.
     public let flag: String
     /// How it is written in text (`ξ`, `λ`).
@@ -28,14 +28,14 @@ public struct HyperParameter<Options>: @unchecked Sendable {
     public let accepted: String
     /// True when changing it leaves the paper's protocol (the published numbers no longer apply).
     public let partOfProtocol: Bool
-    let isValid: (Double) -> Bool
-    let get: (Options) -> Double
-    let set: (inout Options, Double) -> Void
+    let isValid: @Sendable (Double) -> Bool
+    let get: @Sendable (Options) -> Double
+    let set: @Sendable (inout Options, Double) -> Void
 
     /// A float32 hyper-parameter.
-    public static func real(_ flag: String, _ path: WritableKeyPath<Options, Float>, symbol: String, help: String,
+    public static func real(_ flag: String, _ path: WritableKeyPath<Options, Float> & Sendable, symbol: String, help: String,
                             accepted: String, partOfProtocol: Bool = false,
-                            valid: @escaping (Double) -> Bool) -> HyperParameter {
+                            valid: @escaping @Sendable (Double) -> Bool) -> HyperParameter {
         HyperParameter(flag: flag, symbol: symbol, help: help, kind: .real, accepted: accepted,
                        partOfProtocol: partOfProtocol, isValid: { $0.isFinite && valid($0) && Float($0).isFinite },
                        get: { Double("\($0[keyPath: path])") ?? Double($0[keyPath: path]) },
@@ -43,7 +43,7 @@ public struct HyperParameter<Options>: @unchecked Sendable {
     }
 
     /// An integer hyper-parameter in `range`.
-    public static func count(_ flag: String, _ path: WritableKeyPath<Options, Int>, symbol: String, help: String,
+    public static func count(_ flag: String, _ path: WritableKeyPath<Options, Int> & Sendable, symbol: String, help: String,
                              range: ClosedRange<Int>) -> HyperParameter {
         HyperParameter(flag: flag, symbol: symbol, help: help, kind: .count,
                        accepted: "an integer in \(range.lowerBound)...\(range.upperBound)", partOfProtocol: false,
