@@ -4,6 +4,9 @@ import PackageDescription
 // Synapse: continual learning with Synaptic Intelligence on OpenCL devices.
 // The module map (what each target is for and what it depends on) is docs/architecture.md.
 
+// Swift 6 language mode (complete concurrency checking), target by target.
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
 let package = Package(
     name: "Synapse",
     products: [
@@ -33,40 +36,43 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev"])]),
 
         // MARK: Build tools (kernel embedding)
-        .executableTarget(name: "embed-kernels"),
+        .executableTarget(name: "embed-kernels", swiftSettings: swift6),
         .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["embed-kernels"]),
 
         // MARK: Libraries
-        .target(name: "SynapseEngine"),
-        .target(name: "SynapseReference", dependencies: ["SynapseEngine"]),
+        .target(name: "SynapseEngine", swiftSettings: swift6),
+        .target(name: "SynapseReference", dependencies: ["SynapseEngine"], swiftSettings: swift6),
         .target(name: "SynapseOpenCL", dependencies: ["SynapseEngine", "SynapseReference", "COpenCL"],
-                plugins: ["EmbedKernels"]),
-        .target(name: "SynapseContinual", dependencies: ["SynapseEngine", "SynapseData"]),
-        .target(name: "SynapseData", dependencies: ["CZlib"]),
-        .target(name: "SynapseMPI", dependencies: ["SynapseContinual", "CMPI"]),
-        .target(name: "SynapseChecks", dependencies: ["SynapseEngine", "SynapseReference"]),
+                swiftSettings: swift6, plugins: ["EmbedKernels"]),
+        .target(name: "SynapseContinual", dependencies: ["SynapseEngine", "SynapseData"], swiftSettings: swift6),
+        .target(name: "SynapseData", dependencies: ["CZlib"], swiftSettings: swift6),
+        .target(name: "SynapseMPI", dependencies: ["SynapseContinual", "CMPI"], swiftSettings: swift6),
+        .target(name: "SynapseChecks", dependencies: ["SynapseEngine", "SynapseReference"], swiftSettings: swift6),
         .target(name: "SynapseCLI", dependencies: [
             "SynapseEngine", "SynapseReference", "SynapseOpenCL", "SynapseContinual", "SynapseData",
             .target(name: "SynapseMPI", condition: .when(traits: ["MPI"])),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], swiftSettings: swift6),
 
         // MARK: Executables (thin)
-        .executableTarget(name: "cifar-split", dependencies: ["SynapseCLI"]),
-        .executableTarget(name: "split-mnist", dependencies: ["SynapseCLI"]),
-        .executableTarget(name: "permuted-mnist", dependencies: ["SynapseCLI"]),
+        .executableTarget(name: "cifar-split", dependencies: ["SynapseCLI"], swiftSettings: swift6),
+        .executableTarget(name: "split-mnist", dependencies: ["SynapseCLI"], swiftSettings: swift6),
+        .executableTarget(name: "permuted-mnist", dependencies: ["SynapseCLI"], swiftSettings: swift6),
         .executableTarget(name: "synapse-check", dependencies: [
             "SynapseCLI", "SynapseChecks", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], swiftSettings: swift6),
         .executableTarget(name: "synapse-bench", dependencies: ["SynapseCLI", "SynapseChecks"],
-                          path: "Benchmarks/synapse-bench"),
+                          path: "Benchmarks/synapse-bench", swiftSettings: swift6),
 
         // MARK: Tests
-        .testTarget(name: "EngineTests", dependencies: ["SynapseEngine", "SynapseReference", "SynapseChecks"]),
-        .testTarget(name: "OpenCLTests", dependencies: ["SynapseOpenCL", "SynapseReference", "SynapseChecks"]),
-        .testTarget(name: "DataTests", dependencies: ["SynapseData"]),
-        .testTarget(name: "ContinualTests", dependencies: ["SynapseContinual", "SynapseData", "SynapseReference", "SynapseOpenCL"]),
-        .testTarget(name: "ExperimentTests", dependencies: ["SynapseCLI"]),
+        .testTarget(name: "EngineTests", dependencies: ["SynapseEngine", "SynapseReference", "SynapseChecks"],
+                    swiftSettings: swift6),
+        .testTarget(name: "OpenCLTests", dependencies: ["SynapseOpenCL", "SynapseReference", "SynapseChecks"],
+                    swiftSettings: swift6),
+        .testTarget(name: "DataTests", dependencies: ["SynapseData"], swiftSettings: swift6),
+        .testTarget(name: "ContinualTests", dependencies: ["SynapseContinual", "SynapseData", "SynapseReference", "SynapseOpenCL"],
+                    swiftSettings: swift6),
+        .testTarget(name: "ExperimentTests", dependencies: ["SynapseCLI"], swiftSettings: swift6),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -215,7 +215,7 @@ report.peakRssBytes = peakResidentBytes()
 print(report.table())
 print(report.summaryLine())
 // Progress goes to stderr unbuffered; flush the table first so logs that hold both stay in order.
-fflush(stdout)
+fflush(nil)   // every output stream: `stdout` is a C global Swift 6 will not read unguarded
 if let path = options.jsonPath {
     do {
         try report.json().write(to: URL(fileURLWithPath: path), options: .atomic)

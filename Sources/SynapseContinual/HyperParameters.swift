@@ -15,7 +15,7 @@ public enum HyperValueKind: String, Sendable {
 }
 
 /// One declared hyper-parameter: its flag, meaning, accepted range and how it is stored.
-public struct HyperParameter<Options>: @unchecked Sendable {
+public struct HyperParameter<Options>: Sendable {
     /// The command-line name without dashes (`c` for `--c`); also the JSON key.
     public let flag: String
     /// How it is written in text (`ξ`, `λ`).
@@ -28,17 +28,17 @@ public struct HyperParameter<Options>: @unchecked Sendable {
     public let accepted: String
     /// True when changing it leaves the paper's protocol (the published numbers no longer apply).
     public let partOfProtocol: Bool
-    let isValid: (Double) -> Bool
+    let isValid: @Sendable (Double) -> Bool
     /// For float32 values: whether `value` survives the conversion (finite, and not flushed to 0 or
     /// to a subnormal, whose reciprocal overflows); always true for counts.
-    let isRepresentable: (Double) -> Bool
-    let get: (Options) -> Double
-    let set: (inout Options, Double) -> Void
+    let isRepresentable: @Sendable (Double) -> Bool
+    let get: @Sendable (Options) -> Double
+    let set: @Sendable (inout Options, Double) -> Void
 
     /// A float32 hyper-parameter.
-    public static func real(_ flag: String, _ path: WritableKeyPath<Options, Float>, symbol: String, help: String,
+    public static func real(_ flag: String, _ path: WritableKeyPath<Options, Float> & Sendable, symbol: String, help: String,
                             accepted: String, partOfProtocol: Bool = false,
-                            valid: @escaping (Double) -> Bool) -> HyperParameter {
+                            valid: @escaping @Sendable (Double) -> Bool) -> HyperParameter {
         HyperParameter(flag: flag, symbol: symbol, help: help, kind: .real, accepted: accepted,
                        partOfProtocol: partOfProtocol, isValid: { $0.isFinite && valid($0) },
                        isRepresentable: Float32Range.holds,
@@ -47,7 +47,7 @@ public struct HyperParameter<Options>: @unchecked Sendable {
     }
 
     /// An integer hyper-parameter in `range`.
-    public static func count(_ flag: String, _ path: WritableKeyPath<Options, Int>, symbol: String, help: String,
+    public static func count(_ flag: String, _ path: WritableKeyPath<Options, Int> & Sendable, symbol: String, help: String,
                              range: ClosedRange<Int>) -> HyperParameter {
         HyperParameter(flag: flag, symbol: symbol, help: help, kind: .count,
                        accepted: "an integer in \(range.lowerBound)...\(range.upperBound)", partOfProtocol: false,

@@ -68,8 +68,9 @@ public enum MethodRegistry {
     /// The methods the tools run when `--method` is not given: SI and its lower bound, fine-tuning.
     public static let toolDefaults: [Method] = [.si, .finetune]
 
-    /// Every method, one line each.
-    public static let all: [any ContinualMethod.Type] = [
+    /// Every method, one line each. Computed, not a stored `let`: metatypes of a protocol that
+    /// is not `SendableMetatype` (Swift 6.2; the tools version is 6.1) are not Sendable globals.
+    public static var all: [any ContinualMethod.Type] { [
         SynapticIntelligence.self,
         FineTune.self,
         Scratch.self,
@@ -78,7 +79,7 @@ public enum MethodRegistry {
         OnlineEWC.self,
         MAS.self,
         LwF.self,
-    ]
+    ] }
 
     /// Every hyper-parameter any method declares, once per flag (first declaration wins for the
     /// text), with the methods that declare it.

@@ -8,18 +8,22 @@
 import CMPI
 import Foundation
 import SynapseContinual
+import Synchronization
 
 /// Rank 0's side: hands out jobs 0..<count to itself (directly) and to the other ranks (through
-/// the server thread), and collects every outcome.
-final class MPIJobServer: JobQueue {
+/// the server thread), and collects every outcome. Sendable: what the main thread and the
+/// server thread share is behind one `Mutex`.
+final class MPIJobServer: JobQueue, Sendable {
     private let world: MPIWorld
     private let count: Int
-    private let lock = NSLock()
-    private var handed = 0
-    private var outcomes: [Int: (rank: Int, outcome: JobOutcome)] = [:]
-    /// Jobs handed to other ranks whose outcome has not arrived.
-    private var outstanding = 0
-    private var serverError: Error?
+    private struct State {
+        var handed = 0
+        var outcomes: [Int: (rank: Int, outcome: JobOutcome)] = [:]
+        /// Jobs handed to other ranks whose outcome has not arrived.
+        var outstanding = 0
+        var serverError: Error?
+    }
+    private let state = Mutex(State())
     private let done = DispatchSemaphore(value: 0)
 
     /// How long the server thread sleeps when no message is waiting, in microseconds. Open MPI's
@@ -40,24 +44,25 @@ final class MPIJobServer: JobQueue {
     }
 
     private func take() -> Int? {
-        lock.lock(); defer { lock.unlock() }
-        guard handed < count else { return nil }
-        handed += 1
-        return handed - 1
+        state.withLock { state in
+            guard state.handed < count else { return nil }
+            state.handed += 1
+            return state.handed - 1
+        }
     }
 
     func next() throws -> Int? { take() }
 
     func finish(_ job: Int, _ outcome: JobOutcome) throws {
-        lock.lock(); defer { lock.unlock() }
-        outcomes[job] = (0, outcome)
+        state.withLock { $0.outcomes[job] = (0, outcome) }
     }
 
     func close() throws -> [Int: (rank: Int, outcome: JobOutcome)] {
         done.wait()
-        lock.lock(); defer { lock.unlock() }
-        if let serverError { throw serverError }
-        return outcomes
+        return try state.withLock { state in
+            if let serverError = state.serverError { throw serverError }
+            return state.outcomes
+        }
     }
 
     /// Answers requests and stores outcomes until every other rank has been told "no more" and
@@ -85,27 +90,25 @@ final class MPIJobServer: JobQueue {
                     }
                     let payload = Array(bytes[9...])
                     let outcome: JobOutcome = bytes[8] == 1 ? .done(payload) : .failed(String(decoding: payload, as: UTF8.self))
-                    lock.lock()
-                    outcomes[job] = (source, outcome)
-                    outstanding -= 1
-                    lock.unlock()
+                    state.withLock { state in
+                        state.outcomes[job] = (source, outcome)
+                        state.outstanding -= 1
+                    }
                 case .assign:
                     throw MPIError("job queue: rank 0 received a job assignment, which only rank 0 sends")
                 }
             }
         } catch {
-            lock.lock(); serverError = error; lock.unlock()
+            state.withLock { $0.serverError = error }
         }
     }
 
     private func outstandingCount() -> Int {
-        lock.lock(); defer { lock.unlock() }
-        return outstanding
+        state.withLock { $0.outstanding }
     }
 
     private func adjustOutstanding(_ delta: Int) {
-        lock.lock(); defer { lock.unlock() }
-        outstanding += delta
+        state.withLock { $0.outstanding += delta }
     }
 }
 

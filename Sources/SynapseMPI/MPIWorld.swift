@@ -13,6 +13,7 @@
 import CMPI
 import Foundation
 import SynapseContinual
+import Synchronization
 
 /// An MPI call that failed, with the call's name and MPI's own message.
 public struct MPIError: Error, CustomStringConvertible {
@@ -27,11 +28,18 @@ func check(_ code: Int32, _ call: String) throws {
     var text = [CChar](repeating: 0, count: Int(MPI_MAX_ERROR_STRING) + 1)
     var length: Int32 = 0
     MPI_Error_string(code, &text, &length)
-    throw MPIError("\(call) failed: \(String(cString: text)) (MPI error \(code))")
+    let message = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    throw MPIError("\(call) failed: \(message) (MPI error \(code))")
 }
 
 /// MPI_COMM_WORLD of this process, started by `start()`.
-public final class MPIWorld: Communicator {
+///
+/// Sendable by hand (rank 0's job server thread uses it beside the main thread): every stored
+/// property is immutable except `finalized`, which is atomic. The one non-Sendable property is
+/// the `MPI_Comm` handle of MPI_COMM_WORLD, never changed or freed; calling MPI on it from two
+/// threads is safe under MPI_THREAD_MULTIPLE, and under MPI_THREAD_SERIALIZED (the least `start()`
+/// accepts) because the main thread makes no MPI call while the server thread runs.
+public final class MPIWorld: Communicator, @unchecked Sendable {
     public let rank: Int
     public let size: Int
     /// This rank's index among the ranks on its own node, and how many ranks share the node
@@ -39,7 +47,7 @@ public final class MPIWorld: Communicator {
     public let localRank: Int
     public let localSize: Int
     private let world: MPI_Comm
-    private var finalized = false
+    private let finalized = Atomic(false)
 
     /// True when a launcher (mpirun, mpiexec, srun with PMIx or PMI2) started this process as
     /// one rank of a job: then the tools start MPI; otherwise they run alone, as without MPI.
@@ -79,8 +87,7 @@ public final class MPIWorld: Communicator {
 
     /// MPI_Finalize (once; later calls do nothing).
     public func finalize() {
-        guard !finalized else { return }
-        finalized = true
+        guard !finalized.exchange(true, ordering: .sequentiallyConsistent) else { return }
         MPI_Finalize()
     }
 

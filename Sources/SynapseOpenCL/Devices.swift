@@ -4,7 +4,12 @@ import Foundation
 import SynapseEngine
 
 /// One OpenCL device as enumerated at start-up: what a listing shows and what a backend opens.
-public struct OpenCLDevice: CustomStringConvertible {
+///
+/// Sendable by hand: every stored property is an immutable value. The two C handles are not
+/// Swift-Sendable pointers, but they are identifiers the ICD hands out once per process and never
+/// frees or changes (platforms and root devices are not reference-counted), and the OpenCL spec
+/// (1.1 and later) makes every API call that takes them thread-safe.
+public struct OpenCLDevice: CustomStringConvertible, @unchecked Sendable {
     /// Position in `OpenCLDevice.all()` (platforms in driver order, devices within each).
     public let index: Int
     public let name: String
@@ -136,9 +141,9 @@ public struct OpenCLDevice: CustomStringConvertible {
 }
 
 /// A `--device` text that names no device present. Typed, so that a tool can word it for its
-/// own output (one line, or with the full table) without taking a message apart. Sendable by
-/// hand: it holds immutable copies of what the driver reported.
-public struct DeviceNotFound: Error, CustomStringConvertible, @unchecked Sendable {
+/// own output (one line, or with the full table) without taking a message apart. It holds
+/// immutable copies of what the driver reported.
+public struct DeviceNotFound: Error, CustomStringConvertible, Sendable {
     /// The text as the user gave it.
     public let spec: String
     /// What was looked for, e.g. "OpenCL GPU device" or "device number 7 (valid: 0..<2)".

@@ -15,6 +15,7 @@ import COpenCL
 import Foundation
 import SynapseEngine
 import SynapseReference
+import Synchronization
 
 /// When the tuner times candidates.
 public enum TuningPolicy: String, Equatable, Sendable {
@@ -200,17 +201,14 @@ public struct TuningStatistics: Equatable, Sendable {
 /// Choices already made in this process, by cache key: backends opened later (tests open many)
 /// reuse them instead of timing again. The disk cache carries them across processes.
 private enum ProcessTuningMemo {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var choices: [String: [String: String]] = [:]
+    private static let choices = Mutex<[String: [String: String]]>([:])
 
     static func get(_ key: String) -> [String: String]? {
-        lock.lock(); defer { lock.unlock() }
-        return choices[key]
+        choices.withLock { $0[key] }
     }
 
     static func set(_ key: String, _ value: [String: String]) {
-        lock.lock(); defer { lock.unlock() }
-        choices[key] = value
+        choices.withLock { $0[key] = value }
     }
 }
 

@@ -84,7 +84,8 @@ let reference = ReferenceBackend()
 var failures = 0
 var checksRun = 0
 let start = Date()
-func run(_ checks: [OpCheck]) {
+// Top-level code runs on the main actor, and so does this (it counts into the globals above).
+@MainActor func run(_ checks: [OpCheck]) {
     for check in checks {
         let checkStart = Date()
         let result = check.run(on: backend, reference: reference)
@@ -93,7 +94,7 @@ func run(_ checks: [OpCheck]) {
         print(pad(result.op, 30) + pad(result.shape, 42) + pad(String(format: "%.3g", result.error), 12)
               + pad(String(format: "%.3g", result.tolerance), 12) + pad(result.passed ? "ok" : "MISMATCH", 10)
               + String(format: "%.2f", Date().timeIntervalSince(checkStart)))
-        fflush(stdout)
+        fflush(nil)   // every output stream: `stdout` is a C global Swift 6 will not read unguarded
         if let failure = result.failure { print("    error: \(failure)") }
     }
 }

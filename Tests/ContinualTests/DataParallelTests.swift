@@ -171,7 +171,7 @@ final class OutcomeBox<T>: @unchecked Sendable {
 }
 
 /// Runs `body` on `size` threads, one per rank of a `ThreadGroup`, and returns each rank's outcome.
-func onThreadRanks<T>(_ size: Int, _ body: @escaping (ThreadRank) throws -> T) -> [Result<T, Error>] {
+func onThreadRanks<T>(_ size: Int, _ body: @escaping @Sendable (ThreadRank) throws -> T) -> [Result<T, Error>] {
     let group = ThreadGroup(size: size)
     let box = OutcomeBox<T>()
     let done = DispatchGroup()

@@ -23,10 +23,10 @@ private struct Views {
 }
 
 /// One bad call: the op it calls, the argument at fault (which the message must name), and the call.
-private struct BadCall: CustomStringConvertible {
+private struct BadCall: CustomStringConvertible, Sendable {
     let op: String
     let argument: String
-    let call: (Views) throws -> Void
+    let call: @Sendable (Views) throws -> Void
     var description: String { "\(op) with a bad \(argument)" }
 }
 

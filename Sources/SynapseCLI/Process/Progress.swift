@@ -5,11 +5,11 @@ import Foundation
 import SynapseContinual
 
 /// Where the tools write human-readable lines. Tests capture them; the tools use stderr/stdout.
-public struct Console: @unchecked Sendable {
-    public var progress: (String) -> Void
-    public var output: (String) -> Void
+public struct Console: Sendable {
+    public var progress: @Sendable (String) -> Void
+    public var output: @Sendable (String) -> Void
 
-    public init(progress: @escaping (String) -> Void, output: @escaping (String) -> Void) {
+    public init(progress: @escaping @Sendable (String) -> Void, output: @escaping @Sendable (String) -> Void) {
         self.progress = progress; self.output = output
     }
 

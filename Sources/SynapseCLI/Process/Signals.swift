@@ -9,12 +9,15 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 public enum Interrupts {
-    /// The prepared line (NUL-terminated), replaced whole after each checkpoint. Old lines are
-    /// kept alive (a few per run), so a handler never reads a freed buffer.
-    nonisolated(unsafe) private static var line: UnsafeMutablePointer<CChar>?
-    nonisolated(unsafe) private static var retired: [UnsafeMutablePointer<CChar>] = []
+    /// The address of the prepared line (a NUL-terminated strdup copy; 0: none), replaced whole
+    /// after each checkpoint. An atomic integer: the handler reads it with one lock-free load
+    /// (async-signal-safe), and runs in tests prepare lines from several threads at once.
+    private static let line = Atomic<Int>(0)
+    /// Old lines, kept alive (a few per run) so a handler never reads a freed buffer.
+    private static let retired = Mutex<[Int]>([])
 
     /// Installs the handlers (the executables call this once, before the run).
     public static func install() {
@@ -28,7 +31,9 @@ public enum Interrupts {
         for sig in [SIGINT, SIGTERM] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { signal in
-                if let text = Interrupts.line { _ = write(2, text, strlen(text)) }
+                if let text = UnsafePointer<CChar>(bitPattern: Interrupts.line.load(ordering: .sequentiallyConsistent)) {
+                    _ = write(2, text, strlen(text))
+                }
                 _exit(128 + signal)
             }
             sigemptyset(&action.sa_mask)
@@ -48,8 +53,8 @@ public enum Interrupts {
                 + "(start again, or later: \(resume))\n"
         }
         let copy = strdup(text)!
-        if let old = line { retired.append(old) }
-        line = copy
+        let old = line.exchange(Int(bitPattern: copy), ordering: .sequentiallyConsistent)
+        if old != 0 { retired.withLock { $0.append(old) } }
     }
 
     /// `text` as one shell word (single-quoted unless it is plainly safe).

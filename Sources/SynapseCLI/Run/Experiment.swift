@@ -61,11 +61,11 @@ public enum ExperimentFailure: Error, CustomStringConvertible {
 
 /// How the tools open a device from a `--device` spec, and list devices. `nil` spec = the default
 /// device (a GPU when one exists, else the CPU); the returned spec is the one actually used.
-public struct DeviceOpener {
-    public var open: (_ spec: String?) throws -> (backend: any Backend, spec: String)
-    public var list: () throws -> String
-    public init(open: @escaping (String?) throws -> (backend: any Backend, spec: String),
-                list: @escaping () throws -> String) {
+public struct DeviceOpener: Sendable {
+    public var open: @Sendable (_ spec: String?) throws -> (backend: any Backend, spec: String)
+    public var list: @Sendable () throws -> String
+    public init(open: @escaping @Sendable (String?) throws -> (backend: any Backend, spec: String),
+                list: @escaping @Sendable () throws -> String) {
         self.open = open; self.list = list
     }
 }
@@ -83,7 +83,7 @@ public enum Experiment {
     ///   → fusedSIUpdate; the method's hooks in Sources/SynapseContinual/Methods (docs/methods.md).
     /// - Backend ops: Sources/SynapseEngine/Backend.swift (the contract), Sources/SynapseReference
     ///   (the definition of every op), Kernels/*.cl (OpenCL).
-    public static let standardFlow: (ExperimentRun) throws -> Void = { run in
+    public static let standardFlow: @Sendable (ExperimentRun) throws -> Void = { run in
         // 1. Load: read the data set and cut it into the protocol's tasks.
         let tasks = try run.loadTasks()
         // 2. With --select-on validation: train every swept value × seed on the training split minus
