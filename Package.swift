@@ -61,7 +61,9 @@ let package = Package(
         .executableTarget(name: "synapse-check", dependencies: [
             "SynapseCLI", "SynapseChecks", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
-        .executableTarget(name: "synapse-bench", dependencies: ["SynapseCLI", "SynapseChecks"],
+        .executableTarget(name: "synapse-bench", dependencies: [
+            "SynapseCLI", "SynapseChecks", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ],
                           path: "Benchmarks/synapse-bench", swiftSettings: swift6),
 
         // MARK: Tests

@@ -1,16 +1,11 @@
-// Command-line options of synapse-bench, parsed by hand (the same style as synapse-check) so every
-// bad value gets a message naming the flag, what was expected and what was found.
+// Command-line options of synapse-bench, parsed with swift-argument-parser as the experiment tools
+// and synapse-check parse theirs: every bad value gets a message naming the flag, what was expected
+// and what was found, and exit status 2.
+import ArgumentParser
 import SynapseOpenCL
 
-/// A bad command line; `main` prints it with the usage and exits with status 2.
-struct BenchUsageError: Error, CustomStringConvertible {
-    let message: String
-    init(_ message: String) { self.message = message }
-    var description: String { message }
-}
-
 /// Which parts of the benchmark run.
-enum BenchPart: String, CaseIterable {
+enum BenchPart: String, CaseIterable, ExpressibleByArgument {
     /// Per-op GFLOP/s or GB/s, each op checked against the reference first.
     case ops
     /// Whole training step (SI on and c = 0) and inference.
@@ -22,6 +17,102 @@ enum BenchPart: String, CaseIterable {
     case denormal
 }
 
+extension BenchArchitecture: ExpressibleByArgument {}
+extension KernelStyle: ExpressibleByArgument {}
+
+/// The command line as typed (nil: not given); `resolved()` fills the defaults that depend on other flags.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "synapse-bench",
+        abstract: "How fast Synapse runs on one device: ops, the whole training step, its kernel profile, denormal steps.",
+        discussion: "Progress goes to stderr, the table to stdout, every figure to --json FILE. "
+            + "Exit status: 0 all passed, 1 a check failed or a part could not run, 2 bad arguments or device.")
+
+    @Option(help: ArgumentHelp("The device (see --list-devices); default: a GPU if there is one, else the CPU.", valueName: "gpu|cpu|reference|index|name"))
+    var device: String?
+    @Option(help: ArgumentHelp("Kernel style (default: the device's).", valueName: "cpu|gpu"))
+    var style: KernelStyle?
+    @Option(name: .customLong("json"), help: ArgumentHelp("Write every figure to FILE (device, train_images_per_second[_c0], infer_images_per_second, peak_rss_bytes, ops, profile).", valueName: "FILE"))
+    var jsonPath: String?
+    @Flag(name: .customLong("list-devices"), help: "Print the devices present and exit.")
+    var listDevices = false
+    @Option(name: .customLong("arch"), help: ArgumentHelp("The network of the step, profile and denormal parts: cnn (split CIFAR, the default) or mlp (split MNIST's 784-256-256 MLP, batch 64 unless --batch).", valueName: "cnn|mlp"))
+    var architecture: BenchArchitecture?
+    @Option(help: ArgumentHelp("Minibatch of the training step and of the conv layer shapes (default 256; 64 with --arch mlp; 8 with --quick).", valueName: "n"))
+    var batch: Int?
+    @Option(help: ArgumentHelp("Output units, at least 10 (10 for split CIFAR-10; 60 for split CIFAR-10/100) (default 10).", valueName: "n"))
+    var units: Int?
+    @Option(help: ArgumentHelp("Untimed runs before the timed ones (default 2; 1 with --quick).", valueName: "n"))
+    var warmup: Int?
+    @Option(help: ArgumentHelp("Timed runs; the median is reported (default 5; 1 with --quick).", valueName: "n"))
+    var repeats: Int?
+    @Option(help: ArgumentHelp("Training steps per timed run (default 4; 1 with --quick).", valueName: "n"))
+    var steps: Int?
+    @Option(name: .customLong("c"), help: ArgumentHelp("SI strength of the \"SI on\" step, ≥ 0 (the c = 0 step runs beside it) (default 0.1).", valueName: "c"))
+    var strength: Float?
+    @Option(help: ArgumentHelp("Only ops whose name or shape contains TEXT (case-insensitive).", valueName: "TEXT"))
+    var only: String?
+    @Option(help: ArgumentHelp("Which parts run, a comma list of ops, step, profile, denormal (default: all).", valueName: "list"))
+    var parts: String?
+    @Option(name: .customLong("peak-gflops"), help: ArgumentHelp("A FLOP/s peak measured elsewhere (GFLOP/s), e.g. numpy/OpenBLAS sgemm; default: the best GEMM measured in this run.", valueName: "X"))
+    var peakGflops: Double?
+    @Option(name: .customLong("peak-source"), help: ArgumentHelp("What measured --peak-gflops, for the report.", valueName: "TEXT"))
+    var peakSource: String?
+    @Flag(help: "Small shapes, one repeat: a smoke run, not a measurement.")
+    var quick = false
+    @Flag(help: "First retune the kernel tiles on this device (every candidate checked against the reference, then timed); the choice is cached.")
+    var tune = false
+    @Option(help: ArgumentHelp("Also time CLBlast's SGEMM beside ours (each result checked against the reference first), loaded from LIBRARY ('default': $SYNAPSE_CLBLAST or libclblast.so.1).", valueName: "LIBRARY"))
+    var clblast: String?
+
+    /// The options the benchmark runs with.
+    /// - Throws: `ValidationError` naming the flag, what was expected and what was found.
+    func resolved() throws -> BenchOptions {
+        func atLeast(_ flag: String, _ value: Int?, _ minimum: Int) throws {
+            if let value, value < minimum { throw ValidationError("--\(flag) expects a whole number ≥ \(minimum), found \(value)") }
+        }
+        try atLeast("batch", batch, 1)
+        try atLeast("units", units, 10)
+        try atLeast("warmup", warmup, 0)
+        try atLeast("repeats", repeats, 1)
+        try atLeast("steps", steps, 1)
+        if let strength, !(strength.isFinite && strength >= 0) {
+            throw ValidationError("--c expects a finite number ≥ 0, found \(strength)")
+        }
+        if let peakGflops, !(peakGflops.isFinite && peakGflops > 0) {
+            throw ValidationError("--peak-gflops expects a positive number of GFLOP/s, found \(peakGflops)")
+        }
+        if peakSource != nil, peakGflops == nil {
+            throw ValidationError("--peak-source names where --peak-gflops comes from; --peak-gflops is missing")
+        }
+        var options = BenchOptions()
+        options.device = device; options.style = style; options.jsonPath = jsonPath; options.listDevices = listDevices
+        options.architecture = architecture ?? .cnn
+        options.batch = batch ?? (quick ? 8 : options.architecture == .mlp ? 64 : 256)
+        options.units = units ?? 10
+        options.warmup = warmup ?? (quick ? 1 : 2)
+        options.repeats = repeats ?? (quick ? 1 : 5)
+        options.steps = steps ?? (quick ? 1 : 4)
+        options.strength = strength ?? 0.1
+        options.only = only
+        if let parts {
+            var chosen = Set<BenchPart>()
+            for name in parts.split(separator: ",", omittingEmptySubsequences: false) {
+                guard let part = BenchPart(rawValue: name.trimmed.lowercased()) else {
+                    throw ValidationError("--parts expects a comma list of ops, step, profile, denormal; found '\(name)'")
+                }
+                chosen.insert(part)
+            }
+            options.parts = chosen
+        }
+        options.peakGflops = peakGflops; options.peakSource = peakSource
+        options.quick = quick; options.tune = tune
+        options.clblast = clblast.map { $0 == "default" ? "" : $0 }
+        return options
+    }
+}
+
+/// What the benchmark runs with, every default filled in (`BenchCommand.resolved`).
 struct BenchOptions {
     var device: String?
     var style: KernelStyle?
@@ -54,124 +145,6 @@ struct BenchOptions {
     var tune = false
     /// Time CLBlast's SGEMM beside ours (nil: not asked; "" the default library name).
     var clblast: String?
-
-    static let usage = """
-    usage: synapse-bench [--device gpu|cpu|reference|<index>|<name>] [--style cpu|gpu] [--json FILE]
-                         [--arch cnn|mlp] [--batch 256] [--units 10] [--warmup 2] [--repeats 5] [--steps 4] [--c 0.1]
-                         [--only TEXT] [--parts ops,step,profile,denormal] [--peak-gflops X [--peak-source TEXT]] [--quick]
-                         [--tune] [--clblast [LIBRARY]] [--list-devices]
-      --device       the device (see --list-devices); default: a GPU if there is one, else the CPU
-      --json FILE    write every figure to FILE (device, train_images_per_second[_c0],
-                     infer_images_per_second, peak_rss_bytes, ops [...], profile [...])
-      --arch         the network of the step, profile and denormal parts: cnn (split CIFAR,
-                     the default) or mlp (split MNIST's 784-256-256 MLP, batch 64 unless --batch)
-      --batch        minibatch of the training step and of the conv layer shapes
-      --units        output units (10 for split CIFAR-10; 60 for split CIFAR-10/100)
-      --warmup, --repeats   untimed runs, then timed runs (the median is reported)
-      --steps        training steps per timed run
-      --c            SI strength of the "SI on" step (the c = 0 step runs beside it)
-      --only TEXT    ops whose name or shape contains TEXT
-      --parts        which parts run: ops, step, profile, denormal (comma-separated)
-      --peak-gflops  a FLOP/s peak measured elsewhere (GFLOP/s), e.g. numpy/OpenBLAS sgemm;
-                     default: the best GEMM measured in this run
-      --peak-source  what measured --peak-gflops, for the report
-      --quick        small shapes, one repeat: a smoke run, not a measurement
-      --clblast      also time CLBlast's SGEMM beside ours (square and dense-layer shapes), each
-                     CLBlast result checked against the reference first; LIBRARY defaults to
-                     $SYNAPSE_CLBLAST or libclblast.so.1
-      --tune         first retune the kernel tiles on this device (every candidate checked
-                     against the reference, then timed); the choice is cached for later runs
-    """
-
-    /// Parses `arguments` (without the program name).
-    static func parse(_ arguments: [String]) throws -> BenchOptions {
-        var options = BenchOptions()
-        var rest = arguments[...]
-        func value(_ flag: String) throws -> String {
-            guard let v = rest.popFirst() else { throw BenchUsageError("\(flag) needs a value") }
-            return v
-        }
-        func positiveInt(_ flag: String, minimum: Int = 1) throws -> Int {
-            let text = try value(flag)
-            guard let n = Int(text), n >= minimum else {
-                throw BenchUsageError("\(flag) expects a whole number ≥ \(minimum), found '\(text)'")
-            }
-            return n
-        }
-        var repeatsGiven = false, warmupGiven = false, stepsGiven = false, batchGiven = false
-        while let argument = rest.popFirst() {
-            switch argument {
-            case "--device": options.device = try value(argument)
-            case "--style":
-                let text = try value(argument)
-                guard let style = KernelStyle(rawValue: text.lowercased()) else {
-                    throw BenchUsageError("--style expects cpu or gpu, found '\(text)'")
-                }
-                options.style = style
-            case "--json": options.jsonPath = try value(argument)
-            case "--list-devices": options.listDevices = true
-            case "--arch":
-                let text = try value(argument)
-                guard let architecture = BenchArchitecture(rawValue: text.lowercased()) else {
-                    throw BenchUsageError("--arch expects cnn or mlp, found '\(text)'")
-                }
-                options.architecture = architecture
-            case "--batch": options.batch = try positiveInt(argument); batchGiven = true
-            case "--units":
-                options.units = try positiveInt(argument)
-                guard options.units >= 10 else {
-                    throw BenchUsageError("--units expects at least 10 (one task's classes), found \(options.units)")
-                }
-            case "--warmup": options.warmup = try positiveInt(argument, minimum: 0); warmupGiven = true
-            case "--repeats": options.repeats = try positiveInt(argument); repeatsGiven = true
-            case "--steps": options.steps = try positiveInt(argument); stepsGiven = true
-            case "--c":
-                let text = try value(argument)
-                guard let c = Float(text), c.isFinite, c >= 0 else {
-                    throw BenchUsageError("--c expects a finite number ≥ 0, found '\(text)'")
-                }
-                options.strength = c
-            case "--only": options.only = try value(argument)
-            case "--parts":
-                let text = try value(argument)
-                var parts = Set<BenchPart>()
-                for name in text.split(separator: ",") {
-                    guard let part = BenchPart(rawValue: name.trimmed.lowercased()) else {
-                        throw BenchUsageError("--parts expects a comma list of ops, step, profile, denormal; found '\(name)'")
-                    }
-                    parts.insert(part)
-                }
-                guard !parts.isEmpty else { throw BenchUsageError("--parts expects at least one of ops, step, profile, denormal") }
-                options.parts = parts
-            case "--peak-gflops":
-                let text = try value(argument)
-                guard let x = Double(text), x.isFinite, x > 0 else {
-                    throw BenchUsageError("--peak-gflops expects a positive number of GFLOP/s, found '\(text)'")
-                }
-                options.peakGflops = x
-            case "--peak-source": options.peakSource = try value(argument)
-            case "--quick": options.quick = true
-            case "--tune": options.tune = true
-            case "--clblast":
-                // An optional value: the next argument unless it is another flag.
-                if let next = rest.first, !next.hasPrefix("--") { options.clblast = String(next); rest.removeFirst() }
-                else { options.clblast = "" }
-            case "-h", "--help": throw BenchUsageError("")
-            default: throw BenchUsageError("unknown argument '\(argument)'")
-            }
-        }
-        if options.peakSource != nil && options.peakGflops == nil {
-            throw BenchUsageError("--peak-source names where --peak-gflops comes from; --peak-gflops is missing")
-        }
-        if options.architecture == .mlp && !batchGiven { options.batch = 64 }
-        if options.quick {
-            if !repeatsGiven { options.repeats = 1 }
-            if !warmupGiven { options.warmup = 1 }
-            if !stepsGiven { options.steps = 1 }
-            if !batchGiven { options.batch = 8 }
-        }
-        return options
-    }
 }
 
 extension Substring {

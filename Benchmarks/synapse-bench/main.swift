@@ -12,6 +12,7 @@
 //      ordinary step, with denormals flushed (the default) and kept.
 // Progress goes to stderr; the table to stdout; every figure to --json FILE.
 // Exit status: 0 all passed, 1 a check failed or a part could not run, 2 bad arguments or device.
+import ArgumentParser
 import Foundation
 import SynapseCLI
 import SynapseEngine
@@ -28,17 +29,12 @@ func progress(_ message: String) {
 
 let options: BenchOptions
 do {
-    options = try BenchOptions.parse(Array(CommandLine.arguments.dropFirst()))
-} catch let error as BenchUsageError {
-    if error.message.isEmpty {
-        print(BenchOptions.usage)
-        exit(0)
-    }
-    fail("\(error.message)\n\(BenchOptions.usage)", status: 2)
+    guard let command = try BenchCommand.parseAsRoot() as? BenchCommand else { print(BenchCommand.helpMessage()); exit(0) }
+    options = try command.resolved()
 } catch {
-    fail("\(error)", status: 2)
+    if BenchCommand.exitCode(for: error) == .success { print(BenchCommand.fullMessage(for: error)); exit(0) }
+    fail(BenchCommand.message(for: error) + "\n" + BenchCommand.usageString(), status: 2)
 }
-
 if options.listDevices {
     do { print(try DeviceChoice.listing(), terminator: "") } catch { fail("\(error)", status: 2) }
     exit(0)
