@@ -10,6 +10,7 @@ import PackageDescription
 //   SynapseContinual   SI and the baselines, the task trainer, continual-learning metrics
 //   SynapseData        CIFAR-10/100 and IDX readers, task builders
 //   SynapseChecks      kernel-vs-reference checks shared by tests, synapse-check and synapse-bench
+//                      (Benchmarks/Package.swift: its own package, so `swift test` does not build it)
 //   SynapseCLI         what the executables share: device choice, options, result files
 //   SynapseMPI         Open MPI for sweeps over ranks and data-parallel training (the only importer
 //                      of CMPI); built only with the MPI trait: `swift build --traits MPI`
@@ -22,9 +23,13 @@ let package = Package(
         .executable(name: "split-mnist", targets: ["split-mnist"]),
         .executable(name: "permuted-mnist", targets: ["permuted-mnist"]),
         .executable(name: "synapse-check", targets: ["synapse-check"]),
-        .executable(name: "synapse-bench", targets: ["synapse-bench"]),
         .library(name: "SynapseEngine", targets: ["SynapseEngine"]),
         .library(name: "SynapseContinual", targets: ["SynapseContinual"]),
+        // For the benchmark package (Benchmarks/Package.swift), which builds synapse-bench on them.
+        .library(name: "SynapseReference", targets: ["SynapseReference"]),
+        .library(name: "SynapseOpenCL", targets: ["SynapseOpenCL"]),
+        .library(name: "SynapseChecks", targets: ["SynapseChecks"]),
+        .library(name: "SynapseCLI", targets: ["SynapseCLI"]),
     ],
     // Opt-in features. MPI needs Open MPI's development files (Debian: openmpi-bin libopenmpi-dev);
     // the default build, the quick-start and the static GPU kit do not.
@@ -66,15 +71,20 @@ let package = Package(
         .executableTarget(name: "split-mnist", dependencies: ["SynapseCLI"]),
         .executableTarget(name: "permuted-mnist", dependencies: ["SynapseCLI"]),
         .executableTarget(name: "synapse-check", dependencies: ["SynapseCLI", "SynapseChecks"]),
-        .executableTarget(name: "synapse-bench", dependencies: ["SynapseCLI", "SynapseChecks"],
-                          path: "Benchmarks/synapse-bench"),
 
         // MARK: Tests
-        .testTarget(name: "EngineTests", dependencies: ["SynapseEngine", "SynapseReference", "SynapseChecks"]),
-        .testTarget(name: "OpenCLTests", dependencies: ["SynapseOpenCL", "SynapseReference", "SynapseChecks"]),
-        .testTarget(name: "DataTests", dependencies: ["SynapseData"]),
-        .testTarget(name: "ContinualTests", dependencies: ["SynapseContinual", "SynapseData", "SynapseReference", "SynapseOpenCL"]),
-        .testTarget(name: "ExperimentTests", dependencies: ["SynapseCLI"]),
+        // What the test targets share (temporary folders, the OpenCL test device with tiles pinned
+        // to the table defaults, synthetic data, running a tool in-process, the slow-tier switch
+        // SYNAPSE_LONG_TESTS): one home, imported by every test target.
+        .target(name: "SynapseTestSupport", dependencies: [
+            "SynapseEngine", "SynapseReference", "SynapseOpenCL", "SynapseContinual", "SynapseData", "SynapseCLI",
+        ], path: "Tests/SynapseTestSupport"),
+        .testTarget(name: "EngineTests", dependencies: ["SynapseEngine", "SynapseReference", "SynapseChecks", "SynapseTestSupport"]),
+        .testTarget(name: "OpenCLTests", dependencies: ["SynapseOpenCL", "SynapseReference", "SynapseChecks", "SynapseTestSupport"]),
+        .testTarget(name: "DataTests", dependencies: ["SynapseData", "SynapseTestSupport"]),
+        .testTarget(name: "ContinualTests", dependencies: ["SynapseContinual", "SynapseData", "SynapseReference", "SynapseOpenCL",
+                                                          "SynapseTestSupport"]),
+        .testTarget(name: "ExperimentTests", dependencies: ["SynapseCLI", "SynapseTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
