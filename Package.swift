@@ -4,9 +4,6 @@ import PackageDescription
 // Synapse: continual learning with Synaptic Intelligence on OpenCL devices.
 // The module map (what each target is for and what it depends on) is docs/architecture.md.
 
-// Swift 6 language mode (complete concurrency checking), target by target.
-let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
-
 let package = Package(
     name: "Synapse",
     products: [
@@ -15,9 +12,13 @@ let package = Package(
         .executable(name: "split-mnist", targets: ["split-mnist"]),
         .executable(name: "permuted-mnist", targets: ["permuted-mnist"]),
         .executable(name: "synapse-check", targets: ["synapse-check"]),
-        .executable(name: "synapse-bench", targets: ["synapse-bench"]),
         .library(name: "SynapseEngine", targets: ["SynapseEngine"]),
         .library(name: "SynapseContinual", targets: ["SynapseContinual"]),
+        // For the benchmark package (Benchmarks/Package.swift), which builds synapse-bench on them.
+        .library(name: "SynapseReference", targets: ["SynapseReference"]),
+        .library(name: "SynapseOpenCL", targets: ["SynapseOpenCL"]),
+        .library(name: "SynapseChecks", targets: ["SynapseChecks"]),
+        .library(name: "SynapseCLI", targets: ["SynapseCLI"]),
     ],
     // Opt-in features. MPI needs Open MPI's development files (Debian: openmpi-bin libopenmpi-dev);
     // the default build, the quick-start and the static GPU kit do not.
@@ -36,45 +37,45 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev"])]),
 
         // MARK: Build tools (kernel embedding)
-        .executableTarget(name: "embed-kernels", swiftSettings: swift6),
+        .executableTarget(name: "embed-kernels"),
         .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["embed-kernels"]),
 
         // MARK: Libraries
-        .target(name: "SynapseEngine", swiftSettings: swift6),
-        .target(name: "SynapseReference", dependencies: ["SynapseEngine"], swiftSettings: swift6),
+        .target(name: "SynapseEngine"),
+        .target(name: "SynapseReference", dependencies: ["SynapseEngine"]),
         .target(name: "SynapseOpenCL", dependencies: ["SynapseEngine", "SynapseReference", "COpenCL"],
-                swiftSettings: swift6, plugins: ["EmbedKernels"]),
-        .target(name: "SynapseContinual", dependencies: ["SynapseEngine", "SynapseData"], swiftSettings: swift6),
-        .target(name: "SynapseData", dependencies: ["CZlib"], swiftSettings: swift6),
-        .target(name: "SynapseMPI", dependencies: ["SynapseContinual", "CMPI"], swiftSettings: swift6),
-        .target(name: "SynapseChecks", dependencies: ["SynapseEngine", "SynapseReference"], swiftSettings: swift6),
+                plugins: ["EmbedKernels"]),
+        .target(name: "SynapseContinual", dependencies: ["SynapseEngine", "SynapseData"]),
+        .target(name: "SynapseData", dependencies: ["CZlib"]),
+        .target(name: "SynapseMPI", dependencies: ["SynapseContinual", "CMPI"]),
+        .target(name: "SynapseChecks", dependencies: ["SynapseEngine", "SynapseReference"]),
         .target(name: "SynapseCLI", dependencies: [
             "SynapseEngine", "SynapseReference", "SynapseOpenCL", "SynapseContinual", "SynapseData",
             .target(name: "SynapseMPI", condition: .when(traits: ["MPI"])),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: swift6),
+        ]),
 
         // MARK: Executables (thin)
-        .executableTarget(name: "cifar-split", dependencies: ["SynapseCLI"], swiftSettings: swift6),
-        .executableTarget(name: "split-mnist", dependencies: ["SynapseCLI"], swiftSettings: swift6),
-        .executableTarget(name: "permuted-mnist", dependencies: ["SynapseCLI"], swiftSettings: swift6),
+        .executableTarget(name: "cifar-split", dependencies: ["SynapseCLI"]),
+        .executableTarget(name: "split-mnist", dependencies: ["SynapseCLI"]),
+        .executableTarget(name: "permuted-mnist", dependencies: ["SynapseCLI"]),
         .executableTarget(name: "synapse-check", dependencies: [
             "SynapseCLI", "SynapseChecks", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: swift6),
-        .executableTarget(name: "synapse-bench", dependencies: [
-            "SynapseCLI", "SynapseChecks", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ],
-                          path: "Benchmarks/synapse-bench", swiftSettings: swift6),
+        ]),
 
         // MARK: Tests
-        .testTarget(name: "EngineTests", dependencies: ["SynapseEngine", "SynapseReference", "SynapseChecks"],
-                    swiftSettings: swift6),
-        .testTarget(name: "OpenCLTests", dependencies: ["SynapseOpenCL", "SynapseReference", "SynapseChecks"],
-                    swiftSettings: swift6),
-        .testTarget(name: "DataTests", dependencies: ["SynapseData"], swiftSettings: swift6),
-        .testTarget(name: "ContinualTests", dependencies: ["SynapseContinual", "SynapseData", "SynapseReference", "SynapseOpenCL"],
-                    swiftSettings: swift6),
-        .testTarget(name: "ExperimentTests", dependencies: ["SynapseCLI"], swiftSettings: swift6),
+        // What the test targets share (temporary folders, the OpenCL test device with tiles pinned
+        // to the table defaults, synthetic data, running a tool in-process, the slow-tier switch
+        // SYNAPSE_LONG_TESTS): one home, imported by every test target.
+        .target(name: "SynapseTestSupport", dependencies: [
+            "SynapseEngine", "SynapseReference", "SynapseOpenCL", "SynapseContinual", "SynapseData", "SynapseCLI",
+        ], path: "Tests/SynapseTestSupport"),
+        .testTarget(name: "EngineTests", dependencies: ["SynapseEngine", "SynapseReference", "SynapseChecks", "SynapseTestSupport"]),
+        .testTarget(name: "OpenCLTests", dependencies: ["SynapseOpenCL", "SynapseReference", "SynapseChecks", "SynapseTestSupport"]),
+        .testTarget(name: "DataTests", dependencies: ["SynapseData", "SynapseTestSupport"]),
+        .testTarget(name: "ContinualTests", dependencies: ["SynapseContinual", "SynapseData", "SynapseReference", "SynapseOpenCL",
+                                                          "SynapseTestSupport"]),
+        .testTarget(name: "ExperimentTests", dependencies: ["SynapseCLI", "SynapseTestSupport"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

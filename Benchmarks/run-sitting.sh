@@ -29,12 +29,15 @@ DATA=${SYNAPSE_SHARED_DATA:-$ROOT/../shared/datasets/cifar-10-jpeg}
 CIFAR_ARGS=${CIFAR_ARGS:---tasks 1 --epochs 1 --train-limit 512 --test-limit 512}
 
 cd "$ROOT" || exit 1
+# synapse-bench is its own package (Benchmarks/Package.swift, which depends on the root package),
+# so all three tools are built through it: one release build of the libraries, one bin folder.
+BUILD=(swift build -c release --package-path Benchmarks --scratch-path "$SCRATCH")
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
     for p in synapse-bench cifar-split split-mnist; do
-        swift build -c release --scratch-path "$SCRATCH" --product "$p" 2>&1 | tail -1
+        "${BUILD[@]}" --product "$p" 2>&1 | tail -1
     done
 fi
-BIN=$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)
+BIN=$("${BUILD[@]}" --show-bin-path)
 
 stamp() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $1: $(cut -d' ' -f1-3 /proc/loadavg) (load 1/5/15 min)" >>"$OUT/load.txt"; }
 : >"$OUT/load.txt"

@@ -29,7 +29,7 @@ build_checkpoint() {
         -I "$release/Modules" -I "$release" -I Sources/COpenCL -I Sources/CZlib \
         Fuzz/FuzzCheckpoint.swift $(find "$release" -name "*.o" -path "*.build/*" ! -path "*-tool.build/*" \
             ! -path "*/split-mnist.build/*" ! -path "*/permuted-mnist.build/*" ! -path "*/cifar-split.build/*" \
-            ! -path "*/synapse-check.build/*" ! -path "*/synapse-bench.build/*" ! -path "*/embed-kernels.build/*" -print) \
+            ! -path "*/synapse-check.build/*" ! -path "*/embed-kernels.build/*" -print) \
         -lOpenCL -lz -o "$1"
 }
 
@@ -40,9 +40,10 @@ for target in "${targets[@]}"; do
     if [ "$target" = checkpoint ]; then
         build_checkpoint "$dir/fuzz-$target" 2>&1 | { grep -v "Cannot export local symbol" || true; }
     else
-    # -module-name SynapseData: the entry point sees the module's internals, as @testable would.
+    # -module-name SynapseData: the entry point sees the module's internals, as @testable would;
+    # -package-name: the module has package-visible declarations (SwiftPM passes the same flag).
     swiftc -sanitize=fuzzer,address -parse-as-library -O -g \
-        -module-name SynapseData -swift-version 5 \
+        -module-name SynapseData -package-name Synapse -swift-version 5 \
         -I Sources/CZlib -lz \
         Sources/SynapseData/*.swift "$(source_for "$target")" \
         -o "$dir/fuzz-$target" 2>&1 | { grep -v "Cannot export local symbol" || true; }

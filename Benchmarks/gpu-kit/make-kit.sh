@@ -58,7 +58,9 @@ trap 'rm -rf "$STAGE"' EXIT
 
 echo "== building $PRODUCTS (release, static Swift runtime) in $ROOT/.build-kit"
 cd "$ROOT"
-BUILD=(swift build -c release --static-swift-stdlib --scratch-path .build-kit)
+# synapse-bench is its own package (Benchmarks/Package.swift, which depends on the root package):
+# all three tools are built through it, so the libraries are compiled once and share a bin folder.
+BUILD=(swift build -c release --static-swift-stdlib --package-path Benchmarks --scratch-path .build-kit)
 if [ "${KIT_SKIP_BUILD:-0}" != 1 ]; then
     for p in $PRODUCTS; do
         "${BUILD[@]}" --product "$p"

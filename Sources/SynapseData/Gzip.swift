@@ -3,7 +3,8 @@ import CZlib
 /// gzip (RFC 1952) through zlib, in memory. Decompression checks the trailer CRC and length
 /// (zlib does), reports a stream that ends early as truncated, and refuses trailing bytes that
 /// are not another gzip member, so a damaged download is an error, never a short data set.
-enum Gzip {
+/// Package-visible for `compress`, which the tests' synthetic data sets use.
+package enum Gzip {
     /// The two bytes every gzip member starts with.
     static func hasMagic(_ bytes: [UInt8]) -> Bool {
         bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b
@@ -116,7 +117,7 @@ enum Gzip {
     }
 
     /// Compresses `bytes` as one gzip member (used by tests and the fuzz seed corpus).
-    static func compress(_ bytes: [UInt8], level: Int32 = 6) -> [UInt8] {
+    package static func compress(_ bytes: [UInt8], level: Int32 = 6) -> [UInt8] {
         var stream = z_stream()
         guard deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
                             zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return [] }

@@ -159,11 +159,13 @@ public enum TaskBuilder {
 }
 
 /// SplitMix64 (Steele, Lea & Flood 2014): a tiny, well-mixed 64-bit generator, enough for
-/// choosing permutations reproducibly.
-struct SplitMix64 {
-    var state: UInt64
+/// choosing permutations reproducibly. Package-visible: the tests' synthetic data sets use it too.
+package struct SplitMix64 {
+    package var state: UInt64
 
-    mutating func next() -> UInt64 {
+    package init(state: UInt64) { self.state = state }
+
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -173,7 +175,7 @@ struct SplitMix64 {
 
     /// Uniform in 0 ..< bound (bound ≥ 1), without modulo bias: values below 2^64 mod bound
     /// are rejected.
-    mutating func below(_ bound: UInt64) -> UInt64 {
+    package mutating func below(_ bound: UInt64) -> UInt64 {
         let threshold = (0 &- bound) % bound
         while true {
             let value = next()

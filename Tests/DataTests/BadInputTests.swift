@@ -24,7 +24,7 @@ struct BadInputTests {
 
     @Test("missing folder names the files expected there")
     func missingFolder() throws {
-        let folder = try TempFolder()
+        let folder = try TemporaryFolder("data")
         let path = folder.file("nowhere")
         expectError(dataError { try CIFAR10.load(folder: path) }, .missing, path: path,
                     mentioning: ["data_batch_1.bin", "test_batch.bin", "batches.meta.txt"])
@@ -36,7 +36,7 @@ struct BadInputTests {
 
     @Test("missing file in a folder is named, with the folder's expected contents")
     func missingFile() throws {
-        let folder = try TempFolder()
+        let folder = try TemporaryFolder("data")
         var random = Random(seed: 40)
         _ = try SyntheticCIFAR10(in: folder, batchSizes: [7], testSize: 1, random: &random)
         _ = try SyntheticCIFAR100(in: folder, trainSize: 7, testSize: 1, random: &random)
@@ -58,7 +58,7 @@ struct BadInputTests {
     @Test("a size that is not a whole number of records is an error, not a short load", arguments: [UInt64(41), 42, 43])
     func partialRecord(seed: UInt64) throws {
         var random = Random(seed: seed)
-        let folder = try TempFolder()
+        let folder = try TemporaryFolder("data")
         let records = 1 + random.int(below: 7)
         let extra = 1 + random.int(below: 3072)  // 1 ... 3072 stray bytes
         let bytes = random.bytes(records * 3073 + extra).enumerated().map { i, b in i % 3073 == 0 ? b % 10 : b }
@@ -103,7 +103,7 @@ struct BadInputTests {
             try IDX.parsePair(images: images, imagePath: "i", labels: Encode.idxLabels([1, 2]), labelPath: "l")
         }
         expectError(error, .countMismatch, path: "l", mentioning: ["3 labels", "2 labels"])
-        let folder = try TempFolder()
+        let folder = try TemporaryFolder("data")
         var random = Random(seed: 44)
         _ = try SyntheticIDX(in: folder, trainSize: 7, testSize: 1, rows: 3, columns: 3, gzip: [false, false, false, false], random: &random)
         try folder.write("mnist/t10k-images-idx3-ubyte", Encode.idxImages(count: 1, rows: 2, columns: 2, pixels: [1, 2, 3, 4]))
@@ -142,7 +142,7 @@ struct BadInputTests {
         let size = [1, 7, 257, 70_001][Int(seed) % 4]
         let plain = (0..<size).map { _ in UInt8(random.int(below: 3)) }
         let packed = Gzip.compress(plain)
-        let folder = try TempFolder()
+        let folder = try TemporaryFolder("data")
         // Truncated anywhere after the magic: the stream cannot complete.
         let cut = 2 + random.int(below: packed.count - 2)
         let truncatedPath = try folder.write("t.gz", Array(packed[..<cut]))
@@ -159,7 +159,7 @@ struct BadInputTests {
 
     @Test("truncated .gz in an MNIST folder fails the load")
     func truncatedGzipInFolder() throws {
-        let folder = try TempFolder()
+        let folder = try TemporaryFolder("data")
         var random = Random(seed: 52)
         _ = try SyntheticIDX(in: folder, trainSize: 33, testSize: 7, rows: 28, columns: 28, gzip: [true, true, true, true], random: &random)
         let path = folder.file("mnist/train-images-idx3-ubyte.gz")
@@ -170,7 +170,7 @@ struct BadInputTests {
 
     @Test("empty files are errors in every reader")
     func emptyFiles() throws {
-        let folder = try TempFolder()
+        let folder = try TemporaryFolder("data")
         var random = Random(seed: 53)
         _ = try SyntheticCIFAR10(in: folder, batchSizes: [1], testSize: 1, random: &random)
         _ = try SyntheticCIFAR100(in: folder, trainSize: 1, testSize: 1, random: &random)
@@ -192,7 +192,7 @@ struct BadInputTests {
 
     @Test("a directory or a FIFO where a file is expected is an error, without blocking")
     func directoryOrFIFOInsteadOfFile() throws {
-        let folder = try TempFolder()
+        let folder = try TemporaryFolder("data")
         var random = Random(seed: 54)
         _ = try SyntheticCIFAR10(in: folder, batchSizes: [1, 1, 1, 1, 1], testSize: 1, random: &random)
         let c10 = folder.file("cifar-10-batches-bin")
@@ -213,7 +213,7 @@ struct BadInputTests {
     func unreadableFile() throws {
         let mapped = FileAccess.openError(errno: EACCES, path: "/x/y.bin")
         expectError(mapped, .unreadable, path: "/x/y.bin", mentioning: ["permission denied"])
-        let folder = try TempFolder()
+        let folder = try TemporaryFolder("data")
         let path = try folder.write("locked.bin", [1, 2, 3])
         #expect(chmod(path, 0) == 0)
         if geteuid() == 0 {
@@ -225,7 +225,7 @@ struct BadInputTests {
 
     @Test("the official .tar.gz archive instead of the folder gives the tar command")
     func archiveInsteadOfFolder() throws {
-        let folder = try TempFolder()
+        let folder = try TemporaryFolder("data")
         let archive10 = try folder.write("cifar-10-binary.tar.gz", Gzip.compress([1, 2, 3]))
         let archive100 = try folder.write("cifar-100-binary.tar.gz", Gzip.compress([4, 5, 6]))
         // The archive itself given as the folder.
@@ -242,7 +242,7 @@ struct BadInputTests {
                     path: folder.path + "/train.bin", mentioning: ["tar xzf \(archive100) -C \(folder.path)"])
         // The parent of an extracted folder: point at the folder inside.
         var random = Random(seed: 55)
-        let parent = try TempFolder()
+        let parent = try TemporaryFolder("data")
         _ = try SyntheticCIFAR10(in: parent, batchSizes: [1], testSize: 1, random: &random)
         expectError(dataError { try CIFAR10.load(folder: parent.path) }, .missing, path: parent.path,
                     mentioning: ["Pass \(parent.path)/cifar-10-batches-bin"])
@@ -250,7 +250,7 @@ struct BadInputTests {
 
     @Test("class-name files with the wrong count or invalid UTF-8 are errors")
     func badClassNames() throws {
-        let folder = try TempFolder()
+        let folder = try TemporaryFolder("data")
         var random = Random(seed: 56)
         _ = try SyntheticCIFAR10(in: folder, batchSizes: [1], testSize: 1, random: &random)
         let meta = try folder.write("cifar-10-batches-bin/batches.meta.txt", Array(Encode.names(9, prefix: "c").utf8))

@@ -6,7 +6,7 @@ struct ReaderTests {
     @Test("CIFAR-10 folder round-trips labels and planar pixels; warns iff fewer than five batches",
           arguments: [(1, [1]), (2, [7, 33]), (3, [1, 7, 2, 5, 3]), (4, [33, 1, 1])] as [(UInt64, [Int])])
     func cifar10RoundTrip(seed: UInt64, batches: [Int]) throws {
-        let folder = try TempFolder()
+        let folder = try TemporaryFolder("data")
         var random = Random(seed: seed)
         let data = try SyntheticCIFAR10(in: folder, batchSizes: batches, testSize: 7 + Int(seed), random: &random)
         let loaded = try CIFAR10.load(folder: folder.file("cifar-10-batches-bin"))
@@ -24,7 +24,7 @@ struct ReaderTests {
 
     @Test("CIFAR-100 folder round-trips fine and coarse labels and pixels", arguments: [(UInt64(5), 1, 7), (6, 33, 1), (7, 257, 13)])
     func cifar100RoundTrip(seed: UInt64, trainSize: Int, testSize: Int) throws {
-        let folder = try TempFolder()
+        let folder = try TemporaryFolder("data")
         var random = Random(seed: seed)
         let data = try SyntheticCIFAR100(in: folder, trainSize: trainSize, testSize: testSize, random: &random)
         let loaded = try CIFAR100.load(folder: folder.file("cifar-100-binary"))
@@ -44,7 +44,7 @@ struct ReaderTests {
                       (10, 257, 7, 5, 3, [true, false, false, true]),
                       (11, 33, 1, 1, 7, [false, true, true, false])] as [(UInt64, Int, Int, Int, Int, [Bool])])
     func idxRoundTrip(seed: UInt64, trainSize: Int, testSize: Int, rows: Int, columns: Int, gzip: [Bool]) throws {
-        let folder = try TempFolder()
+        let folder = try TemporaryFolder("data")
         var random = Random(seed: seed)
         let data = try SyntheticIDX(in: folder, trainSize: trainSize, testSize: testSize, rows: rows, columns: columns,
                                     gzip: gzip, random: &random)

@@ -11,7 +11,6 @@ private let packageRoot: String = {
 
 private let fashionFolder = "/usr/share/datasets/fashion-mnist"
 private let cifarFolder = packageRoot + "/../shared/datasets/cifar-10-jpeg/cifar-10-batches-bin"
-private let inCI = ProcessInfo.processInfo.environment["CI"] == "true"
 
 private func counts(_ labels: [Int32], classes: Int) -> [Int] {
     var result = [Int](repeating: 0, count: classes)
@@ -19,12 +18,13 @@ private func counts(_ labels: [Int32], classes: Int) -> [Int] {
     return result
 }
 
-@Suite("Real data sets")
+/// The whole files, decompressed and checked in a debug build: slow tier.
+@Suite("Real data sets", .slowTier)
 struct RealDataTests {
     /// CI installs Debian's dataset-fashion-mnist, so there a missing folder fails the test;
     /// elsewhere the test is skipped with this message.
     @Test("Fashion-MNIST (gzip IDX): 60,000/10,000 images, 6,000/1,000 per class, 28×28",
-          .enabled(if: inCI || FileManager.default.fileExists(atPath: fashionFolder),
+          .enabled(if: Fixture.inCI || FileManager.default.fileExists(atPath: fashionFolder),
                    "\(fashionFolder) absent (apt install dataset-fashion-mnist)"))
     func fashionMNIST() throws {
         let data = try IDX.loadMNIST(folder: fashionFolder, classNames: IDX.fashionClassNames)
@@ -45,7 +45,7 @@ struct RealDataTests {
     /// CI runs with shared/ beside the clone, so there a missing folder fails the test; elsewhere
     /// (a clone without ../shared) it is skipped.
     @Test("CIFAR-10 from ../shared: 20,000 train in two batches, 10,000 test with 1,000 per class",
-          .enabled(if: inCI || FileManager.default.fileExists(atPath: cifarFolder), "\(cifarFolder) absent"))
+          .enabled(if: Fixture.inCI || FileManager.default.fileExists(atPath: cifarFolder), "\(cifarFolder) absent"))
     func sharedCIFAR10() throws {
         let data = try CIFAR10.load(folder: cifarFolder)
         #expect(data.train.count == 20_000 && data.test.count == 10_000)

@@ -3,7 +3,7 @@ import Testing
 
 /// Loads synthetic data sets through the public readers, so builders see what users give them.
 private func syntheticMNIST(seed: UInt64, trainSize: Int, testSize: Int, rows: Int = 28, columns: Int = 28) throws -> IDX.Dataset {
-    let folder = try TempFolder()
+    let folder = try TemporaryFolder("data")
     var random = Random(seed: seed)
     _ = try SyntheticIDX(in: folder, trainSize: trainSize, testSize: testSize, rows: rows, columns: columns,
                          gzip: [false, false, false, false], random: &random)
@@ -49,7 +49,7 @@ struct TaskBuilderTests {
     @Test("caps keep the first images in file order and the first tasks", arguments: [(UInt64(23), 1, 1, 1), (24, 3, 7, 2), (25, 5, 33, 5)])
     func capsTakeFirstImages(seed: UInt64, maxTasks: Int, trainCap: Int, testCap: Int) throws {
         var random = Random(seed: seed)
-        let folder = try TempFolder()
+        let folder = try TemporaryFolder("data")
         _ = try SyntheticCIFAR10(in: folder, batchSizes: [257], testSize: 66, random: &random)
         let cifar = try CIFAR10.load(folder: folder.file("cifar-10-batches-bin"))
         let limits = TaskBuilder.Limits(maxTasks: maxTasks, trainPerTask: trainCap, testPerTask: testCap)
@@ -66,7 +66,7 @@ struct TaskBuilderTests {
     @Test("split CIFAR-10/100: task 1 all CIFAR-10, tasks 2-6 fine labels 0-9 ... 40-49 mapped to 0-9", arguments: [UInt64(26), 27])
     func splitCIFAR10_100MatchesPaper(seed: UInt64) throws {
         var random = Random(seed: seed)
-        let folder = try TempFolder()
+        let folder = try TemporaryFolder("data")
         _ = try SyntheticCIFAR10(in: folder, batchSizes: [33, 7], testSize: 13, random: &random)
         _ = try SyntheticCIFAR100(in: folder, trainSize: 1025, testSize: 257, random: &random)
         let cifar10 = try CIFAR10.load(folder: folder.file("cifar-10-batches-bin"))

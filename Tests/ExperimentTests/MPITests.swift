@@ -34,6 +34,8 @@ private func launch(_ tool: String, _ arguments: [String], ranks: Int?) throws -
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
     }
+    // The tools' OpenCL tiles pinned to the tables' defaults, as in-process runs are (`runTool`).
+    process.environment = ProcessInfo.processInfo.environment.merging(["SYNAPSE_TUNE": Fixture.tuning.rawValue]) { $1 }
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe

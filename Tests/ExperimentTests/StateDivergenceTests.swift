@@ -8,7 +8,9 @@ import Testing
 @testable import SynapseCLI
 import SynapseEngine
 
-@Suite("Divergence in the state", .serialized)
+/// Reads Fashion-MNIST (60,000 images, gzip, in a debug build): slow tier. The fast tier's divergence
+/// checks are ResumeTests' NaN loss on tiny data and ContinualTests' DivergenceTests.
+@Suite("Divergence in the state", .serialized, .slowTier)
 struct StateDivergenceTests {
     static let data = "/usr/share/datasets/fashion-mnist"
 

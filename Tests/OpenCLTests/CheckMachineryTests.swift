@@ -28,7 +28,7 @@ struct CheckMachineryTests {
 
     @Test("a result off by a relative 1e-3 is a mismatch", .enabled(if: Fixture.runDeviceTests))
     func wrongValueIsReported() throws {
-        let backend = try OpenCLBackend(device: Fixture.cpuDevice())
+        let backend = try Fixture.backend()
         let exact = skewedCheck(skew: 0, writePastView: false).run(on: backend)
         #expect(exact.passed, "\(exact)")
         let wrong = skewedCheck(skew: 1e-3, writePastView: false).run(on: backend)
@@ -38,7 +38,7 @@ struct CheckMachineryTests {
 
     @Test("a write outside the view is a mismatch", .enabled(if: Fixture.runDeviceTests))
     func writeOutsideViewIsReported() throws {
-        let backend = try OpenCLBackend(device: Fixture.cpuDevice())
+        let backend = try Fixture.backend()
         // Over several seeds some layouts leave padding after the view; there the write shows.
         var caught = 0
         for seed in UInt64(1)...8 where !skewedCheck(skew: 0, writePastView: true).run(on: backend, seed: seed).passed {
@@ -49,7 +49,7 @@ struct CheckMachineryTests {
 
     @Test("an error thrown by the op is a failed result naming it", .enabled(if: Fixture.runDeviceTests))
     func thrownErrorIsReported() throws {
-        let backend = try OpenCLBackend(device: Fixture.cpuDevice())
+        let backend = try Fixture.backend()
         let check = OpChecks.dropout(count: 7, keepProbability: 1.5, seed: 1, stream: 0, step: 0,
                                      backward: false, property: .values)
         let result = check.run(on: backend)

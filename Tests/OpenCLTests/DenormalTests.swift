@@ -32,7 +32,7 @@ struct DenormalTests {
         let reference = try accumulateDenormal(on: ReferenceBackend(), value, scale: scale)
         #expect(reference == value * scale, "the reference backend must keep IEEE denormals")
 
-        let flushing = try OpenCLBackend(device: device, cache: .off)
+        let flushing = try Fixture.backend(cache: .off)
         #expect(flushing.flushesDenormals)
         #expect(flushing.buildOptions([:]).contains("-cl-denorms-are-zero"))
         let flushed = try accumulateDenormal(on: flushing, value, scale: scale)
@@ -40,7 +40,7 @@ struct DenormalTests {
         // (PoCL does): either way the result is zero.
         #expect(flushed == 0, "denormal result \(flushed) was not flushed to zero")
 
-        let keeping = try OpenCLBackend(device: device, cache: .off, flushDenormals: false)
+        let keeping = try Fixture.backend(cache: .off, flushDenormals: false)
         #expect(!keeping.buildOptions([:]).contains("-cl-denorms-are-zero"))
         let kept = try accumulateDenormal(on: keeping, value, scale: scale)
         if device.supportsDenormals {

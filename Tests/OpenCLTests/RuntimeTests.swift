@@ -27,7 +27,7 @@ struct RuntimeTests {
 
     @Test("a failing launch throws the call and the code by name", .enabled(if: Fixture.runDeviceTests))
     func failingLaunchIsNamed() throws {
-        let backend = try OpenCLBackend(device: Fixture.cpuDevice(), cache: .off)
+        let backend = try Fixture.backend(cache: .off)
         let kernel = try backend.kernel(file: "relu.cl", name: "relu_backward")
         let x = Tensor(storage: try backend.allocate(.float32, count: 8), shape: [8])
         // A local size far beyond any device's maximum work-group size.
@@ -44,7 +44,7 @@ struct RuntimeTests {
 
     @Test("a broken kernel reports the file and the build log", .enabled(if: Fixture.runDeviceTests))
     func brokenKernelReportsLog() throws {
-        let backend = try OpenCLBackend(device: Fixture.cpuDevice(), cache: .off)
+        let backend = try Fixture.backend(cache: .off)
         let source = "__kernel void broken(__global float* x) { x[0] = not_declared_anywhere; }\n"
         do {
             _ = try backend.program(file: "broken_test.cl", source: source, options: backend.buildOptions([:]))
@@ -59,7 +59,7 @@ struct RuntimeTests {
 
     @Test("an unknown kernel file or name is an error naming it", .enabled(if: Fixture.runDeviceTests))
     func unknownKernelIsNamed() throws {
-        let backend = try OpenCLBackend(device: Fixture.cpuDevice(), cache: .off)
+        let backend = try Fixture.backend(cache: .off)
         #expect(throws: BackendError.self) { try backend.kernel(file: "nothing.cl", name: "x") }
         do {
             _ = try backend.kernel(file: "relu.cl", name: "no_such_kernel")
@@ -72,15 +72,16 @@ struct RuntimeTests {
 
     @Test("the second backend loads programs from the disk cache", .enabled(if: Fixture.runDeviceTests))
     func cacheHitOnSecondBuild() throws {
-        let folder = try Fixture.temporaryFolder("hit")
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let first = try OpenCLBackend(device: Fixture.cpuDevice(), cache: .directory(folder))
+        let temporary = try TemporaryFolder("ocl-hit")
+        defer { temporary.remove() }
+        let folder = temporary.path
+        let first = try Fixture.backend(cache: .directory(folder))
         _ = try first.kernel(file: "relu.cl", name: "relu_backward")
         #expect(first.cacheStatistics == KernelCacheStatistics(hits: 0, compiled: 1, rejected: 0, written: 1))
         let files = try FileManager.default.contentsOfDirectory(atPath: folder)
         #expect(files.count == 1 && files[0].hasSuffix(".bin"))
 
-        let second = try OpenCLBackend(device: Fixture.cpuDevice(), cache: .directory(folder))
+        let second = try Fixture.backend(cache: .directory(folder))
         _ = try second.kernel(file: "relu.cl", name: "relu_backward")
         #expect(second.cacheStatistics == KernelCacheStatistics(hits: 1, compiled: 0, rejected: 0, written: 0))
         // Other defines are another program, so another cache entry.
@@ -92,7 +93,7 @@ struct RuntimeTests {
     @Test("cache off compiles every time and writes nothing", .enabled(if: Fixture.runDeviceTests))
     func cacheOffWritesNothing() throws {
         for _ in 0..<2 {
-            let backend = try OpenCLBackend(device: Fixture.cpuDevice(), cache: .off)
+            let backend = try Fixture.backend(cache: .off)
             _ = try backend.kernel(file: "relu.cl", name: "relu_backward")
             #expect(backend.cacheStatistics == KernelCacheStatistics(hits: 0, compiled: 1, rejected: 0, written: 0))
         }
@@ -106,9 +107,10 @@ struct RuntimeTests {
     @Test("a corrupt cache file is rebuilt, not fatal", .enabled(if: Fixture.runDeviceTests),
           arguments: ["garbage", "truncated", "flipped"])
     func corruptCacheIsRebuilt(damage: String) throws {
-        let folder = try Fixture.temporaryFolder("corrupt")
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let first = try OpenCLBackend(device: Fixture.cpuDevice(), cache: .directory(folder))
+        let temporary = try TemporaryFolder("ocl-corrupt")
+        defer { temporary.remove() }
+        let folder = temporary.path
+        let first = try Fixture.backend(cache: .directory(folder))
         _ = try first.kernel(file: "relu.cl", name: "relu_backward")
         let name = try #require(try FileManager.default.contentsOfDirectory(atPath: folder).first)
         let path = folder + "/" + name
@@ -120,7 +122,7 @@ struct RuntimeTests {
         }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
 
-        let second = try OpenCLBackend(device: Fixture.cpuDevice(), cache: .directory(folder))
+        let second = try Fixture.backend(cache: .directory(folder))
         _ = try second.kernel(file: "relu.cl", name: "relu_backward")
         #expect(second.cacheStatistics == KernelCacheStatistics(hits: 0, compiled: 1, rejected: 1, written: 1))
         // The rebuilt program works: relu backward on a small vector.
@@ -131,7 +133,7 @@ struct RuntimeTests {
         try second.reluBackward(output: output, dOutput: gradient, count: 4, dInput: gradient)
         #expect(try second.download(gradient) == [5, 0, 0, 8])
         // The third backend finds the repaired file.
-        let third = try OpenCLBackend(device: Fixture.cpuDevice(), cache: .directory(folder))
+        let third = try Fixture.backend(cache: .directory(folder))
         _ = try third.kernel(file: "relu.cl", name: "relu_backward")
         #expect(third.cacheStatistics.hits == 1)
     }
@@ -183,7 +185,7 @@ struct RuntimeTests {
 
     @Test("a tensor of another backend is refused with an error", .enabled(if: Fixture.runDeviceTests))
     func foreignTensorIsRefused() throws {
-        let backend = try OpenCLBackend(device: Fixture.cpuDevice(), cache: .off)
+        let backend = try Fixture.backend(cache: .off)
         let reference = ReferenceBackend()
         let foreign = Tensor(storage: try reference.allocate(.float32, count: 4), shape: [4])
         #expect(throws: BackendError.self) { try backend.fill(foreign, value: 1) }
@@ -191,7 +193,7 @@ struct RuntimeTests {
 
     @Test("timing and profiling report positive durations", .enabled(if: Fixture.runDeviceTests))
     func timingAndProfiling() throws {
-        let backend = try OpenCLBackend(device: Fixture.cpuDevice(), profiling: true)
+        let backend = try Fixture.backend(profiling: true)
         let x = Tensor(storage: try backend.allocate(.float32, count: 1 << 16), shape: [1 << 16])
         let seconds = try backend.time {
             try backend.reluBackward(output: x, dOutput: x, count: x.count, dInput: x)

@@ -7,7 +7,7 @@ import Testing
 @Suite struct SGDTheoryTests {
     @Test("on a diagonal quadratic, the OpenCL SGD update gives Ω within 2% of H/2", .enabled(if: Fixture.runDeviceTests))
     func quadraticImportanceIsHalfTheCurvature() throws {
-        let backend = try OpenCLBackend(device: Fixture.cpuDevice())
+        let backend = try Fixture.backend()
         var rng = SeededGenerator(seed: 2018)
         let n = 41
         let curvature = (0..<n).map { _ in Float(1 + 3 * rng.nextDouble()) }

@@ -41,8 +41,8 @@ struct SIUpdateStyleTests {
     @Test("fusedSIUpdate and fusedSISGDUpdate: CPU style equals GPU style bit for bit",
           .enabled(if: Fixture.runDeviceTests), arguments: [false, true])
     func stylesAgree(adam: Bool) throws {
-        let cpu = try OpenCLBackend(device: Fixture.cpuDevice(), style: .cpu, tuning: .off)
-        let gpu = try OpenCLBackend(device: Fixture.cpuDevice(), style: .gpu, tuning: .off)
+        let cpu = try Fixture.backend(style: .cpu)
+        let gpu = try Fixture.backend(style: .gpu)
         for count in [1, 15, 33, 4_096, 4_099] {
             let (a, before) = try Self.run(cpu, count: count, steps: 4, adam: adam)
             let (b, _) = try Self.run(gpu, count: count, steps: 4, adam: adam)

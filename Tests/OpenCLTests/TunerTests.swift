@@ -17,9 +17,8 @@ struct TunerTests {
     static let otherOrder = TileTable(kernel: "gemm_cpu", style: .cpu, candidates: [
         ["MR": "6", "NR": "32"], ["MR": "1", "NR": "16"],
     ])
-    static let folder: String = {
-        (try? Fixture.temporaryFolder("tuner")) ?? NSTemporaryDirectory() + "synapse-ocl-test-tuner-\(getpid())"
-    }()
+    static let cache = try? TemporaryFolder("ocl-tuner")
+    static let folder = cache?.path ?? NSTemporaryDirectory() + "synapse-ocl-tuner-\(getpid())"
 
     private func removeTuningFiles() throws {
         for file in try tuningFiles(Self.folder) { try FileManager.default.removeItem(atPath: file) }
@@ -115,8 +114,9 @@ struct TunerTests {
         #expect(throws: BackendError.self) { try backend.tune(allBroken) }
     }
 
+    /// Slow tier: four more builds of the GPU convolution kernels; the CPU GEMM cases above run by default.
     @Test("GPU-style convolution tables: candidates are checked against the reference in GPU style, a wrong one is never chosen",
-          .enabled(if: Fixture.runDeviceTests))
+          .enabled(if: Fixture.runDeviceTests), .slowTier)
     func gpuConvolutionTables() throws {
         let device = try Fixture.cpuDevice()
         let backend = try OpenCLBackend(device: device, style: .gpu, cache: .directory(Self.folder), tuning: .firstUse)
@@ -158,7 +158,7 @@ struct TunerTests {
     @Test("withTiles runs its body on the candidate given, restores the choice afterwards, refuses anything else",
           .enabled(if: Fixture.runDeviceTests))
     func withTilesForcesACandidate() throws {
-        let backend = try OpenCLBackend(device: try Fixture.cpuDevice(), style: .cpu, cache: .directory(Self.folder), tuning: .off)
+        let backend = try Fixture.backend(style: .cpu, cache: .directory(Self.folder))
         let table = TileTables.gemmCPU
         let resolved = try backend.tiles(table)
         let other = try #require(table.candidates.first { $0 != resolved })

@@ -2,7 +2,8 @@
 // every convolution check of the standard list (the CNN's layers at a small batch, odd sizes
 // with partial last tiles, channel counts that are multiples of no block, pad 0, 1 and 2, and
 // the input gradients, whose dOutput is padded by 2 − pad; the weight gradients, with
-// F(3×3, 2×2) in the same transform domain) against the reference backend.
+// F(3×3, 2×2) in the same transform domain) against the reference backend, for every Winograd
+// candidate (slow tier; the default tier forces one candidate on the small list: KernelCheckTests).
 import SynapseChecks
 import SynapseEngine
 import SynapseReference
@@ -15,14 +16,14 @@ struct WinogradTests {
                          TileTables.conv3x3BackwardInputWide, TileTables.conv3x3BackwardInputNarrow]
 
     @Test("forward and input-gradient checks pass with Winograd forced, for every Winograd candidate",
-          .enabled(if: Fixture.runDeviceTests))
+          .enabled(if: Fixture.runDeviceTests), .slowTier)
     func forcedWinogradMatchesReference() throws {
         let reference = ReferenceBackend()
         let candidates = TileTables.conv3x3ForwardWide.candidates.filter { $0["ALGO"] == "winograd" }
         #expect(!candidates.isEmpty)
         let checks = OpChecks.standard.filter { $0.op.hasPrefix("conv2dForward") || $0.op.hasPrefix("conv2dBackwardInput") }
         for candidate in candidates {
-            let backend = try OpenCLBackend(device: Fixture.cpuDevice(), style: .cpu, tuning: .off)
+            let backend = try Fixture.backend(style: .cpu)
             for table in Self.tables { backend.chosenTiles[table.kernel] = candidate }
             for check in checks {
                 let result = check.run(on: backend, reference: reference, seed: 0x3A3)
@@ -36,7 +37,7 @@ struct WinogradTests {
     static let weightTables = [TileTables.conv3x3BackwardWeightWide, TileTables.conv3x3BackwardWeightNarrow]
 
     @Test("weight-gradient checks pass with Winograd forced, for every Winograd candidate",
-          .enabled(if: Fixture.runDeviceTests))
+          .enabled(if: Fixture.runDeviceTests), .slowTier)
     func forcedWinogradWeightGradientMatchesReference() throws {
         let reference = ReferenceBackend()
         let candidates = TileTables.conv3x3BackwardWeightWide.candidates.filter { $0["ALGO"] == "winograd" }
@@ -45,7 +46,7 @@ struct WinogradTests {
         // Shapes it serves (3×3, 8 to 64 input channels, output rows of more than 8) are among them.
         #expect(checks.count >= 20)
         for candidate in candidates {
-            let backend = try OpenCLBackend(device: Fixture.cpuDevice(), style: .cpu, tuning: .off)
+            let backend = try Fixture.backend(style: .cpu)
             for table in Self.weightTables { backend.chosenTiles[table.kernel] = candidate }
             for check in checks {
                 let result = check.run(on: backend, reference: reference, seed: 0xD3)
@@ -59,7 +60,7 @@ struct WinogradTests {
 
     @Test("weight gradients Winograd does not serve fall back to the direct kernel", .enabled(if: Fixture.runDeviceTests))
     func unservedWeightGradientsFallBack() throws {
-        let backend = try OpenCLBackend(device: Fixture.cpuDevice(), style: .cpu, tuning: .off)
+        let backend = try Fixture.backend(style: .cpu)
         for table in Self.weightTables { backend.chosenTiles[table.kernel] = ["ALGO": "winograd", "NB": "4", "ITEMS": "2"] }
         let reference = ReferenceBackend()
         // 5×5 filters, 4 channels (< 8), 65 channels (> 64), output rows of 8 (≤ 8), 257 filters.
@@ -76,7 +77,7 @@ struct WinogradTests {
 
     @Test("shapes Winograd does not serve fall back to the direct kernel", .enabled(if: Fixture.runDeviceTests))
     func unservedShapesFallBack() throws {
-        let backend = try OpenCLBackend(device: Fixture.cpuDevice(), style: .cpu, tuning: .off)
+        let backend = try Fixture.backend(style: .cpu)
         for table in Self.tables { backend.chosenTiles[table.kernel] = ["ALGO": "winograd", "MR": "16"] }
         let reference = ReferenceBackend()
         // 5×5 filters, 4 channels (< 8), 65 channels (> 64), and an input gradient with pad 3 (> R − 1).

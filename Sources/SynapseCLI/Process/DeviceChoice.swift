@@ -17,17 +17,18 @@ public enum DeviceChoice {
     }
 
     /// The backend `spec` names (nil or empty: the default) and the spec actually used.
-    /// `style` forces a kernel style (nil: by device type, or `SYNAPSE_KERNEL_STYLE`).
+    /// `style` forces a kernel style (nil: by device type, or `SYNAPSE_KERNEL_STYLE`); `tuning`
+    /// when tiles are timed (nil: `SYNAPSE_TUNE`, default first use; the tests pass `.off`).
     /// - Throws: `DeviceNotFound` (with the devices present) when the spec names no device, or
     ///   the OpenCL error of opening the one it names.
-    public static func open(_ spec: String?, style: KernelStyle? = nil,
-                            profiling: Bool = false) throws -> (backend: any Backend, spec: String) {
+    public static func open(_ spec: String?, style: KernelStyle? = nil, profiling: Bool = false,
+                            tuning: TuningPolicy? = nil) throws -> (backend: any Backend, spec: String) {
         let text = (spec ?? "").trimmingCharacters(in: .whitespaces)
         if text.lowercased() == "reference" { return (ReferenceBackend(), text) }
         let devices = try OpenCLDevice.all()
         let used = text.isEmpty ? defaultSpec(devices: devices) : text
         let device = try OpenCLDevice.select(used, from: devices)
-        return (try OpenCLBackend(device: device, style: style, profiling: profiling), used)
+        return (try OpenCLBackend(device: device, style: style, profiling: profiling, tuning: tuning), used)
     }
 
     /// The backend `spec` names, as `open`; for tools that do not record the spec.
@@ -73,9 +74,15 @@ public enum DeviceChoice {
 
 extension DeviceOpener {
     /// OpenCL devices and the reference backend, as `DeviceChoice` opens them; errors are one line.
-    public static let system = DeviceOpener(
-        open: { spec in
-            do { return try DeviceChoice.open(spec) } catch { throw BackendError(DeviceChoice.oneLine(error)) }
-        },
-        list: { try DeviceChoice.listing() })
+    public static let system = system(tuning: nil)
+
+    /// The same, with OpenCL tiles chosen by `tuning` (nil: `SYNAPSE_TUNE`); the tests run the
+    /// tools in-process with `.off`, the tables' defaults, so that nothing is timed at first use.
+    public static func system(tuning: TuningPolicy?) -> DeviceOpener {
+        DeviceOpener(
+            open: { spec in
+                do { return try DeviceChoice.open(spec, tuning: tuning) } catch { throw BackendError(DeviceChoice.oneLine(error)) }
+            },
+            list: { try DeviceChoice.listing() })
+    }
 }

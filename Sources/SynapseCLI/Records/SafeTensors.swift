@@ -259,12 +259,21 @@ public struct SafeTensors: Equatable {
             }
             var values = [Float](repeating: 0, count: count)
             let base = headerEnd + offsets[0]
+            #if _endian(little)
+            // The little-endian F32 bytes are the values' own: one copy, as the writer does.
+            values.withUnsafeMutableBytes { destination in
+                bytes.withUnsafeBytes { source in
+                    destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[base..<(base + 4 * count)]))
+                }
+            }
+            #else
             for i in 0..<count {
                 let p = base + 4 * i
                 let bits = UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16
                     | UInt32(bytes[p + 3]) << 24
                 values[i] = Float(bitPattern: bits)
             }
+            #endif
             parsed.append((offsets[0], offsets[1], Entry(name: name, shape: shape, values: values)))
         }
         // The tensors must tile the data region: sorted by offset, each starts where the last ended.

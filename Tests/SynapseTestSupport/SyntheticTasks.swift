@@ -1,18 +1,15 @@
 // Synthetic continual-learning problems built in the tests: Gaussian blobs turned into uint8
-// "images" (1×1×dim), and the backends the tests run on.
-
+// "images" (1×1×dim), and the small networks the tests train on them.
 import Foundation
 import SynapseContinual
 import SynapseData
 import SynapseEngine
-import SynapseOpenCL
-import SynapseReference
 
 /// Gaussian blobs: class k has a random center in [0.2, 0.8]^dim; each example is
 /// center + spread·N(0, 1) per pixel, clipped to [0, 1], stored as round(255·x).
 /// `permutation` (if given) reorders the pixels of every image (permuted-MNIST style).
-func blobTask(name: String, seed: UInt64, classes: Int, dim: Int, trainPerClass: Int, testPerClass: Int,
-              spread: Double, permutation: [Int]? = nil) -> ContinualTask {
+public func blobTask(name: String, seed: UInt64, classes: Int, dim: Int, trainPerClass: Int, testPerClass: Int,
+                     spread: Double, permutation: [Int]? = nil) -> ContinualTask {
     var generator = SeededGenerator(seed: seed)
     let centers = (0..<classes).map { _ in (0..<dim).map { _ in 0.2 + 0.6 * generator.nextDouble() } }
     func gaussian() -> Double {
@@ -37,38 +34,12 @@ func blobTask(name: String, seed: UInt64, classes: Int, dim: Int, trainPerClass:
 }
 
 /// A hidden ReLU layer and the output heads.
-func mlp(hidden: Int, outputUnits: Int, dropout: Float? = nil) -> [LayerSpec] {
+public func mlp(hidden: Int, outputUnits: Int, dropout: Float? = nil) -> [LayerSpec] {
     var layers: [LayerSpec] = [.dense(units: hidden, relu: true)]
     if let dropout { layers.append(.dropout(rate: dropout)) }
     layers.append(.output(units: outputUnits))
     return layers
 }
 
-/// The OpenCL CPU device (PoCL) when one is present. With CI=true a missing device is an error,
-/// so CI cannot pass by skipping.
-func openCLCPUBackend() throws -> OpenCLBackend? {
-    let devices = (try? OpenCLDevice.all()) ?? []
-    guard let cpu = devices.first(where: { $0.kind == .cpu }) else {
-        if ProcessInfo.processInfo.environment["CI"] == "true" {
-            throw BackendError("CI=true but no OpenCL CPU device is present:\n" + OpenCLDevice.listing(devices))
-        }
-        return nil
-    }
-    return try OpenCLBackend(device: cpu)
-}
-
-/// Serialises every use of OpenCL in this test process: Swift Testing runs tests in parallel, and
-/// two tests opening and driving PoCL at the same moment crashed inside the driver (a NULL string
-/// in clGetDeviceInfo) in one of our runs.
-let openCLLock = NSLock()
-
-/// Runs `body` on the reference backend, then on the OpenCL CPU device when present (holding
-/// `openCLLock` for the whole OpenCL part).
-func forEachTestBackend(_ body: (any Backend) throws -> Void) throws {
-    try body(ReferenceBackend())
-    openCLLock.lock()
-    defer { openCLLock.unlock() }
-    if let cl = try openCLCPUBackend() { try body(cl) }
-}
-
-func sum(_ values: [Float]) -> Double { values.reduce(0.0) { $0 + Double($1) } }
+/// The sum of `values` in Double.
+public func sum(_ values: [Float]) -> Double { values.reduce(0.0) { $0 + Double($1) } }

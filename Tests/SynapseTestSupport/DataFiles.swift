@@ -1,49 +1,20 @@
+// Synthetic data-set files in the formats the readers take (CIFAR-10/100 binary, MNIST-format
+// IDX, plain or gzip), written from the format descriptions independently of the readers.
 import Foundation
-@testable import SynapseData
-
-/// A fresh folder under /tmp, removed when the fixture goes away.
-final class TempFolder {
-    let path: String
-
-    init() throws {
-        var template = Array("/tmp/synapse-data-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw DataError(.unreadable, path: "/tmp", expected: "mkdtemp", found: "failure") }
-        path = String(cString: made)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    @discardableResult
-    func write(_ name: String, _ bytes: [UInt8]) throws -> String {
-        let target = file(name)
-        try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
-        try Data(bytes).write(to: URL(fileURLWithPath: target))
-        return target
-    }
-
-    func write(_ name: String, text: String) throws { try write(name, Array(text.utf8)) }
-
-    func makeFolder(_ name: String) throws -> String {
-        try FileManager.default.createDirectory(atPath: file(name), withIntermediateDirectories: true)
-        return file(name)
-    }
-}
+import SynapseData
 
 /// Seeded random bytes and labels for synthetic data sets.
-struct Random {
+public struct Random {
     var generator: SplitMix64
-    init(seed: UInt64) { generator = SplitMix64(state: seed) }
+    public init(seed: UInt64) { generator = SplitMix64(state: seed) }
 
-    mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) } }
-    mutating func int(below bound: Int) -> Int { Int(generator.below(UInt64(bound))) }
+    public mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) } }
+    public mutating func int(below bound: Int) -> Int { Int(generator.below(UInt64(bound))) }
 }
 
 /// Encoders for the formats, written independently of the readers from the format descriptions.
-enum Encode {
-    static func cifar10(labels: [UInt8], pixels: [UInt8]) -> [UInt8] {
+public enum Encode {
+    public static func cifar10(labels: [UInt8], pixels: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         for (i, label) in labels.enumerated() {
             out.append(label)
@@ -52,7 +23,7 @@ enum Encode {
         return out
     }
 
-    static func cifar100(coarse: [UInt8], fine: [UInt8], pixels: [UInt8]) -> [UInt8] {
+    public static func cifar100(coarse: [UInt8], fine: [UInt8], pixels: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         for i in coarse.indices {
             out.append(coarse[i]); out.append(fine[i])
@@ -61,26 +32,26 @@ enum Encode {
         return out
     }
 
-    static func bigEndian(_ value: Int) -> [UInt8] {
+    public static func bigEndian(_ value: Int) -> [UInt8] {
         [UInt8(value >> 24 & 0xff), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)]
     }
 
-    static func idxImages(count: Int, rows: Int, columns: Int, pixels: [UInt8]) -> [UInt8] {
+    public static func idxImages(count: Int, rows: Int, columns: Int, pixels: [UInt8]) -> [UInt8] {
         [0, 0, 8, 3] + bigEndian(count) + bigEndian(rows) + bigEndian(columns) + pixels
     }
 
-    static func idxLabels(_ labels: [UInt8]) -> [UInt8] { [0, 0, 8, 1] + bigEndian(labels.count) + labels }
+    public static func idxLabels(_ labels: [UInt8]) -> [UInt8] { [0, 0, 8, 1] + bigEndian(labels.count) + labels }
 
-    static func names(_ count: Int, prefix: String) -> String {
+    public static func names(_ count: Int, prefix: String) -> String {
         (0..<count).map { "\(prefix)\($0)" }.joined(separator: "\n") + "\n\n"
     }
 }
 
 /// A synthetic CIFAR-10 folder: `batches` training batches of the given sizes and a test batch.
-struct SyntheticCIFAR10 {
-    var trainLabels: [UInt8] = [], trainPixels: [UInt8] = [], testLabels: [UInt8] = [], testPixels: [UInt8] = []
+public struct SyntheticCIFAR10 {
+    public var trainLabels: [UInt8] = [], trainPixels: [UInt8] = [], testLabels: [UInt8] = [], testPixels: [UInt8] = []
 
-    init(in folder: TempFolder, name: String = "cifar-10-batches-bin", batchSizes: [Int], testSize: Int,
+    public init(in folder: TemporaryFolder, name: String = "cifar-10-batches-bin", batchSizes: [Int], testSize: Int,
          random: inout Random) throws {
         for (index, size) in batchSizes.enumerated() {
             let labels = (0..<size).map { _ in UInt8(random.int(below: 10)) }
@@ -96,11 +67,11 @@ struct SyntheticCIFAR10 {
 }
 
 /// A synthetic CIFAR-100 folder.
-struct SyntheticCIFAR100 {
-    var train: (coarse: [UInt8], fine: [UInt8], pixels: [UInt8])
-    var test: (coarse: [UInt8], fine: [UInt8], pixels: [UInt8])
+public struct SyntheticCIFAR100 {
+    public var train: (coarse: [UInt8], fine: [UInt8], pixels: [UInt8])
+    public var test: (coarse: [UInt8], fine: [UInt8], pixels: [UInt8])
 
-    init(in folder: TempFolder, name: String = "cifar-100-binary", trainSize: Int, testSize: Int,
+    public init(in folder: TemporaryFolder, name: String = "cifar-100-binary", trainSize: Int, testSize: Int,
          random: inout Random) throws {
         func make(_ size: Int, _ random: inout Random) -> (coarse: [UInt8], fine: [UInt8], pixels: [UInt8]) {
             let fine = (0..<size).map { _ in UInt8(random.int(below: 100)) }
@@ -117,11 +88,11 @@ struct SyntheticCIFAR100 {
 
 /// A synthetic MNIST-format folder; `gzip` chooses per file (train images, train labels,
 /// test images, test labels) whether it is written compressed.
-struct SyntheticIDX {
-    var trainLabels: [UInt8], trainPixels: [UInt8], testLabels: [UInt8], testPixels: [UInt8]
-    let rows: Int, columns: Int
+public struct SyntheticIDX {
+    public var trainLabels: [UInt8], trainPixels: [UInt8], testLabels: [UInt8], testPixels: [UInt8]
+    public let rows: Int, columns: Int
 
-    init(in folder: TempFolder, name: String = "mnist", trainSize: Int, testSize: Int, rows: Int, columns: Int,
+    public init(in folder: TemporaryFolder, name: String = "mnist", trainSize: Int, testSize: Int, rows: Int, columns: Int,
          gzip: [Bool], random: inout Random) throws {
         self.rows = rows; self.columns = columns
         trainLabels = (0..<trainSize).map { _ in UInt8(random.int(below: 10)) }
@@ -145,6 +116,6 @@ struct SyntheticIDX {
 }
 
 /// Catches the `DataError` a closure throws (nil when it throws none or another error).
-func dataError<T>(_ body: () throws -> T) -> DataError? {
+public func dataError<T>(_ body: () throws -> T) -> DataError? {
     do { _ = try body(); return nil } catch let error as DataError { return error } catch { return nil }
 }

@@ -4,41 +4,41 @@ import SynapseEngine
 import SynapseReference
 
 /// A reference backend plus a seeded generator, with helpers to make tensors from arrays.
-final class ReferenceFixture {
-    let backend = ReferenceBackend()
+public final class ReferenceFixture {
+    public let backend = ReferenceBackend()
     /// The engine's own seeded generator, so every test input is reproducible from the seed written in the test.
-    var rng: SeededGenerator
+    public var rng: SeededGenerator
 
-    init(seed: UInt64) { rng = SeededGenerator(seed: seed) }
+    public init(seed: UInt64) { rng = SeededGenerator(seed: seed) }
 
     /// `count` uniform floats in `range` (unit scale, as `Tolerance` assumes).
-    func uniform(_ count: Int, in range: ClosedRange<Float> = -1...1) -> [Float] {
+    public func uniform(_ count: Int, in range: ClosedRange<Float> = -1...1) -> [Float] {
         (0..<count).map { _ in Float.random(in: range, using: &rng) }
     }
 
-    func tensor(_ values: [Float], shape: [Int]? = nil) throws -> Tensor {
+    public func tensor(_ values: [Float], shape: [Int]? = nil) throws -> Tensor {
         let storage = try backend.allocate(.float32, count: values.count)
         let t = Tensor(storage: storage, shape: shape ?? [values.count])
         try backend.upload(values, to: t)
         return t
     }
 
-    func tensor(_ values: [Int32]) throws -> Tensor {
+    public func tensor(_ values: [Int32]) throws -> Tensor {
         let t = Tensor(storage: try backend.allocate(.int32, count: values.count), shape: [values.count])
         try backend.upload(values, to: t)
         return t
     }
 
-    func zeros(_ count: Int) throws -> Tensor {
+    public func zeros(_ count: Int) throws -> Tensor {
         Tensor(storage: try backend.allocate(.float32, count: count), shape: [count])
     }
 
-    func read(_ t: Tensor) throws -> [Double] { try backend.download(t).map(Double.init) }
+    public func read(_ t: Tensor) throws -> [Double] { try backend.download(t).map(Double.init) }
 }
 
 /// Σ r_i · y_i in Double: the random projection that turns an op's output into a scalar loss
 /// whose gradient with respect to y is r.
-func projection(_ r: [Float], _ y: [Float]) -> Double {
+public func projection(_ r: [Float], _ y: [Float]) -> Double {
     zip(r, y).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
 }
 
@@ -51,13 +51,13 @@ func projection(_ r: [Float], _ y: [Float]) -> Double {
 /// forward outputs (about n·ε per output, n the reduction length ≤ 300 here, so ≲ 4e-5 each),
 /// summed over the outputs the input touches and divided by 2h: ≲ 1e-3 in total. The check is
 /// |numeric − analytic| ≤ 2e-3 · (1 + |analytic|); any wrong index or missing term is O(1).
-enum FiniteDifference {
-    static let step: Float = 1e-2
-    static let tolerance = 2e-3
+public enum FiniteDifference {
+    public static let step: Float = 1e-2
+    public static let tolerance = 2e-3
 
     /// d loss / d values[i] for every i, by central differences. The denominator is the actual
     /// float32 difference of the two perturbed values, not 2h, so rounding of x ± h is exact.
-    static func gradient(of values: [Float], loss: ([Float]) throws -> Double) rethrows -> [Double] {
+    public static func gradient(of values: [Float], loss: ([Float]) throws -> Double) rethrows -> [Double] {
         var gradient = [Double](repeating: 0, count: values.count)
         var x = values
         for i in values.indices {
@@ -73,7 +73,7 @@ enum FiniteDifference {
     }
 
     /// max_i |numeric_i − analytic_i| / (1 + |analytic_i|).
-    static func maxError(_ numeric: [Double], _ analytic: [Double]) -> Double {
+    public static func maxError(_ numeric: [Double], _ analytic: [Double]) -> Double {
         guard numeric.count == analytic.count else { return .infinity }
         var worst = 0.0
         for (a, b) in zip(numeric, analytic) {
@@ -85,6 +85,6 @@ enum FiniteDifference {
 }
 
 /// max_i |actual_i − expected_i| / (1 + |expected_i|) against a Double definition.
-func maxError(_ actual: [Float], _ expected: [Double]) -> Double {
+public func maxError(_ actual: [Float], _ expected: [Double]) -> Double {
     FiniteDifference.maxError(actual.map(Double.init), expected)
 }
