@@ -199,7 +199,7 @@ struct CheckpointHardeningTests {
         let saved = ContinualOptions(method: .si, seed: 3, settings: ["c": c1])
         let current = ContinualOptions(method: .si, seed: seed, settings: ["c": c2])
         let text = try #require(OptionDifferences.between(saved: saved, current: current))
-        #expect(text.contains("c: saved \(Float(c1)), this run \(Float(c2))"), "\(text)")
+        #expect(text.contains("method_options.c: saved \(Int(c1)), this run \(Int(c2))"), "\(text)")
         #expect(text.contains("seed: saved 3, this run \(seed)"), "\(text)")
         #expect(text.split(separator: ";").count == 2, "\(text)")
         #expect(OptionDifferences.between(saved: saved, current: saved) == nil)

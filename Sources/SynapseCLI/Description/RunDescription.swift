@@ -8,23 +8,11 @@ import SynapseContinual
 
 /// One run's settings (one method, one seed, one value of each hyper-parameter) as name/value text.
 public struct RunDescription: Equatable, Sendable {
-    /// The fields in a fixed order; names are config.json's keys (a method's hyper-parameters as
-    /// "method_options.<flag>").
+    /// The fields in a fixed order: the trainer options' own keys (`OptionDifferences.fields`; a
+    /// method's hyper-parameters as "method_options.<flag>"), then the experiment's config.json keys.
     public let fields: [Field]
 
-    public struct Field: Equatable, Sendable {
-        public let name: String
-        public let value: String
-    }
-
-    /// A field whose value differs between two descriptions (nil: absent on that side); worded as
-    /// `OptionDifferences` words the trainer's own check of a saved state.
-    public struct Difference: Equatable, Sendable, CustomStringConvertible {
-        public let name: String
-        public let saved: String?
-        public let asked: String?
-        public var description: String { "\(name): saved \(saved ?? "(absent)"), this run \(asked ?? "(absent)")" }
-    }
+    public typealias Field = OptionDifferences.Field
 
     /// The fields as a JSON array of [name, value] pairs, in order, without spaces: the bytes the
     /// digest covers and the text a checkpoint stores.
@@ -35,18 +23,10 @@ public struct RunDescription: Equatable, Sendable {
     /// SHA-256 of `canonical`, in hex.
     public var digest: String { SHA256.hex(Array(canonical.utf8)) }
 
-    /// Every field that differs from `other`'s, in this description's order, then `other`'s extra fields.
-    public func differences(from other: RunDescription) -> [Difference] {
-        var found: [Difference] = []
-        let theirs = Dictionary(other.fields.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
-        for field in fields where theirs[field.name] != field.value {
-            found.append(Difference(name: field.name, saved: field.value, asked: theirs[field.name]))
-        }
-        let mine = Set(fields.map(\.name))
-        for field in other.fields where !mine.contains(field.name) {
-            found.append(Difference(name: field.name, saved: nil, asked: field.value))
-        }
-        return found
+    /// "name: saved X, this run Y" for every field that differs from `other`'s (this description is
+    /// the saved one), worded as the trainer's own check of a saved state (`OptionDifferences`).
+    public func differences(from other: RunDescription) -> [String] {
+        OptionDifferences.differences(saved: fields, current: other.fields)
     }
 
     /// Reads `canonical` back (a checkpoint's copy); nil when it is not that format.
@@ -69,7 +49,7 @@ extension RunConfig {
     /// the tool, protocol and data, and what the run records. The results folder (`out`) and the
     /// lists that name other runs (methods, seeds, sweeps) are not part of one run's description.
     public func description(of method: Method) -> RunDescription {
-        var fields = Self.flattened(continualOptions(for: method))
+        var fields = OptionDifferences.fields(of: continualOptions(for: method))
         func add(_ name: String, _ value: String) { fields.append(.init(name: name, value: value)) }
         add("tool", tool.rawValue)
         add("protocol", experimentProtocol.rawValue)
@@ -82,47 +62,5 @@ extension RunConfig {
         add("validation_fraction", format(validationFraction))
         add("recordings", recordings.sorted().joined(separator: ","))
         return RunDescription(fields: fields)
-    }
-
-    /// Every leaf of `options`' JSON encoding, "outer.inner" for nested objects, in key order;
-    /// numbers as `format` writes them.
-    static func flattened(_ options: ContinualOptions) -> [RunDescription.Field] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        guard let data = try? encoder.encode(options), let tree = try? JSONDecoder().decode(JSONLeaves.self, from: data) else {
-            return [.init(name: "options", value: "(not encodable)")]
-        }
-        return tree.leaves.sorted { $0.name < $1.name }
-    }
-}
-
-/// A decoded JSON value reduced to its leaves as (dotted name, text).
-private struct JSONLeaves: Decodable {
-    var leaves: [RunDescription.Field] = []
-
-    private struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int?
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { stringValue = String(intValue); self.intValue = intValue }
-    }
-
-    init(from decoder: Decoder) throws { leaves = try Self.leaves(decoder, prefix: "") }
-
-    private static func leaves(_ decoder: Decoder, prefix: String) throws -> [RunDescription.Field] {
-        if let object = try? decoder.container(keyedBy: Key.self) {
-            return try object.allKeys.flatMap { key in
-                try leaves(try object.superDecoder(forKey: key), prefix: prefix.isEmpty ? key.stringValue : prefix + "." + key.stringValue)
-            }
-        }
-        let value = try decoder.singleValueContainer()
-        let text: String
-        if value.decodeNil() { text = "null" }
-        else if let flag = try? value.decode(Bool.self) { text = flag ? "yes" : "no" }
-        else if let whole = try? value.decode(UInt64.self) { text = String(whole) }   // exact (seeds)
-        else if let whole = try? value.decode(Int64.self) { text = String(whole) }
-        else if let number = try? value.decode(Double.self) { text = format(number) }
-        else { text = try value.decode(String.self) }
-        return [.init(name: prefix, value: text)]
     }
 }

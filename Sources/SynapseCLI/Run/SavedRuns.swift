@@ -68,7 +68,7 @@ extension ExperimentRun {
         let differences = saved.differences(from: asked)
         guard differences.isEmpty else {
             throw ExperimentFailure.usage("\(folderFlag) \(out): \(path) was made with other settings than this run asks for ("
-                                          + differences.map(\.description).joined(separator: "; ")
+                                          + differences.joined(separator: "; ")
                                           + "); it is not reported as this run's: ask for the same settings, or choose another --out")
         }
     }
