@@ -145,7 +145,7 @@ struct NetworkGradientTests {
     // MARK: Gradients
 
     @Test("conv net backward matches central differences of the loss for every parameter",
-          arguments: [UInt64(1), 2, 3])
+          arguments: TestTier.pick(fast: [UInt64(1)], long: [1, 2, 3]))
     func convNetGradientMatchesFiniteDifferences(seed: UInt64) throws {
         let probe = try LossProbe(smallConvNet, batch: 3, maxBatch: 4, units: (start: 2, count: 4), seed: seed)
         let analytic = try probe.analyticGradient()
@@ -162,7 +162,7 @@ struct NetworkGradientTests {
     }
 
     @Test("MLP backward matches central differences of the loss for every parameter",
-          arguments: [UInt64(1), 2, 3])
+          arguments: TestTier.pick(fast: [UInt64(1)], long: [1, 2, 3]))
     func mlpGradientMatchesFiniteDifferences(seed: UInt64) throws {
         let probe = try LossProbe(smallMLP, batch: 5, maxBatch: 5, units: (start: 0, count: 6), seed: seed)
         #expect(try probe.analyticGradient().allSatisfy { $0.isFinite }, "backward left part of the gradient buffer unwritten")

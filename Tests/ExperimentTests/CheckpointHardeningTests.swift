@@ -40,7 +40,7 @@ struct CheckpointHardeningTests {
 
     /// A run of 2 tasks stopped after task 1 (method si, reference device), trained once and
     /// copied into a fresh folder for each case.
-    static let template: Result<String, Error> = Result {
+    static let template: Result<TemporaryFolder, Error> = Result {
         let folder = try TemporaryFolder("template")
         try writeTinyMNIST(to: folder.path, seed: 21, trainPerClass: 3, testPerClass: 2)
         let status = runTool(.splitMNIST, ["--data-dir", folder.path, "--device", "reference", "--method", "si", "--epochs", "2",
@@ -49,12 +49,12 @@ struct CheckpointHardeningTests {
         guard status == 1, FileManager.default.fileExists(atPath: folder.path + "/run/si.checkpoint.safetensors") else {
             throw CocoaError(.fileNoSuchFile)
         }
-        return folder.path
+        return folder   // kept (with its data) for the whole test process
     }
 
     /// A fresh copy of the stopped run (its data folder too, which the saved config names).
     static func stoppedRun(_ label: String) throws -> (folder: TemporaryFolder, out: String, checkpoint: String) {
-        let template = try Self.template.get()
+        let template = try Self.template.get().path
         let folder = try TemporaryFolder(label)
         let out = folder.path + "/run"
         try FileManager.default.copyItem(atPath: template + "/run", toPath: out)

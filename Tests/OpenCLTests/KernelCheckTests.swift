@@ -2,6 +2,7 @@
 // the small list by default (every op, at ragged shapes that span several tiles), every shape of
 // the standard list and a second seed in the slow tier. The CPU style also runs the convolution
 // checks with Winograd forced, and together the checks must launch every kernel of every file.
+// `OpCheck.run` does the same per backend; here the reference result is computed once per check.
 import COpenCL
 import Foundation
 import SynapseChecks
@@ -21,36 +22,66 @@ struct KernelCheckTests {
         let reference = ReferenceBackend()
         let checks = Self.checks
         #expect(checks.count > 100)
+        let cpu = try Fixture.backend(style: .cpu), gpu = try Fixture.backend(style: .gpu)
+        #expect(cpu.style == .cpu && gpu.style == .gpu)
+        // The 3×3 convolutions the table defaults leave to the direct kernel, through Winograd
+        // (each table's first Winograd candidate; every candidate: WinogradTests, slow tier).
+        let winograd = try Fixture.backend(style: .cpu)
+        for table in WinogradTests.tables + WinogradTests.weightTables {
+            let candidate = table.candidates.first { $0["ALGO"] == "winograd" }
+            #expect(candidate != nil, "\(table.kernel) has no Winograd candidate")
+            winograd.chosenTiles[table.kernel] = candidate
+        }
+        let seed: UInt64 = 0xC0FFEE
+        /// The check's outputs on `backend` compared with `expected`; true when it launched a
+        /// kernel of winograd.cl that had not been launched before on that backend.
+        @discardableResult
+        func verify(_ check: OpCheck, _ expected: [[Float]], on backend: OpenCLBackend, _ label: String) -> Bool {
+            let winogradKernels = backend.kernels.keys.filter { $0.hasPrefix("winograd.cl|") }.count
+            do {
+                let op = try check.prepare(backend, seed)
+                try op.run()
+                let (error, tolerance) = check.compare(try op.download(from: backend), expected)
+                #expect(error <= tolerance, "\(label): \(check.op) [\(check.shape)]: error \(error) > tolerance \(tolerance)")
+            } catch {
+                Issue.record("\(label): \(check.op) [\(check.shape)]: \(error)")
+            }
+            return backend.kernels.keys.filter { $0.hasPrefix("winograd.cl|") }.count > winogradKernels
+        }
+        var convolutions: [(check: OpCheck, expected: [[Float]])] = []
+        for check in checks {
+            // The reference runs once per check (in a debug build it costs more than the kernels).
+            let expected: [[Float]]
+            do {
+                let op = try check.prepare(reference, seed)
+                try op.run()
+                expected = try op.download(from: reference)
+            } catch {
+                Issue.record("\(check.op) \(check.shape): the reference failed: \(error)")
+                continue
+            }
+            verify(check, expected, on: cpu, "cpu style")
+            verify(check, expected, on: gpu, "gpu style")
+            if check.op.hasPrefix("conv2d") { convolutions.append((check, expected)) }
+        }
+        // Through Winograd, per op the first check whose shape it serves (the kernels are built
+        // per channel count and padding, so every shape would be a build of its own: slow tier).
+        for op in ["conv2dForward", "conv2dBackwardInput", "conv2dBackwardWeight"] {
+            for (check, expected) in convolutions where check.op.hasPrefix(op) {
+                if verify(check, expected, on: winograd, "cpu style, Winograd forced") { break }
+            }
+        }
+        #expect(winograd.workspaces["winograd.filter"] != nil && winograd.workspaces["winograd.dwScratch"] != nil,
+                "the conv checks reached the Winograd kernels")
+        // Every kernel file was built, and every kernel in it launched in at least one style.
         var launched: Set<String> = [], compiled: [String: Set<String>] = [:]
-        for style in [KernelStyle.cpu, .gpu] {
-            let backend = try Fixture.backend(style: style)
-            #expect(backend.style == style)
-            for check in checks {
-                let result = check.run(on: backend, reference: reference, seed: 0xC0FFEE)
-                #expect(result.passed, "\(style) style: \(result)")
-            }
-            if style == .cpu {
-                // The 3×3 convolutions the table defaults leave to the direct kernel, through
-                // Winograd (each table's first Winograd candidate; every candidate: WinogradTests).
-                for table in WinogradTests.tables + WinogradTests.weightTables {
-                    let winograd = table.candidates.first { $0["ALGO"] == "winograd" }
-                    #expect(winograd != nil, "\(table.kernel) has no Winograd candidate")
-                    backend.chosenTiles[table.kernel] = winograd
-                }
-                for check in checks where check.op.hasPrefix("conv2d") {
-                    let result = check.run(on: backend, reference: reference, seed: 0xC0FFEE)
-                    #expect(result.passed, "cpu style, Winograd forced: \(result)")
-                }
-                #expect(backend.workspaces["winograd.filter"] != nil && backend.workspaces["winograd.dwScratch"] != nil,
-                        "the conv checks reached the Winograd kernels")
-            }
+        for backend in [cpu, gpu, winograd] {
             launched.formUnion(backend.kernels.keys.map { $0.split(separator: "|").prefix(2).joined(separator: "/") })
             for (key, program) in backend.programs {
                 let file = String(key.split(separator: "|")[0])
                 compiled[file, default: []].formUnion(try Self.kernelNames(program).map { file + "/" + $0 })
             }
         }
-        // Every kernel file was built, and every kernel in it launched in at least one style.
         let files = Set(EmbeddedKernels.sources.keys.filter { $0.hasSuffix(".cl") })
         #expect(Set(compiled.keys) == files, "kernel files never built: \(files.subtracting(compiled.keys).sorted())")
         let unlaunched = compiled.values.reduce(into: Set<String>()) { $0.formUnion($1) }.subtracting(launched)

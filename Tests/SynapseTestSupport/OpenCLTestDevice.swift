@@ -53,10 +53,12 @@ public func openCLCPUBackend() throws -> OpenCLBackend? {
 /// the driver (a NULL string in clGetDeviceInfo) in one of our runs.
 public let openCLLock = NSLock()
 
-/// Runs `body` on the reference backend, then on the OpenCL CPU device when present (holding
-/// `openCLLock` for the whole OpenCL part).
+/// Runs `body` on the reference backend, then, in the slow tier (`SYNAPSE_LONG_TESTS=1`), on the
+/// OpenCL CPU device when present (holding `openCLLock` for the whole OpenCL part). The fast tier's
+/// training on PoCL is BitIdentityTests (every method, bit for bit) and the kernel checks.
 public func forEachTestBackend(_ body: (any Backend) throws -> Void) throws {
     try body(ReferenceBackend())
+    guard TestTier.long else { return }
     openCLLock.lock()
     defer { openCLLock.unlock() }
     if let cl = try openCLCPUBackend() { try body(cl) }
