@@ -18,7 +18,7 @@ enum BenchPart: String, CaseIterable, ExpressibleByArgument {
 }
 
 extension BenchArchitecture: ExpressibleByArgument {}
-extension KernelStyle: ExpressibleByArgument {}
+extension KernelStyle: @retroactive ExpressibleByArgument {}
 
 /// The command line as typed (nil: not given); `resolved()` fills the defaults that depend on other flags.
 struct BenchCommand: ParsableCommand {

@@ -55,12 +55,14 @@ extension ProtocolDefinition {
 
 /// The registry: one line per protocol.
 public enum ProtocolRegistry {
-    public static let all: [any ProtocolDefinition.Type] = [
+    /// Every protocol, one line each. Computed, as `MethodRegistry.all` is: an array of metatypes
+    /// is not a Sendable global under the 6.1 tools.
+    public static var all: [any ProtocolDefinition.Type] { [
         SplitMNIST.self,
         PermutedMNIST.self,
         SplitCIFAR10_100.self,
         SplitCIFAR10.self,
-    ]
+    ] }
 }
 
 /// A protocol's name; its definition is `definition` (declared in its own file).
