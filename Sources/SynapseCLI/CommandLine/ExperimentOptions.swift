@@ -156,14 +156,7 @@ public struct ExperimentOptions: ParsableArguments {
             for (k, value) in values.enumerated() where values[..<k].contains(value) {
                 throw UsageError("--\(flag) '\(text!)': \(format(value)) is listed twice")
             }
-            for method in entry.methods {
-                var options = ContinualOptions(method: method)
-                for value in values {
-                    do { try options.setIfDeclared(flag, value) } catch let ContinualError.invalidOption(message) {
-                        throw UsageError(message)
-                    }
-                }
-            }
+            try RunConfig.checkHyperParameter(flag, values)
             settings[flag] = values
             i += 1
         }

@@ -72,14 +72,14 @@ extension RunConfig {
             throw UsageError("--select-on validation: no hyper-parameter has a list of values to choose from (e.g. --c 0.01,0.1,1)")
         }
         for (flag, value) in hyperParameters.sorted(by: { $0.key < $1.key }) {
-            try checkHyperParameter(flag, [value])
+            try Self.checkHyperParameter(flag, [value])
         }
         for (flag, values) in sweeps.sorted(by: { $0.key < $1.key }) {
             guard (2...ExperimentOptions.maximumValues).contains(values.count), Set(values).count == values.count else {
                 throw UsageError("--\(flag): a list to sweep holds 2...\(ExperimentOptions.maximumValues) distinct values; found \(values.count)")
             }
             guard hyperParameters[flag] == nil else { throw UsageError("--\(flag) has both one value and a list") }
-            try checkHyperParameter(flag, values)
+            try Self.checkHyperParameter(flag, values)
         }
         // One swept hyper-parameter per method (a grid over two would need a selection rule for pairs).
         for method in methods {
@@ -103,8 +103,9 @@ extension RunConfig {
         }
     }
 
-    /// `flag` must be a declared hyper-parameter and every value acceptable to each method that declares it.
-    private func checkHyperParameter(_ flag: String, _ values: [Double]) throws {
+    /// `flag` must be a declared hyper-parameter and every value acceptable to each method that
+    /// declares it (the flags' parser and `validate` both ask here).
+    static func checkHyperParameter(_ flag: String, _ values: [Double]) throws {
         guard let entry = MethodRegistry.hyperParameters.first(where: { $0.info.flag == flag }) else {
             throw UsageError("--\(flag): no method has this hyper-parameter")
         }

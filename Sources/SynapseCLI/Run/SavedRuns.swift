@@ -35,7 +35,8 @@ extension ExperimentRun {
     /// Compares every checkpoint in the results folder (and its validation/ folder) with the run
     /// of the same name asked for now.
     /// - Throws: `ExperimentFailure.usage` for a checkpoint of another run or made with other
-    ///   settings; `.failed` for one that cannot be read.
+    ///   settings. A checkpoint that cannot be read is left to the run that opens it (`perform`
+    ///   refuses it there, naming the file), so that in a sweep over MPI ranks it costs only that run.
     func checkSavedRuns() throws {
         let planned = try plannedStems()
         for (folder, prefix) in [(out, ""), (out + "/validation", "validation/")] {
@@ -52,12 +53,10 @@ extension ExperimentRun {
         }
     }
 
-    /// Throws unless the checkpoint at `path` was made with exactly the settings of `run`.
+    /// Throws unless the checkpoint at `path`, when it can be read, was made with exactly the
+    /// settings of `run`.
     func compare(savedAt path: String, with run: SweepRun) throws {
-        let saved: RunDescription
-        do { saved = try Checkpoint.open(path).description } catch {
-            throw ExperimentFailure.failed("cannot read \(path): \(oneLine("\(error)"))")
-        }
+        guard let saved = try? Checkpoint.open(path).description else { return }
         try compare(saved, savedAt: path, with: run)
     }
 
